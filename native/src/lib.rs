@@ -1,0 +1,25 @@
+//! `pipeline._native`: Loom's compiled core. RISC Zero execution, proving and receipt verification live here,
+//! with the GIL released during heavy work; Python-facing types and errors are declared in `pipeline/_native.pyi`
+//! and `pipeline/errors.py`.
+use pyo3::prelude::*;
+
+mod image;
+
+/// Facts about this build, so callers can tell the real compiled module from anything else.
+#[pyfunction]
+fn build_info() -> std::collections::BTreeMap<&'static str, &'static str> {
+    std::collections::BTreeMap::from([
+        ("loom_native", env!("CARGO_PKG_VERSION")),
+        ("risc0_zkvm", "5.0.0-rc.1"),
+        ("profile", if cfg!(debug_assertions) { "debug" } else { "release" }),
+        ("target", std::env::consts::ARCH),
+    ])
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,45 @@
+"""The ``loom`` command line. Each area (activities, zk, tlsn, runs) is a sub-command group of its own module."""
+
+from __future__ import annotations
+
+import platform
+
+import typer
+
+from pipeline import __version__
+from pipeline.cli.output import emit
+
+app = typer.Typer(
+    name="loom",
+    help="Loom: verifiable computation pipelines (WebAssembly sandboxes, TLSNotary, RISC Zero).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def info(json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Show versions of Loom, its native module, wasmtime and Python, and where Loom keeps its data."""
+    from importlib.metadata import version
+
+    from pipeline import _native
+    from pipeline.home import build_dir, loom_home
+
+    facts = {
+        "loom": __version__,
+        "native": _native.__version__,
+        **{f"native.{k}": v for k, v in _native.build_info().items()},
+        "wasmtime": version("wasmtime"),
+        "python": platform.python_version(),
+        "loom_home": str(loom_home()),
+        "build_dir": str(build_dir()),
+    }
+    emit(facts, json_out, title="Loom")
+
+
+def main() -> None:
+    """Console-script entry point: maps Loom errors to exit codes (see ``pipeline.cli.output``)."""
+    from pipeline.cli.output import run_app
+
+    run_app(app)

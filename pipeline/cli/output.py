@@ -1,0 +1,69 @@
+"""Output conventions shared by every command: rich tables for people, ``--json`` for scripts, and exit codes.
+
+Exit codes: 0 success, 1 the work ran and failed (a run failed, a proof did not verify), 2 bad usage or input,
+3 a limit was hit (timeout, memory), 4 a capability was denied.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import errors
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_FAILED, EXIT_USAGE, EXIT_LIMIT, EXIT_DENIED = 1, 2, 3, 4
+
+
+def exit_code_for(exc: errors.LoomError) -> int:
+    if isinstance(exc, (errors.ActivityTimeout, errors.ActivityOutOfMemory)):
+        return EXIT_LIMIT
+    if isinstance(exc, errors.CapabilityDenied):
+        return EXIT_DENIED
+    if isinstance(exc, (errors.InvalidInput, errors.InvalidModule, errors.ActivityNotFound, errors.BlobNotFound)):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def emit(data: Any, json_out: bool, title: str | None = None) -> None:
+    """Print ``data`` as JSON (``--json``) or as a readable key/value table."""
+    if json_out:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        return
+    if isinstance(data, dict):
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column(style="bold cyan")
+        table.add_column(overflow="fold")
+        for key, value in data.items():
+            table.add_row(str(key), value if isinstance(value, str) else json.dumps(value, default=str))
+        console.print(table)
+    else:
+        console.print(data)
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except errors.LoomError as exc:
+        err_console.print(f"[bold red]error[/]: {type(exc).__name__}: {exc}")
+        raise SystemExit(exit_code_for(exc)) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err_console.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

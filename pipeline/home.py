@@ -1,0 +1,23 @@
+"""Where Loom keeps things: one data dir for everything it persists, and the build dir of the source tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def loom_home() -> Path:
+    """The data dir (registry, journal, blob store, module cache): ``$LOOM_HOME`` or ``~/.local/share/loom``.
+
+    One folder so that tests and scripts can point ``LOOM_HOME`` at a temp dir and own all state.
+    """
+    env = os.environ.get("LOOM_HOME")
+    base = Path(env) if env else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "loom"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def build_dir() -> Path:
+    """Built guests and activities (``make`` writes them): ``$LOOM_BUILD_DIR`` or ``<source tree>/build``."""
+    env = os.environ.get("LOOM_BUILD_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "build"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Rust guests for both targets with Debian's rustc-web and -Zbuild-std (rustup cannot add targets
+# here), then copies the artifacts into build/. Cargo's target dir lives outside the clone so that a fresh
+# clone reuses it. Paths are remapped so that the same sources give the same bytes (and image IDs) anywhere.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${LOOM_CACHE:-$HOME/.cache/loom}"
+out="$repo/build"
+mkdir -p "$out/wasm" "$out/zkvm"
+
+export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+cargo=/usr/bin/cargo
+remap=(--remap-path-prefix="$repo=/loom" --remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
+       --remap-path-prefix="$cache=/cache")
+join() { local IFS=$'\x1f'; echo "$*"; }
+
+echo "==> wasm32 guests (rust-guests/)"
+CARGO_TARGET_DIR="$cache/target/wasm" \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-16/bin/wasm-ld \
+CARGO_ENCODED_RUSTFLAGS="$(join "${remap[@]}")" \
+  "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/Cargo.toml" \
+    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
+for f in "$cache"/target/wasm/wasm32-unknown-unknown/release/*.wasm; do
+  cp -p "$f" "$out/wasm/"
+done
+
+echo "==> RISC Zero guests (rust-guests/zkvm/)"
+CARGO_TARGET_DIR="$cache/target/zkvm" \
+CARGO_TARGET_RISCV32IM_RISC0_ZKVM_ELF_LINKER=ld.lld-16 \
+RISC0_FEATURE_bigint2="" \
+CARGO_ENCODED_RUSTFLAGS="$(join -C passes=lower-atomic -C link-arg=-Ttext=0x00200800 -C link-arg=--fatal-warnings \
+  -C panic=abort --cfg 'getrandom_backend="custom"' "${remap[@]}")" \
+  "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/zkvm/Cargo.toml" \
+    --target riscv32im-risc0-zkvm-elf -Zbuild-std=alloc,core,proc_macro,panic_abort,std \
+    -Zbuild-std-features=compiler-builtins-mem
+members=$(sed -n 's/^members = \[\(.*\)\]/\1/p' "$repo/rust-guests/zkvm/Cargo.toml" | tr -d '",')
+for name in $members; do
+  cp -p "$cache/target/zkvm/riscv32im-risc0-zkvm-elf/release/$name" "$out/zkvm/$name.elf"
+done
+ls -l "$out"/wasm "$out"/zkvm | sed 's/^/    /'
