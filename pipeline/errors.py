@@ -65,6 +65,10 @@ class GuestPanicked(LoomError):
     """The zkVM guest panicked; the message is the guest's own."""
 
 
+class ExecutionFailed(LoomError):
+    """The guest did not halt cleanly (non-zero exit, cycle limit, fault) for a reason other than a panic."""
+
+
 class ProvingFailed(LoomError):
     """The prover could not produce a receipt (not a guest panic: resources, limits, internal errors)."""
 

@@ -48,6 +48,20 @@ def emit(data: Any, json_out: bool, title: str | None = None) -> None:
         console.print(data)
 
 
+def read_input(value: str) -> bytes:
+    """An ``--input`` value: inline JSON text, ``@path`` to read a file, or ``@-`` for standard input."""
+    if not value.startswith("@"):
+        return value.encode()
+    source = value[1:]
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(source, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot read input file {source!r}: {exc.strerror}") from None
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback."""
     try:
