@@ -17,7 +17,7 @@ NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Carg
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
-.PHONY: help setup system test demo bench clean
+.PHONY: help setup system test demo bench image-ids clean
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -34,8 +34,9 @@ $(STAMPS)/venv: pyproject.toml
 
 $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
 	@echo "==> pipeline._native (maturin develop --release; cargo target in $(CACHE)/target/native)"
+	@bash scripts/patch-risc0.sh
 	@CARGO_TARGET_DIR=$(CACHE)/target/native VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
-	  $(VENV)/bin/maturin develop --release --locked --extras dev --quiet 2>&1 | grep -vE '^(📦|🔗|🐍|⚠️  Warning: CARGO_TARGET_DIR)' || true
+	  $(VENV)/bin/maturin develop --release --locked --extras dev
 	@$(PY) -c "import pipeline._native as n; print('    pipeline._native', n.__version__, n.__file__)"
 	@touch $@
 
@@ -52,9 +53,16 @@ $(STAMPS)/activities: activities/node_modules/.package-lock.json $(ACTIVITY_SRC)
 	@cd activities && node build.mjs
 	@mkdir -p $(STAMPS) && touch $@
 
-test: setup  ## Install everything and run the test suite.
+test: setup  ## Install everything and run the test suite (Rust unit tests, then pytest).
+	@echo "==> cargo test (host-testable guest crates)"
+	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked \
+	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims
 	@echo "==> pytest"
 	@$(PY) -m pytest tests
+
+image-ids: setup  ## Re-pin rust-guests/zkvm/image-ids.json after an intended guest change.
+	@$(LOOM) zk image-id --all --json > rust-guests/zkvm/image-ids.json
+	@cat rust-guests/zkvm/image-ids.json
 
 demo: setup  ## Install everything and run the demo end to end.
 	@bash scripts/demo.sh

@@ -1,4 +1,12 @@
-"""Type stubs for ``pipeline._native``, Loom's compiled core (PyO3, built by maturin from ``native/``)."""
+"""Type stubs for ``pipeline._native``, Loom's compiled core (PyO3, built by maturin from ``native/``).
+
+Errors are Loom's own classes from ``pipeline.errors``: ``InvalidInput`` (bad ELF, image ID or kind),
+``GuestPanicked`` (with the guest's message), ``ExecutionFailed``, ``ProvingFailed``, ``ReceiptInvalid`` and
+``ImageIdMismatch``.
+"""
+
+from collections.abc import Callable
+from typing import Literal
 
 __version__: str
 
@@ -6,7 +14,58 @@ def build_info() -> dict[str, str]:
     """Facts about the compiled module: its version, the risc0-zkvm version, build profile and target."""
 
 def image_id(elf: bytes) -> str:
-    """Hex image ID of a RISC Zero guest: a user ELF (combined with the v1compat kernel) or a combined binary.
+    """Hex image ID of a RISC Zero guest: a user ELF (combined with the v1compat kernel) or a combined binary."""
 
-    Raises ValueError when the bytes are neither.
-    """
+class ExecutionInfo:
+    """What one execution of a guest did."""
+
+    journal: bytes
+    exit_code: str
+    segments: int
+    total_cycles: int
+    user_cycles: int
+    paging_cycles: int
+    reserved_cycles: int
+
+class Receipt:
+    """A risc0 receipt: the journal and the seal proving a guest produced it."""
+
+    @property
+    def kind(self) -> Literal["composite", "succinct", "groth16", "fake"]: ...
+    @property
+    def is_dev_mode(self) -> bool:
+        """True for dev-mode (fake) receipts, which prove nothing."""
+    @property
+    def journal(self) -> bytes: ...
+    @property
+    def seal_size(self) -> int: ...
+    @property
+    def claimed_image_id(self) -> str:
+        """The image ID named in the receipt's claim (not a verification)."""
+    def verify(self, image_id: str, *, allow_dev_mode: bool = False) -> bytes:
+        """Verify against ``image_id``; returns the journal. Fake receipts are refused unless allowed."""
+    def to_bytes(self) -> bytes:
+        """risc0's own serialized form (bincode of ``risc0_zkvm::Receipt``)."""
+    @staticmethod
+    def from_bytes(data: bytes) -> Receipt: ...
+
+class ProveInfo:
+    receipt: Receipt
+    stats: ExecutionInfo
+
+def execute(
+    elf: bytes, input: bytes, *, segment_limit_po2: int | None = None, max_cycles: int | None = None
+) -> ExecutionInfo:
+    """Run a guest with ``input`` on its stdin, without proving."""
+
+def prove(
+    elf: bytes,
+    input: bytes,
+    *,
+    kind: Literal["composite", "succinct"] = "composite",
+    segment_limit_po2: int | None = None,
+    max_cycles: int | None = None,
+    dev_mode: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ProveInfo:
+    """Prove a guest; ``progress(phase, done, total)`` is called per proved segment."""

@@ -33,8 +33,8 @@ CARGO_ENCODED_RUSTFLAGS="$(join -C passes=lower-atomic -C link-arg=-Ttext=0x0020
   "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/zkvm/Cargo.toml" \
     --target riscv32im-risc0-zkvm-elf -Zbuild-std=alloc,core,proc_macro,panic_abort,std \
     -Zbuild-std-features=compiler-builtins-mem
-members=$(sed -n 's/^members = \[\(.*\)\]/\1/p' "$repo/rust-guests/zkvm/Cargo.toml" | tr -d '",')
-for name in $members; do
+for dir in "$repo"/rust-guests/zkvm/*/src/main.rs; do  # binaries only; library crates have no main.rs
+  name=$(basename "$(dirname "$(dirname "$dir")")")
   cp -p "$cache/target/zkvm/riscv32im-risc0-zkvm-elf/release/$name" "$out/zkvm/$name.elf"
 done
 ls -l "$out"/wasm "$out"/zkvm | sed 's/^/    /'

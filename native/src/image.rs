@@ -2,10 +2,11 @@
 //!
 //! A guest is built as a plain user ELF; risc0 5.x runs it on top of the v1compat kernel, so the program the
 //! prover sees (and the image ID commits to) is the user ELF combined with that kernel.
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
+
+use crate::errors::InvalidInput;
 
 const ELF_MAGIC: &[u8] = b"\x7fELF";
 
@@ -16,7 +17,7 @@ pub fn program_binary(elf: &[u8]) -> PyResult<Vec<u8>> {
         return Ok(ProgramBinary::new(elf, V1COMPAT_ELF).encode());
     }
     ProgramBinary::decode(elf)
-        .map_err(|e| PyValueError::new_err(format!("not a RISC Zero guest (neither an ELF nor a combined program binary): {e}")))?;
+        .map_err(|e| InvalidInput::new_err(format!("not a RISC Zero guest (neither an ELF nor a combined program binary): {e}")))?;
     Ok(elf.to_vec())
 }
 
@@ -28,6 +29,6 @@ pub fn image_id(py: Python<'_>, elf: &[u8]) -> PyResult<String> {
         ProgramBinary::decode(&binary)
             .and_then(|b| b.compute_image_id())
             .map(|d| hex::encode(d.as_bytes()))
-            .map_err(|e| PyValueError::new_err(format!("cannot compute image ID: {e}")))
+            .map_err(|e| InvalidInput::new_err(format!("cannot compute image ID: {e}")))
     })
 }

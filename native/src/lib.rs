@@ -3,7 +3,9 @@
 //! and `pipeline/errors.py`.
 use pyo3::prelude::*;
 
+mod errors;
 mod image;
+mod zk;
 
 /// Facts about this build, so callers can tell the real compiled module from anything else.
 #[pyfunction]
@@ -21,5 +23,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
+    zk::register(m)?;
     Ok(())
 }

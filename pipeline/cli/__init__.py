@@ -7,6 +7,7 @@ import platform
 import typer
 
 from pipeline import __version__
+from pipeline.cli import zk
 from pipeline.cli.output import emit
 
 app = typer.Typer(
@@ -16,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(zk.app, name="zk")
 
 
 @app.command()

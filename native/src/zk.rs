@@ -1,0 +1,302 @@
+//! RISC Zero from Python: execute, prove and verify guests, with receipts in risc0's own serialized form
+//! (bincode of `risc0_zkvm::Receipt`), so that they interoperate with risc0's Rust verifier both ways.
+//!
+//! Dev mode is never taken from the environment (`RISC0_DEV_MODE`): callers ask for it explicitly when proving,
+//! and verification refuses fake receipts unless explicitly allowed.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use risc0_zkvm::sha::Digest;
+use risc0_zkvm::{
+    get_prover_server, ExecutorEnv, ExecutorImpl, ExitCode, InnerReceipt, ProverOpts, ReceiptKind, Segment,
+    Session, SessionEvents, VerifierContext,
+};
+
+use crate::errors::{ExecutionFailed, GuestPanicked, ImageIdMismatch, InvalidInput, ProvingFailed, ReceiptInvalid};
+use crate::image::program_binary;
+
+/// What one execution of a guest did: its public output and what proving it will cost.
+#[pyclass(frozen, get_all, module = "pipeline._native")]
+#[derive(Clone)]
+pub struct ExecutionInfo {
+    journal: Py<PyBytes>,
+    exit_code: String,
+    segments: usize,
+    total_cycles: u64,
+    user_cycles: u64,
+    paging_cycles: u64,
+    reserved_cycles: u64,
+}
+
+#[pymethods]
+impl ExecutionInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "ExecutionInfo(exit_code={:?}, segments={}, total_cycles={}, user_cycles={})",
+            self.exit_code, self.segments, self.total_cycles, self.user_cycles
+        )
+    }
+}
+
+/// A receipt: the journal (public output) and the seal that proves a guest produced it.
+#[pyclass(frozen, module = "pipeline._native")]
+pub struct Receipt {
+    inner: risc0_zkvm::Receipt,
+}
+
+#[pymethods]
+impl Receipt {
+    /// "composite", "succinct", "groth16", or "fake" for a dev-mode receipt (no cryptographic integrity).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match &self.inner.inner {
+            InnerReceipt::Composite(_) => "composite",
+            InnerReceipt::Succinct(_) => "succinct",
+            InnerReceipt::Groth16(_) => "groth16",
+            InnerReceipt::Fake(_) => "fake",
+            _ => "unknown",
+        }
+    }
+
+    /// True for dev-mode receipts: they prove nothing and verify only when explicitly allowed.
+    #[getter]
+    fn is_dev_mode(&self) -> bool {
+        matches!(self.inner.inner, InnerReceipt::Fake(_))
+    }
+
+    #[getter]
+    fn journal<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.journal.bytes)
+    }
+
+    /// Size of the seal in bytes (what a verifier must download besides the journal).
+    #[getter]
+    fn seal_size(&self) -> usize {
+        self.inner.seal_size()
+    }
+
+    /// The image ID the receipt's claim names (hex); verification still needs the image ID you expect.
+    #[getter]
+    fn claimed_image_id(&self) -> PyResult<String> {
+        let claim = self.inner.claim().map_err(|e| ReceiptInvalid::new_err(format!("receipt claim unreadable: {e}")))?;
+        let pre = claim.as_value().map_err(|e| ReceiptInvalid::new_err(format!("receipt claim is pruned: {e}")))?.pre.digest();
+        Ok(hex::encode(pre.as_bytes()))
+    }
+
+    /// Verifies the receipt against `image_id` (hex) and returns the journal it proves.
+    #[pyo3(signature = (image_id, *, allow_dev_mode = false))]
+    fn verify<'py>(&self, py: Python<'py>, image_id: &str, allow_dev_mode: bool) -> PyResult<Bound<'py, PyBytes>> {
+        let expected = parse_digest(image_id)?;
+        if self.is_dev_mode() && !allow_dev_mode {
+            return Err(ReceiptInvalid::new_err(
+                "dev-mode (fake) receipt refused: it proves nothing; allow dev mode explicitly to accept it in tests",
+            ));
+        }
+        let claimed = self.claimed_image_id().ok();
+        py.detach(|| {
+            let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
+            self.inner.verify_with_context(&ctx, expected)
+        })
+        .map_err(|e| match claimed {
+            Some(claimed) if claimed != hex::encode(expected.as_bytes()) => ImageIdMismatch::new_err(format!(
+                "receipt is for image {claimed}, expected {}",
+                hex::encode(expected.as_bytes())
+            )),
+            _ => ReceiptInvalid::new_err(format!("receipt does not verify: {e}")),
+        })?;
+        Ok(PyBytes::new(py, &self.inner.journal.bytes))
+    }
+
+    /// risc0's own serialized form (bincode of `risc0_zkvm::Receipt`).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = bincode::serialize(&self.inner).map_err(|e| ReceiptInvalid::new_err(format!("cannot encode receipt: {e}")))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let inner = py
+            .detach(|| bincode::deserialize::<risc0_zkvm::Receipt>(data))
+            .map_err(|e| ReceiptInvalid::new_err(format!("not a risc0 receipt ({} bytes): {e}", data.len())))?;
+        Ok(Self { inner })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Receipt(kind={:?}, journal_len={}, seal_size={})",
+            self.kind(),
+            self.inner.journal.bytes.len(),
+            self.seal_size()
+        )
+    }
+}
+
+/// A receipt with the statistics of the session that produced it.
+#[pyclass(frozen, get_all, module = "pipeline._native")]
+pub struct ProveInfo {
+    receipt: Py<Receipt>,
+    stats: Py<ExecutionInfo>,
+}
+
+fn parse_digest(image_id: &str) -> PyResult<Digest> {
+    let bytes = hex::decode(image_id.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| InvalidInput::new_err(format!("image ID must be 64 hex characters, got {image_id:?}")))?;
+    Ok(Digest::try_from(bytes.as_slice()).expect("32 bytes"))
+}
+
+fn exit_code_name(code: &ExitCode) -> String {
+    match code {
+        ExitCode::Halted(c) => format!("halted({c})"),
+        ExitCode::Paused(c) => format!("paused({c})"),
+        ExitCode::SystemSplit => "system_split".into(),
+        ExitCode::SessionLimit => "session_limit".into(),
+    }
+}
+
+/// Runs the guest to completion (no proof). Errors become typed exceptions with the guest's own words.
+fn run_session(elf: &[u8], input: &[u8], segment_limit_po2: Option<u32>, max_cycles: Option<u64>) -> PyResult<Session> {
+    let binary = program_binary(elf)?;
+    let mut builder = ExecutorEnv::builder();
+    builder.write_slice(input).session_limit(max_cycles);
+    if let Some(po2) = segment_limit_po2 {
+        builder.segment_limit_po2(po2);
+    }
+    let env = builder.build().map_err(|e| InvalidInput::new_err(format!("executor environment: {e}")))?;
+    let session = ExecutorImpl::from_elf(env, &binary)
+        .map_err(|e| InvalidInput::new_err(format!("cannot load guest: {e:#}")))?
+        .run()
+        .map_err(|e| {
+            let msg = format!("{e:#}");
+            match msg.split_once("Guest panicked: ") {
+                Some((_, guest_msg)) => GuestPanicked::new_err(guest_msg.to_string()),
+                None => ExecutionFailed::new_err(msg),
+            }
+        })?;
+    match session.exit_code {
+        ExitCode::Halted(0) => Ok(session),
+        other => Err(ExecutionFailed::new_err(format!("guest exited with {}", exit_code_name(&other)))),
+    }
+}
+
+/// The facts of a finished session, gathered while the GIL is released (a `Session` cannot cross threads).
+struct Summary {
+    journal: Vec<u8>,
+    exit_code: String,
+    stats: risc0_zkvm::SessionStats,
+}
+
+impl Summary {
+    fn of(session: &Session) -> Self {
+        Self {
+            journal: session.journal.as_ref().map(|j| j.bytes.clone()).unwrap_or_default(),
+            exit_code: exit_code_name(&session.exit_code),
+            stats: session.stats(),
+        }
+    }
+
+    fn into_info(self, py: Python<'_>) -> ExecutionInfo {
+        ExecutionInfo {
+            journal: PyBytes::new(py, &self.journal).unbind(),
+            exit_code: self.exit_code,
+            segments: self.stats.segments,
+            total_cycles: self.stats.total_cycles,
+            user_cycles: self.stats.user_cycles,
+            paging_cycles: self.stats.paging_cycles,
+            reserved_cycles: self.stats.reserved_cycles,
+        }
+    }
+}
+
+/// Executes a guest on `input` (raw bytes on its stdin) without proving.
+#[pyfunction]
+#[pyo3(signature = (elf, input, *, segment_limit_po2 = None, max_cycles = None))]
+pub fn execute(
+    py: Python<'_>,
+    elf: &[u8],
+    input: &[u8],
+    segment_limit_po2: Option<u32>,
+    max_cycles: Option<u64>,
+) -> PyResult<ExecutionInfo> {
+    let summary = py.detach(|| run_session(elf, input, segment_limit_po2, max_cycles).map(|s| Summary::of(&s)))?;
+    Ok(summary.into_info(py))
+}
+
+/// Reports proving progress to a Python callable as `progress(phase, done, total)`.
+struct Progress {
+    callback: Py<PyAny>,
+    done: AtomicUsize,
+    total: usize,
+}
+
+impl Progress {
+    fn report(callback: &Py<PyAny>, phase: &str, done: usize, total: usize) {
+        Python::attach(|py| {
+            if let Err(err) = callback.call1(py, (phase, done, total)) {
+                err.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
+impl SessionEvents for Progress {
+    fn on_post_prove_segment(&self, _segment: &Segment) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        Self::report(&self.callback, "segment", done, self.total);
+    }
+}
+
+/// Proves a guest on `input`. `kind` is "composite" (one seal per segment) or "succinct" (one recursive seal).
+/// `dev_mode=True` makes a fake receipt instantly: labelled "fake", refused by `verify` unless allowed.
+#[pyfunction]
+#[pyo3(signature = (elf, input, *, kind = "composite", segment_limit_po2 = None, max_cycles = None, dev_mode = false, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn prove(
+    py: Python<'_>,
+    elf: &[u8],
+    input: &[u8],
+    kind: &str,
+    segment_limit_po2: Option<u32>,
+    max_cycles: Option<u64>,
+    dev_mode: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<ProveInfo> {
+    let receipt_kind = match kind {
+        "composite" => ReceiptKind::Composite,
+        "succinct" => ReceiptKind::Succinct,
+        other => return Err(InvalidInput::new_err(format!("receipt kind must be 'composite' or 'succinct', got {other:?}"))),
+    };
+    let (summary, receipt) = py.detach(|| -> PyResult<_> {
+        let mut session = run_session(elf, input, segment_limit_po2, max_cycles)?;
+        if let Some(callback) = &progress {
+            let total = session.segments.len();
+            Progress::report(callback, "segment", 0, total);
+            let callback = Python::attach(|py| callback.clone_ref(py));
+            session.add_hook(Progress { callback, done: AtomicUsize::new(0), total });
+        }
+        let opts = ProverOpts::default().with_receipt_kind(receipt_kind).with_dev_mode(dev_mode);
+        let ctx = VerifierContext::default().with_dev_mode(dev_mode);
+        let info = get_prover_server(&opts)
+            .and_then(|prover| prover.prove_session(&ctx, &session))
+            .map_err(|e| ProvingFailed::new_err(format!("{e:#}")))?;
+        Ok((Summary::of(&session), info.receipt))
+    })?;
+    if let (Some(callback), ReceiptKind::Succinct) = (&progress, receipt_kind) {
+        Progress::report(callback, "succinct", 1, 1);
+    }
+    Ok(ProveInfo {
+        receipt: Py::new(py, Receipt { inner: receipt })?,
+        stats: Py::new(py, summary.into_info(py))?,
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Receipt>()?;
+    m.add_class::<ExecutionInfo>()?;
+    m.add_class::<ProveInfo>()?;
+    m.add_function(wrap_pyfunction!(execute, m)?)?;
+    m.add_function(wrap_pyfunction!(prove, m)?)?;
+    Ok(())
+}

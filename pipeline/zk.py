@@ -1,0 +1,157 @@
+"""RISC Zero from Python: guests by name, execution, proving, verification, and receipts in the blob store.
+
+A thin, typed layer over ``pipeline._native`` (which does the work with the GIL released). Loom's guests read one
+JSON document from stdin and commit one JSON document to their journal; ``decode_journal`` turns it back into data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline import _native, errors
+from pipeline.home import build_dir
+
+if TYPE_CHECKING:
+    from pipeline.blobstore import BlobStore
+    from pipeline.models import ActivityDefinition
+
+Receipt = _native.Receipt
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(phase, done, total)``; phase is "segment" (one per proved segment) or "succinct"."""
+
+
+class ReceiptKind(str, Enum):
+    composite = "composite"  # one STARK seal per segment: fastest to make, grows with the execution
+    succinct = "succinct"  # segments lifted and joined by recursion: one constant-size seal
+
+
+class Execution(BaseModel):
+    """What one run of a guest did and what proving it costs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    journal: bytes
+    exit_code: str
+    segments: int
+    total_cycles: int
+    user_cycles: int
+    paging_cycles: int
+    reserved_cycles: int
+
+    @classmethod
+    def of(cls, info: _native.ExecutionInfo) -> Execution:
+        return cls(**{name: getattr(info, name) for name in cls.model_fields})
+
+
+class Proof(BaseModel):
+    """A receipt with the execution that produced it."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    receipt: Receipt
+    execution: Execution
+
+
+class Guest(BaseModel):
+    """A built guest program: its ELF and the image ID receipts must name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    path: Path
+    image_id: str
+
+    @property
+    def elf(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def guest_names() -> list[str]:
+    """Names of the guests ``make`` built (build/zkvm/*.elf)."""
+    return sorted(p.stem for p in (build_dir() / "zkvm").glob("*.elf"))
+
+
+def load_guest(name_or_path: str | Path) -> Guest:
+    """A guest by name (``sha-chain``, from build/zkvm/) or by path to an ELF."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = build_dir() / "zkvm" / f"{name_or_path}.elf"
+    if not path.is_file():
+        known = ", ".join(guest_names()) or "none: run `make setup`"
+        raise errors.InvalidInput(f"no guest {str(name_or_path)!r} (built guests: {known})")
+    return Guest(name=path.stem, path=path, image_id=_native.image_id(path.read_bytes()))
+
+
+def encode_input(document: Any) -> bytes:
+    """Guest stdin: bytes pass through, text is UTF-8, anything else is compact JSON."""
+    if isinstance(document, bytes):
+        return document
+    if isinstance(document, str):
+        return document.encode()
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_journal(journal: bytes) -> Any:
+    """A Loom guest's journal is JSON; anything else is returned as hex so it still prints."""
+    try:
+        return json.loads(journal)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"hex": journal.hex()}
+
+
+def execute(elf: bytes, document: Any, *, segment_limit_po2: int | None = None,
+            max_cycles: int | None = None) -> Execution:
+    """Runs a guest without proving: journal and cycle counts, in a fraction of a proof's time."""
+    return Execution.of(_native.execute(elf, encode_input(document), segment_limit_po2=segment_limit_po2,
+                                        max_cycles=max_cycles))
+
+
+def prove(elf: bytes, document: Any, *, kind: ReceiptKind | str = ReceiptKind.composite,
+          segment_limit_po2: int | None = None, max_cycles: int | None = None, dev_mode: bool = False,
+          progress: Progress | None = None) -> Proof:
+    """Proves a guest on a document. ``dev_mode`` makes a labelled fake receipt that proves nothing."""
+    info = _native.prove(elf, encode_input(document), kind=ReceiptKind(kind).value,
+                         segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode,
+                         progress=progress)
+    return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
+
+
+def verify(receipt: Receipt | bytes, image_id: str, *, allow_dev_mode: bool = False) -> bytes:
+    """Checks a receipt (object or risc0-serialized bytes) against an image ID; returns the proven journal."""
+    if isinstance(receipt, bytes):
+        receipt = Receipt.from_bytes(receipt)
+    return receipt.verify(image_id, allow_dev_mode=allow_dev_mode)
+
+
+def store_receipt(receipt: Receipt, blobs: BlobStore) -> str:
+    """Puts the receipt's risc0 serialized form in the blob store; returns its digest."""
+    return blobs.put(receipt.to_bytes())
+
+
+def load_receipt(digest: str, blobs: BlobStore) -> Receipt:
+    return Receipt.from_bytes(blobs.get(digest))
+
+
+def run_activity(defn: ActivityDefinition, document: Any, blobs: BlobStore, *,
+                 progress: Progress | None = None, dev_mode: bool = False) -> dict[str, Any]:
+    """A ``risc0`` activity as a pipeline step: prove the guest stored under ``defn.blob``, keep the receipt.
+
+    Returns the decoded journal with the receipt's digest, image ID and kind, which is what later steps use.
+    """
+    elf = blobs.get(defn.blob)
+    proof = prove(elf, document, dev_mode=dev_mode, progress=progress)
+    image_id = _native.image_id(elf)
+    proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
+    return {
+        "journal": decode_journal(proof.receipt.journal),
+        "receipt": store_receipt(proof.receipt, blobs),
+        "image_id": image_id,
+        "kind": proof.receipt.kind,
+        "cycles": proof.execution.total_cycles,
+    }

@@ -1,0 +1,122 @@
+"""Real proofs (composite and succinct) of a small guest, and everything a verifier must refuse."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline import _native, errors, zk
+from pipeline.blobstore import MemoryBlobStore
+
+HELLO_INPUT = {"words": [7, 35]}
+
+
+@pytest.fixture(scope="module")
+def hello() -> zk.Guest:
+    return zk.load_guest("hello")
+
+
+@pytest.fixture(scope="module")
+def composite(hello: zk.Guest) -> zk.Proof:
+    """One real composite proof, shared by the tests that only read or tamper with it."""
+    seen: list[tuple[str, int, int]] = []
+    proof = zk.prove(hello.elf, HELLO_INPUT, progress=lambda *event: seen.append(event))
+    assert seen[0] == ("segment", 0, proof.execution.segments)
+    assert seen[-1] == ("segment", proof.execution.segments, proof.execution.segments)
+    return proof
+
+
+def test_composite_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> None:
+    r = composite.receipt
+    assert r.kind == "composite" and not r.is_dev_mode
+    assert r.seal_size > 10_000  # a real STARK seal, not a placeholder
+    assert r.claimed_image_id == hello.image_id
+    assert json.loads(zk.verify(r, hello.image_id)) == {"count": 2, "sum": 42}
+
+
+def test_round_trip_through_bytes_and_blob_store(hello: zk.Guest, composite: zk.Proof) -> None:
+    data = composite.receipt.to_bytes()
+    assert zk.Receipt.from_bytes(data).to_bytes() == data
+    blobs = MemoryBlobStore()
+    digest = zk.store_receipt(composite.receipt, blobs)
+    assert zk.load_receipt(digest, blobs).verify(hello.image_id) == composite.receipt.journal
+
+
+def test_wrong_image_id_is_a_mismatch(composite: zk.Proof) -> None:
+    other = zk.load_guest("sha-chain").image_id
+    with pytest.raises(errors.ImageIdMismatch, match=other):
+        composite.receipt.verify(other)
+
+
+def _flip_positions(size: int) -> list[int]:
+    """Every byte of the framing at both ends (kind tags, lengths, journal, metadata) and 300 spread through the seal."""
+    head, tail = range(0, 64), range(size - 256, size)
+    spread = range(64, size - 256, max(1, (size - 320) // 300))
+    return sorted({*head, *spread, *tail})
+
+
+def test_every_flipped_byte_is_rejected(hello: zk.Guest, composite: zk.Proof) -> None:
+    data = composite.receipt.to_bytes()
+    accepted = []
+    for pos in _flip_positions(len(data)):
+        tampered = bytearray(data)
+        tampered[pos] ^= 0x01
+        try:
+            zk.verify(bytes(tampered), hello.image_id)
+        except errors.ReceiptInvalid:
+            continue
+        accepted.append(pos)
+    assert accepted == [], f"tampered receipts verified at byte offsets {accepted[:10]}"
+
+
+def test_garbage_is_not_a_receipt() -> None:
+    with pytest.raises(errors.ReceiptInvalid, match="not a risc0 receipt"):
+        zk.Receipt.from_bytes(b"\x00" * 10)
+
+
+def test_dev_mode_receipt_is_labelled_and_refused(hello: zk.Guest) -> None:
+    fake = zk.prove(hello.elf, HELLO_INPUT, dev_mode=True).receipt
+    assert fake.kind == "fake" and fake.is_dev_mode and fake.seal_size == 0
+    with pytest.raises(errors.ReceiptInvalid, match="dev-mode"):
+        fake.verify(hello.image_id)
+    restored = zk.Receipt.from_bytes(fake.to_bytes())
+    with pytest.raises(errors.ReceiptInvalid, match="dev-mode"):
+        restored.verify(hello.image_id)
+    assert json.loads(restored.verify(hello.image_id, allow_dev_mode=True)) == {"count": 2, "sum": 42}
+
+
+def test_dev_mode_environment_variable_does_not_weaken_verification(
+    hello: zk.Guest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISC0_DEV_MODE", "1")
+    fake = zk.prove(hello.elf, HELLO_INPUT, dev_mode=True).receipt
+    with pytest.raises(errors.ReceiptInvalid, match="dev-mode"):
+        fake.verify(hello.image_id)
+    real = zk.prove(hello.elf, HELLO_INPUT, dev_mode=False).receipt
+    assert real.kind == "composite"
+
+
+def test_panicking_guest_fails_to_prove(hello: zk.Guest) -> None:
+    with pytest.raises(errors.GuestPanicked, match="hello: input must be"):
+        zk.prove(hello.elf, b"[]")
+
+
+def test_unknown_kind_is_rejected(hello: zk.Guest) -> None:
+    with pytest.raises(ValueError):
+        zk.prove(hello.elf, HELLO_INPUT, kind="groth17")
+    with pytest.raises(errors.InvalidInput, match="receipt kind"):
+        _native.prove(hello.elf, b"{}", kind="groth17")
+
+
+@pytest.mark.slow
+def test_succinct_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> None:
+    phases: list[str] = []
+    proof = zk.prove(hello.elf, HELLO_INPUT, kind="succinct", progress=lambda phase, *_: phases.append(phase))
+    r = proof.receipt
+    assert r.kind == "succinct" and phases[-1] == "succinct"
+    assert zk.verify(r.to_bytes(), hello.image_id) == composite.receipt.journal
+    tampered = bytearray(r.to_bytes())
+    tampered[len(tampered) // 2] ^= 0x80
+    with pytest.raises(errors.ReceiptInvalid):
+        zk.verify(bytes(tampered), hello.image_id)
