@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use risc0_zkvm::sha::Digest;
+use risc0_zkvm::sha::{Digest, Digestible};
 use risc0_zkvm::{
     get_prover_server, ExecutorEnv, ExecutorImpl, ExitCode, InnerReceipt, ProverOpts, ReceiptKind, Segment,
     Session, SessionEvents, VerifierContext,
@@ -18,7 +18,6 @@ use crate::image::program_binary;
 
 /// What one execution of a guest did: its public output and what proving it will cost.
 #[pyclass(frozen, get_all, module = "pipeline._native")]
-#[derive(Clone)]
 pub struct ExecutionInfo {
     journal: Py<PyBytes>,
     exit_code: String,
@@ -96,7 +95,11 @@ impl Receipt {
         let claimed = self.claimed_image_id().ok();
         py.detach(|| {
             let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
-            self.inner.verify_with_context(&ctx, expected)
+            // risc0's verifier can panic on a malformed seal (e.g. an out-of-range index): that is a rejection.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.verify_with_context(&ctx, expected)))
+                .map_err(|panic| format!("malformed seal ({})", panic_message(&panic)))?
+                .map_err(|e| e.to_string())?;
+            check_segment_fields(&self.inner, &ctx)
         })
         .map_err(|e| match claimed {
             Some(claimed) if claimed != hex::encode(expected.as_bytes()) => ImageIdMismatch::new_err(format!(
@@ -117,7 +120,11 @@ impl Receipt {
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = py
-            .detach(|| bincode::deserialize::<risc0_zkvm::Receipt>(data))
+            .detach(|| {
+                std::panic::catch_unwind(|| bincode::deserialize::<risc0_zkvm::Receipt>(data))
+                    .map_err(|panic| panic_message(&panic))?
+                    .map_err(|e| e.to_string())
+            })
             .map_err(|e| ReceiptInvalid::new_err(format!("not a risc0 receipt ({} bytes): {e}", data.len())))?;
         Ok(Self { inner })
     }
@@ -139,6 +146,31 @@ pub struct ProveInfo {
     stats: Py<ExecutionInfo>,
 }
 
+/// risc0 deliberately leaves two descriptive fields of a segment receipt unchecked (its index and the digest of
+/// its verifier parameters). Loom refuses receipts in which they disagree with what they describe, so that no
+/// altered byte of a receipt goes unnoticed.
+fn check_segment_fields(receipt: &risc0_zkvm::Receipt, ctx: &VerifierContext) -> Result<(), String> {
+    let InnerReceipt::Composite(composite) = &receipt.inner else { return Ok(()) };
+    let expected = ctx.segment_verifier_parameters.as_ref().map(|p| p.digest());
+    for (position, segment) in composite.segments.iter().enumerate() {
+        if segment.index as usize != position {
+            return Err(format!("segment {position} is labelled as segment {}", segment.index));
+        }
+        if Some(segment.verifier_parameters) != expected {
+            return Err(format!("segment {position} names verifier parameters this verifier does not use"));
+        }
+    }
+    Ok(())
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into())
+}
+
 fn parse_digest(image_id: &str) -> PyResult<Digest> {
     let bytes = hex::decode(image_id.trim())
         .ok()
@@ -153,6 +185,7 @@ fn exit_code_name(code: &ExitCode) -> String {
         ExitCode::Paused(c) => format!("paused({c})"),
         ExitCode::SystemSplit => "system_split".into(),
         ExitCode::SessionLimit => "session_limit".into(),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 

@@ -18,6 +18,9 @@ from pipeline import errors
 
 console = Console()
 err_console = Console(stderr=True)
+for _c in (console, err_console):
+    if not _c.is_terminal:  # pipes and CI logs: don't fold hex digests at 80 columns
+        _c.width = max(_c.width, 140)
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LIMIT, EXIT_DENIED = 1, 2, 3, 4
 

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from pipeline import _native, errors, zk
-from pipeline.blobstore import MemoryBlobStore
 
 HELLO_INPUT = {"words": [7, 35]}
 
@@ -19,9 +18,14 @@ def hello() -> zk.Guest:
 
 @pytest.fixture(scope="module")
 def composite(hello: zk.Guest) -> zk.Proof:
-    """One real composite proof, shared by the tests that only read or tamper with it."""
+    """One real composite proof, shared by the tests that only read or tamper with it.
+
+    Made with RISC0_DEV_MODE=1 in the environment: Loom takes dev mode only from its explicit argument.
+    """
     seen: list[tuple[str, int, int]] = []
-    proof = zk.prove(hello.elf, HELLO_INPUT, progress=lambda *event: seen.append(event))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RISC0_DEV_MODE", "1")
+        proof = zk.prove(hello.elf, HELLO_INPUT, progress=lambda *event: seen.append(event))
     assert seen[0] == ("segment", 0, proof.execution.segments)
     assert seen[-1] == ("segment", proof.execution.segments, proof.execution.segments)
     return proof
@@ -38,6 +42,8 @@ def test_composite_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> Non
 def test_round_trip_through_bytes_and_blob_store(hello: zk.Guest, composite: zk.Proof) -> None:
     data = composite.receipt.to_bytes()
     assert zk.Receipt.from_bytes(data).to_bytes() == data
+    from pipeline.blobstore import MemoryBlobStore
+
     blobs = MemoryBlobStore()
     digest = zk.store_receipt(composite.receipt, blobs)
     assert zk.load_receipt(digest, blobs).verify(hello.image_id) == composite.receipt.journal
@@ -50,9 +56,10 @@ def test_wrong_image_id_is_a_mismatch(composite: zk.Proof) -> None:
 
 
 def _flip_positions(size: int) -> list[int]:
-    """Every byte of the framing at both ends (kind tags, lengths, journal, metadata) and 300 spread through the seal."""
-    head, tail = range(0, 64), range(size - 256, size)
-    spread = range(64, size - 256, max(1, (size - 320) // 300))
+    """Every byte of the framing at both ends (tags, lengths, segment fields, claim, journal, metadata) and 300
+    spread through the seal."""
+    head, tail = range(0, 64), range(size - 640, size)
+    spread = range(64, size - 640, max(1, (size - 704) // 300))
     return sorted({*head, *spread, *tail})
 
 
@@ -87,14 +94,14 @@ def test_dev_mode_receipt_is_labelled_and_refused(hello: zk.Guest) -> None:
 
 
 def test_dev_mode_environment_variable_does_not_weaken_verification(
-    hello: zk.Guest, monkeypatch: pytest.MonkeyPatch
+    hello: zk.Guest, composite: zk.Proof, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RISC0_DEV_MODE", "1")
     fake = zk.prove(hello.elf, HELLO_INPUT, dev_mode=True).receipt
     with pytest.raises(errors.ReceiptInvalid, match="dev-mode"):
         fake.verify(hello.image_id)
-    real = zk.prove(hello.elf, HELLO_INPUT, dev_mode=False).receipt
-    assert real.kind == "composite"
+    assert composite.receipt.kind == "composite"  # proved under RISC0_DEV_MODE=1, still real
+    assert composite.receipt.verify(hello.image_id) == composite.receipt.journal
 
 
 def test_panicking_guest_fails_to_prove(hello: zk.Guest) -> None:

@@ -1,0 +1,87 @@
+"""Proving ``sha-chain`` through Loom's Python API vs risc0-zkvm's Rust host API (benches/risc0-host), same ELF
+and input, in one run. Goal: Python/Rust <= 1.02, i.e. the Python layer adds nothing. Also cycles/s by segment
+size and each side's peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import zk
+
+from _support import CACHE, REPO, peak_rss_mib
+
+HOST_BIN = CACHE / "target" / "native" / "release" / "risc0-host-bench"
+ROUNDS = 3
+
+# (SHA-256 rounds, segment po2): a small and a larger execution, each at two segment sizes.
+CASES = [(200, 16), (200, 18), (3000, 16), (3000, 18)]
+
+
+@pytest.fixture(scope="session")
+def host_bin() -> Path:
+    """The Rust reference binary, built in the native workspace so it shares the compiled risc0 crates."""
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "--quiet", "-p", "risc0-host-bench",
+         "--manifest-path", str(REPO / "native" / "Cargo.toml")],
+        check=True, env={**os.environ, "CARGO_TARGET_DIR": str(CACHE / "target" / "native")},
+    )
+    return HOST_BIN
+
+
+@pytest.mark.parametrize(("rounds", "po2"), CASES, ids=[f"rounds{r}-po2_{p}" for r, p in CASES])
+def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds: int, po2: int) -> None:
+    guest = zk.load_guest("sha-chain")
+    document = {"rounds": rounds, "seed": "loom"}
+    input_file = tmp_path / "input.json"
+    input_file.write_bytes(zk.encode_input(document))
+
+    _, out = peak_rss_mib([str(host_bin), str(guest.path), str(input_file), "composite", str(po2), str(ROUNDS)])
+    rust = [json.loads(line) for line in out.splitlines()]
+    rust_mean = statistics.mean(r["seconds"] for r in rust)
+
+    proof = benchmark.pedantic(
+        zk.prove, args=(guest.elf, document), kwargs={"segment_limit_po2": po2}, rounds=ROUNDS, iterations=1
+    )
+    py_mean = benchmark.stats.stats.mean
+    assert proof.execution.total_cycles == rust[0]["total_cycles"]  # the same work on both sides
+
+    rust_peak, _ = peak_rss_mib([str(host_bin), str(guest.path), str(input_file), "composite", str(po2), "1"])
+    py_peak, _ = peak_rss_mib([sys.executable, "-c", (
+        "from pipeline import zk; g = zk.load_guest('sha-chain'); "
+        f"zk.prove(g.elf, {document!r}, segment_limit_po2={po2})")])
+
+    cycles = proof.execution.total_cycles
+    benchmark.extra_info.update({
+        "rounds": rounds,
+        "segment_po2": po2,
+        "segments": proof.execution.segments,
+        "total_cycles": cycles,
+        "rust_mean_s": rust_mean,
+        "python_mean_s": py_mean,
+        "ratio_python_over_rust": py_mean / rust_mean,
+        "python_cycles_per_s": cycles / py_mean,
+        "rust_cycles_per_s": cycles / rust_mean,
+        "python_peak_rss_mib": py_peak,
+        "rust_peak_rss_mib": rust_peak,
+        "seal_size": proof.receipt.seal_size,
+    })
+    print(f"\nsha-chain rounds={rounds} po2={po2}: {cycles} cycles, {proof.execution.segments} segments; "
+          f"python {py_mean:.2f}s vs rust {rust_mean:.2f}s = {py_mean / rust_mean:.3f}x; "
+          f"peak RSS python {py_peak:.0f} MiB, rust {rust_peak:.0f} MiB")
+
+
+def test_verify_composite(benchmark) -> None:
+    """Verification cost of a composite receipt (what every consumer of a receipt pays)."""
+    guest = zk.load_guest("sha-chain")
+    receipt = zk.prove(guest.elf, {"rounds": 200, "seed": "loom"}).receipt
+    data = receipt.to_bytes()
+    benchmark(zk.verify, data, guest.image_id)
+    benchmark.extra_info.update({"seal_size": receipt.seal_size, "receipt_bytes": len(data)})
