@@ -36,6 +36,10 @@ class InvalidModule(LoomError):
     """The blob is not a WebAssembly module Loom can run (not wasm, wrong ABI, wrong runtime)."""
 
 
+class InvalidOutput(LoomError):
+    """The activity returned something that is not a JSON document."""
+
+
 class ActivityTimeout(LoomError):
     """The activity ran out of fuel or past its wall-clock deadline and was interrupted."""
 

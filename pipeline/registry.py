@@ -1,0 +1,105 @@
+"""The activity registry: versioned definitions by name, persisted in SQLite in the data dir.
+
+Like a package index: a name@version is immutable once registered, and resolving a name without a version gives
+the highest semver release.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from pipeline import errors
+from pipeline.blobstore import BlobStore, default_blobstore
+from pipeline.home import loom_home
+from pipeline.models import ActivityDefinition, Capabilities, Limits, Runtime
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS activities (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    registered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (name, version)
+)
+"""
+
+
+def semver_key(version: str) -> tuple:
+    """Orders versions as semver does: numerically, and a pre-release before its release."""
+    core, _, pre = version.split("+")[0].partition("-")
+    major, minor, patch = (int(p) for p in core.split("."))
+    pre_key = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")) if pre else ()
+    return (major, minor, patch, not pre, pre_key)
+
+
+class ActivityRegistry:
+    """Definitions by (name, version) in one SQLite file; safe to share between processes."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        with closing(self._connect()) as db, db:
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def register(self, defn: ActivityDefinition) -> ActivityDefinition:
+        """Adds a definition; registering the same one again is a no-op, changing a published version is refused."""
+        with closing(self._connect()) as db, db:
+            row = db.execute("SELECT definition FROM activities WHERE name = ? AND version = ?",
+                             (defn.name, defn.version)).fetchone()
+            if row and ActivityDefinition.model_validate_json(row[0]) != defn:
+                raise errors.InvalidInput(f"{defn.ref} is already registered with different content; "
+                                          "publish a new version instead")
+            if not row:
+                db.execute("INSERT INTO activities (name, version, definition) VALUES (?, ?, ?)",
+                           (defn.name, defn.version, defn.model_dump_json()))
+        return defn
+
+    def resolve(self, name: str, version: str | None = None) -> ActivityDefinition:
+        """``name`` at ``version``, or its highest version; ``name@version`` is accepted too."""
+        if version is None and "@" in name:
+            name, version = name.split("@", 1)
+        candidates = [d for d in self.list() if d.name == name and (version is None or d.version == version)]
+        if not candidates:
+            known = sorted({d.ref for d in self.list() if d.name == name})
+            hint = f" (registered: {', '.join(known)})" if known else ""
+            raise errors.ActivityNotFound(f"no activity {name}{'@' + version if version else ''}{hint}")
+        return max(candidates, key=lambda d: semver_key(d.version))
+
+    def list(self) -> list[ActivityDefinition]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT definition FROM activities ORDER BY name").fetchall()
+        defs = [ActivityDefinition.model_validate_json(r[0]) for r in rows]
+        return sorted(defs, key=lambda d: (d.name, semver_key(d.version)))
+
+
+def default_registry() -> ActivityRegistry:
+    """The registry in the data dir (``$LOOM_HOME/registry.sqlite``)."""
+    return ActivityRegistry(loom_home() / "registry.sqlite")
+
+
+def register_module(
+    module: bytes,
+    *,
+    name: str,
+    version: str,
+    runtime: Runtime | str,
+    limits: Limits | None = None,
+    capabilities: Capabilities | None = None,
+    blobs: BlobStore | None = None,
+    registry: ActivityRegistry | None = None,
+) -> ActivityDefinition:
+    """Checks that ``module`` fits ``runtime``'s ABI, stores it and registers it, in one call."""
+    from pipeline.wasm.abi import check_module
+
+    runtime = Runtime(runtime)
+    check_module(module, runtime)
+    blobs = blobs or default_blobstore()
+    defn = ActivityDefinition(name=name, version=version, runtime=runtime, blob=blobs.put(module),
+                              limits=limits or Limits(), capabilities=capabilities or Capabilities())
+    return (registry or default_registry()).register(defn)

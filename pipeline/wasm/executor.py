@@ -1,0 +1,200 @@
+"""Runs activities compiled to WebAssembly under hard limits, and keeps actors alive between calls.
+
+Each ``run`` gets a fresh instance in a fresh Store (no data survives from one call to the next); an actor keeps
+one instance, so its state lives in its own linear memory. Every call gets the activity's fuel, a wall-clock
+deadline enforced by epoch interruption, and a memory cap; each way of failing becomes one typed error.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from pipeline import errors
+from pipeline.blobstore import BlobStore, sha256_hex
+from pipeline.home import loom_home
+from pipeline.models import ActivityDefinition, Runtime
+from pipeline.secrets import EnvSecrets, SecretProvider
+from pipeline.wasm import host, snapshot
+from pipeline.wasm.abi import ABIS
+from pipeline.wasm.engine import EPOCH_TICK_MS, Engine, ModuleCache
+
+MIB = 1 << 20
+PAGE = 64 * 1024
+MAX_INPUT_BYTES = 64 * MIB
+
+
+def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
+    """The input as UTF-8 JSON text, or ``InvalidInput`` saying why it cannot be."""
+    if isinstance(document, (bytes, bytearray, memoryview)):
+        data = bytes(document)
+        try:
+            json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise errors.InvalidInput(f"input is not UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
+        except json.JSONDecodeError as exc:
+            raise errors.InvalidInput(f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    else:
+        try:
+            data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidInput(f"input cannot be encoded as JSON: {exc}") from None
+    limit = min(MAX_INPUT_BYTES, defn.limits.memory_mib * MIB // 4)
+    if len(data) > limit:
+        raise errors.InvalidInput(f"input is {len(data)} bytes; {defn.ref} accepts at most {limit} bytes "
+                                  f"(a quarter of its {defn.limits.memory_mib} MiB memory limit)")
+    return data
+
+
+def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.InvalidOutput(f"{defn.ref} returned something that is not JSON: {exc}") from None
+
+
+def _frames(trap: wasmtime.Trap) -> list[str]:
+    frames = trap.frames or []
+    return [f"{f.module_name or '<module>'}!{f.func_name or f'func[{f.func_index}]'}+{f.func_offset:#x}"
+            for f in frames]
+
+
+class _Call:
+    """One call into an instance, with its limits armed and its failures translated."""
+
+    def __init__(self, defn: ActivityDefinition, store: wasmtime.Store, exports: wasmtime.InstanceExports,
+                 ctx: host.CallContext) -> None:
+        self.defn, self.store, self.exports, self.ctx = defn, store, exports, ctx
+
+    def __call__(self, document: bytes) -> bytes:
+        limits = self.defn.limits
+        self.store.set_fuel(limits.fuel)
+        self.store.set_epoch_deadline(max(1, -(-limits.wall_clock_ms // EPOCH_TICK_MS)))
+        host.enter(self.ctx)
+        try:
+            return self.ctx.abi.call(self.store, self.exports, document)
+        except host.GuestAbort as exc:
+            if self._near_memory_limit() or "memory" in str(exc).lower():
+                raise errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory "
+                                                 f"(limit {limits.memory_mib} MiB): {exc}") from None
+            raise errors.ActivityTrapped(f"{self.defn.ref} aborted: {exc}") from None
+        except wasmtime.Trap as trap:
+            raise self._translate(trap) from None
+        except wasmtime.WasmtimeError as exc:
+            raise errors.ActivityTrapped(f"{self.defn.ref} failed: {exc}") from None
+        finally:
+            host.leave()
+
+    def _near_memory_limit(self) -> bool:
+        memory = self.exports["memory"]
+        return memory.data_len(self.store) + PAGE > self.defn.limits.memory_mib * MIB
+
+    def _translate(self, trap: wasmtime.Trap) -> errors.LoomError:
+        limits, code = self.defn.limits, trap.trap_code
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return errors.ActivityTimeout(f"{self.defn.ref} used all its fuel ({limits.fuel} units)")
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return errors.ActivityTimeout(f"{self.defn.ref} passed its deadline of {limits.wall_clock_ms} ms")
+        if self._near_memory_limit():
+            return errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory (limit {limits.memory_mib} MiB)")
+        return errors.ActivityTrapped(f"{self.defn.ref} trapped: {trap.message.splitlines()[0]}", _frames(trap))
+
+
+class WasmExecutor:
+    """Activities of runtimes ``assemblyscript`` and ``wasm``, loaded from the blob store by digest."""
+
+    def __init__(self, blobs: BlobStore, cache_dir: Path | None = None, secrets: SecretProvider | None = None,
+                 *, engine: Engine | None = None) -> None:
+        self.blobs = blobs
+        self.engine = engine or Engine()
+        self.modules = ModuleCache(self.engine, cache_dir if cache_dir is not None else loom_home() / "modules")
+        self.secrets = secrets or EnvSecrets()
+        self._linker = wasmtime.Linker(self.engine.engine)
+        host.define(self._linker)
+        self._pre: dict[tuple[str, bool], wasmtime.InstancePre] = {}
+        self._lock = threading.Lock()
+
+    def _instance_pre(self, defn: ActivityDefinition, *, actor: bool) -> wasmtime.InstancePre:
+        if defn.runtime not in ABIS:
+            raise errors.InvalidModule(f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor "
+                                       "does not run")
+        key = (defn.blob, actor)
+        with self._lock:
+            pre = self._pre.get(key)
+        if pre is None:
+            wasm = self.blobs.get(defn.blob)
+            if actor:
+                wasm = snapshot.export_mutable_globals(wasm)
+            module = self.modules.get(sha256_hex(wasm), wasm)
+            try:
+                pre = self._linker.instantiate_pre(module)
+            except wasmtime.WasmtimeError as exc:
+                raise errors.InvalidModule(f"{defn.ref} cannot be linked: {str(exc).splitlines()[0]} "
+                                           "(Loom provides loom.log, loom.get_secret, loom.state_get, "
+                                           "loom.state_set and env.abort)") from None
+            with self._lock:
+                self._pre[key] = pre
+        return pre
+
+    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, Any]:
+        store = wasmtime.Store(self.engine.engine)
+        store.set_limits(memory_size=defn.limits.memory_mib * MIB)
+        store.set_fuel(defn.limits.fuel)
+        store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
+        try:
+            instance = self._instance_pre(defn, actor=actor).instantiate(store)
+        except wasmtime.Trap as trap:
+            raise errors.ActivityTrapped(f"{defn.ref} trapped while starting: {trap.message}", _frames(trap)) from None
+        except wasmtime.WasmtimeError as exc:
+            if "memory" in str(exc).lower():
+                raise errors.ActivityOutOfMemory(f"{defn.ref} needs more memory than its limit of "
+                                                 f"{defn.limits.memory_mib} MiB: {exc}") from None
+            raise errors.InvalidModule(f"{defn.ref} cannot be instantiated: {exc}") from None
+        return store, instance.exports(store)
+
+    def _context(self, defn: ActivityDefinition, log: host.Log | None) -> host.CallContext:
+        return host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=ABIS[defn.runtime],
+                                secrets=self.secrets, log=log)
+
+    def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
+        """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
+        data = encode_document(document, defn)
+        store, exports = self._instantiate(defn, actor=False)
+        return decode_output(_Call(defn, store, exports, self._context(defn, log))(data), defn)
+
+    def actor(self, defn: ActivityDefinition, actor_id: str, *, log: host.Log | None = None) -> Actor:
+        """A live instance for ``actor_id``: calls share its memory, globals and key-value state."""
+        return Actor(self, defn, actor_id, log)
+
+
+class Actor:
+    """One instance kept alive across calls; its state can be snapshotted to the blob store and restored."""
+
+    def __init__(self, executor: WasmExecutor, defn: ActivityDefinition, actor_id: str, log: host.Log | None) -> None:
+        self.executor, self.defn, self.actor_id = executor, defn, actor_id
+        self._lock = threading.Lock()
+        self._store, self._exports = executor._instantiate(defn, actor=True)
+        self._ctx = executor._context(defn, log)
+
+    def call(self, document: Any) -> Any:
+        data = encode_document(document, self.defn)
+        with self._lock:
+            return decode_output(_Call(self.defn, self._store, self._exports, self._ctx)(data), self.defn)
+
+    def snapshot(self) -> str:
+        """Stores memory, globals and key-value state in the blob store; returns the snapshot's digest."""
+        with self._lock:
+            return self.executor.blobs.put(snapshot.capture(self._store, self._exports, self._ctx.state))
+
+    def restore(self, digest: str) -> None:
+        """Replaces this actor's instance with a fresh one holding the state of snapshot ``digest``."""
+        data = self.executor.blobs.get(digest)
+        store, exports = self.executor._instantiate(self.defn, actor=True)
+        state = snapshot.restore(data, store, exports)
+        with self._lock:
+            self._store, self._exports = store, exports
+            self._ctx.state = state
