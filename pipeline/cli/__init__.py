@@ -7,7 +7,7 @@ import platform
 import typer
 
 from pipeline import __version__
-from pipeline.cli import zk
+from pipeline.cli import activity, zk
 from pipeline.cli.output import emit
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.add_typer(activity.app, name="activity")
 app.add_typer(zk.app, name="zk")
 
 

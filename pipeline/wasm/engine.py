@@ -8,6 +8,7 @@ this cache) are ever deserialized.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -42,8 +43,12 @@ class Engine:
         _start_ticker(self.engine)
 
 
+_tickers: list[tuple[threading.Event, threading.Thread]] = []
+
+
 def _start_ticker(engine: wasmtime.Engine) -> None:
-    """Advances the engine's epoch every tick, for as long as the engine lives."""
+    """Advances the engine's epoch every tick, for as long as the engine lives (and stops before the interpreter
+    tears down, so no tick ever touches a freed engine)."""
     ref = weakref.ref(engine)
     stop = threading.Event()
 
@@ -55,8 +60,18 @@ def _start_ticker(engine: wasmtime.Engine) -> None:
             live.increment_epoch()
             del live
 
+    thread = threading.Thread(target=tick, name="loom-epoch", daemon=True)
     weakref.finalize(engine, stop.set)
-    threading.Thread(target=tick, name="loom-epoch", daemon=True).start()
+    _tickers[:] = [(s, t) for s, t in _tickers if t.is_alive()]
+    _tickers.append((stop, thread))
+    thread.start()
+
+
+@atexit.register
+def _stop_tickers() -> None:
+    for stop, thread in _tickers:
+        stop.set()
+        thread.join(timeout=1)
 
 
 class ModuleCache:

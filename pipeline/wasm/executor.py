@@ -24,7 +24,6 @@ from pipeline.wasm.abi import ABIS
 from pipeline.wasm.engine import EPOCH_TICK_MS, Engine, ModuleCache
 
 MIB = 1 << 20
-PAGE = 64 * 1024
 MAX_INPUT_BYTES = 64 * MIB
 
 
@@ -90,8 +89,11 @@ class _Call:
             host.leave()
 
     def _near_memory_limit(self) -> bool:
-        memory = self.exports["memory"]
-        return memory.data_len(self.store) + PAGE > self.defn.limits.memory_mib * MIB
+        """Whether a trap is best explained by a refused memory.grow: wasmtime tells the guest (grow returns -1),
+        not the host, so Loom infers it when the memory could not have grown by another MiB or doubled within
+        the limit (allocators grow by at least what they need, usually by doubling)."""
+        used = self.exports["memory"].data_len(self.store)
+        return used + max(MIB, used) > self.defn.limits.memory_mib * MIB
 
     def _translate(self, trap: wasmtime.Trap) -> errors.LoomError:
         limits, code = self.defn.limits, trap.trap_code
@@ -101,7 +103,8 @@ class _Call:
             return errors.ActivityTimeout(f"{self.defn.ref} passed its deadline of {limits.wall_clock_ms} ms")
         if self._near_memory_limit():
             return errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory (limit {limits.memory_mib} MiB)")
-        return errors.ActivityTrapped(f"{self.defn.ref} trapped: {trap.message.splitlines()[0]}", _frames(trap))
+        reason = trap.message.strip().splitlines()[-1].removeprefix("wasm trap: ").strip()
+        return errors.ActivityTrapped(f"{self.defn.ref} trapped: {reason}", _frames(trap))
 
 
 class WasmExecutor:

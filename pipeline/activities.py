@@ -1,0 +1,55 @@
+"""Running any registered activity, whatever its runtime, and the activities Loom ships (built by ``make``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__, errors, zk
+from pipeline.blobstore import BlobStore
+from pipeline.home import build_dir
+from pipeline.models import ActivityDefinition, Capabilities, Runtime
+from pipeline.registry import ActivityRegistry, register_module
+from pipeline.wasm import WasmExecutor
+from pipeline.wasm.host import Log
+
+# name -> (file under build/, runtime, capabilities)
+BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
+    "counter": ("activities/counter.wasm", Runtime.assemblyscript, Capabilities()),
+    "json-pick": ("activities/json_pick.wasm", Runtime.assemblyscript, Capabilities()),
+    "http-parse": ("activities/http_parse.wasm", Runtime.assemblyscript, Capabilities()),
+    "redact": ("activities/redact.wasm", Runtime.assemblyscript, Capabilities()),
+    "echo": ("wasm/echo.wasm", Runtime.wasm, Capabilities()),
+    "hello": ("zkvm/hello.elf", Runtime.risc0, Capabilities()),
+    "sha-chain": ("zkvm/sha-chain.elf", Runtime.risc0, Capabilities()),
+    "json-claim": ("zkvm/json-claim.elf", Runtime.risc0, Capabilities()),
+}
+
+
+def register_builtins(blobs: BlobStore, registry: ActivityRegistry) -> list[ActivityDefinition]:
+    """Registers every shipped activity at Loom's version (idempotent: unchanged modules are no-ops)."""
+    registered = []
+    for name, (file, runtime, capabilities) in BUILTINS.items():
+        path = build_dir() / file
+        if not path.is_file():
+            raise errors.InvalidInput(f"{path} is missing: run `make setup` to build Loom's activities")
+        registered.append(register_module(path.read_bytes(), name=name, version=__version__, runtime=runtime,
+                                          capabilities=capabilities, blobs=blobs, registry=registry))
+    return registered
+
+
+def run_activity(defn: ActivityDefinition, document: Any, *, blobs: BlobStore, wasm: WasmExecutor | None = None,
+                 log: Log | None = None, progress: zk.Progress | None = None) -> Any:
+    """Runs one activity on one document with the executor its runtime needs."""
+    if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
+        return (wasm or WasmExecutor(blobs)).run(defn, document, log=log)
+    if defn.runtime is Runtime.risc0:
+        return zk.run_activity(defn, document, blobs, progress=progress)
+    raise errors.InvalidModule(f"{defn.ref}: runtime '{defn.runtime.value}' is not available in this build")
+
+
+def read_module(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,78 @@
+"""``loom activity``: register, list and run versioned activities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from pipeline import activities
+from pipeline.blobstore import default_blobstore
+from pipeline.cli.output import console, emit, read_input
+from pipeline.models import Capabilities, Limits, Runtime
+from pipeline.registry import default_registry, register_module
+
+app = typer.Typer(help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).",
+                  no_args_is_help=True)
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+@app.command()
+def register(
+    file: Path = typer.Argument(..., help="The module: .wasm, or a RISC Zero guest ELF for --runtime risc0."),
+    name: str = typer.Option(..., "--name", help="Activity name (lowercase, digits, - and _)."),
+    version: str = typer.Option(..., "--version", help="Semver version, e.g. 1.0.0; versions are immutable."),
+    runtime: Runtime = typer.Option(..., "--runtime", help="assemblyscript, wasm, extism or risc0."),
+    fuel: int = typer.Option(Limits().fuel, help="Fuel per call (wasm instructions, roughly)."),
+    wall_clock_ms: int = typer.Option(Limits().wall_clock_ms, help="Deadline per call in milliseconds."),
+    memory_mib: int = typer.Option(Limits().memory_mib, help="Largest linear memory in MiB."),
+    grant: list[str] = typer.Option([], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state)."),
+    secret: list[str] = typer.Option([], "--secret", help="Secret name the activity may read."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Check a module against its runtime's ABI, store it, and register it as NAME@VERSION."""
+    defn = register_module(activities.read_module(file), name=name, version=version, runtime=runtime,
+                           limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib),
+                           capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret)))
+    emit(defn.model_dump(mode="json"), json_out, title=f"Registered {defn.ref}")
+
+
+@app.command()
+def builtins(json_out: bool = JSON_OPT) -> None:
+    """Register the activities Loom ships (built by `make`) at Loom's version."""
+    defs = activities.register_builtins(default_blobstore(), default_registry())
+    _print_definitions(defs, json_out)
+
+
+@app.command("list")
+def list_(json_out: bool = JSON_OPT) -> None:
+    """List registered activities, every version."""
+    _print_definitions(default_registry().list(), json_out)
+
+
+@app.command()
+def run(
+    ref: str = typer.Argument(..., help="NAME or NAME@VERSION (latest version when omitted)."),
+    input: str = typer.Option(..., "--input", "-i", help="Input document: JSON text, @file, or @- (stdin)."),
+) -> None:
+    """Run an activity once and print its JSON output (log lines go to stderr)."""
+    from pipeline.cli.output import err_console
+
+    defn = default_registry().resolve(ref)
+    output = activities.run_activity(defn, read_input(input), blobs=default_blobstore(),
+                                     log=lambda level, msg: err_console.print(f"[dim]{level}[/] {msg}"))
+    console.print_json(json.dumps(output))
+
+
+def _print_definitions(defs, json_out: bool) -> None:  # noqa: ANN001
+    if json_out:
+        emit([d.model_dump(mode="json") for d in defs], True)
+        return
+    table = Table("name", "version", "runtime", "blob", "limits", "grants")
+    for d in defs:
+        grants = ", ".join([*d.capabilities.host_functions, *(f"secret:{s}" for s in d.capabilities.secrets)])
+        table.add_row(d.name, d.version, d.runtime.value, d.blob[:12],
+                      f"{d.limits.fuel:.0e} fuel, {d.limits.wall_clock_ms} ms, {d.limits.memory_mib} MiB", grants or "-")
+    console.print(table)
