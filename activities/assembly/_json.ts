@@ -58,21 +58,36 @@ export function skipValue(s: string, i: i32): i32 {
     i++;
   }
   if (i == start) fail("unexpected character", i);
-  const word = s.substring(start, i);
-  if (word != "true" && word != "false" && word != "null" && !isNumber(word)) fail("unexpected '" + word + "'", start);
+  if (!isWord(s, start, i, "true") && !isWord(s, start, i, "false") && !isWord(s, start, i, "null") &&
+      !isNumber(s, start, i)) fail("unexpected '" + s.substring(start, i) + "'", start);
   return i;
 }
 
-function isNumber(w: string): bool {
-  let i = 0;
-  if (w.charCodeAt(0) == 0x2d) i++;
+/** Whether s[start..end) is exactly `word` (compared in place: no allocation on the hot path). */
+function isWord(s: string, start: i32, end: i32, word: string): bool {
+  if (end - start != word.length) return false;
+  for (let k = 0; k < word.length; k++) if (s.charCodeAt(start + k) != word.charCodeAt(k)) return false;
+  return true;
+}
+
+function isNumber(s: string, start: i32, end: i32): bool {
+  let i = start;
+  if (s.charCodeAt(i) == 0x2d) i++;
   let digits = 0;
-  for (; i < w.length; i++) {
-    const c = w.charCodeAt(i);
+  for (; i < end; i++) {
+    const c = s.charCodeAt(i);
     if (c >= 0x30 && c <= 0x39) digits++;
     else if (c != 0x2e && c != 0x65 && c != 0x45 && c != 0x2b && c != 0x2d) return false;
   }
   return digits > 0;
+}
+
+/** Whether the string literal at s[start..end) (quotes included) means `key`. */
+function keyIs(s: string, start: i32, end: i32, key: string): bool {
+  for (let k = start + 1; k < end - 1; k++) {
+    if (s.charCodeAt(k) == 0x5c) return unescape(s.substring(start, end)) == key; // rare: escapes in a key
+  }
+  return isWord(s, start + 1, end - 1, key);
 }
 
 // A span is `(start << 32) | end` of a value's text inside a larger JSON text, or -1 when there is none.
@@ -95,13 +110,13 @@ export function memberAt(s: string, i: i32, key: string): i64 {
   i = skipWs(s, i + 1);
   if (s.charCodeAt(i) == 0x7d) return -1;
   while (true) {
+    const keyStart = i;
     const keyEnd = skipString(s, i);
-    const name = unescape(s.substring(i, keyEnd));
     i = skipWs(s, keyEnd);
     if (s.charCodeAt(i) != 0x3a) fail("expected ':'", i);
     const valueStart = skipWs(s, i + 1);
     const valueEnd = skipValue(s, valueStart);
-    if (name == key) return span(valueStart, valueEnd);
+    if (keyIs(s, keyStart, keyEnd, key)) return span(valueStart, valueEnd);
     i = skipWs(s, valueEnd);
     if (s.charCodeAt(i) == 0x7d) return -1;
     if (s.charCodeAt(i) != 0x2c) fail("expected ','", i);
@@ -154,9 +169,9 @@ export function elements(arr: string): string[] {
 
 /** The span of the value at dot path `path` (`a.b.0`: object keys, or indices into arrays) in `doc`. */
 export function locate(doc: string, path: string): i64 {
-  let start = skipWs(doc, 0);
-  let sp = span(start, skipValue(doc, start));
-  if (path.length == 0) return sp;
+  const start = skipWs(doc, 0);
+  if (path.length == 0) return span(start, skipValue(doc, start));
+  let sp = span(start, start); // only the start matters while walking down
   const parts = path.split(".");
   for (let p = 0; p < parts.length; p++) {
     const first = doc.charCodeAt(spanStart(sp));

@@ -1,0 +1,143 @@
+"""WASM runtime costs, each beside its reference in the same run:
+
+- per-call overhead of an AssemblyScript activity through WasmExecutor vs bare wasmtime-py calls of the same export
+  (fresh instance per call, as Loom isolates calls; and one reused instance, the floor). Goal: within 1.3x of the
+  fresh-instance reference.
+- warm start from the on-disk module cache vs a cold compile. Goal: 20x faster or better.
+- json_pick in wasm vs the same selection in pure Python on a 1 MB document.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from pipeline.blobstore import MemoryBlobStore
+from pipeline.models import Limits
+from pipeline.home import build_dir
+from pipeline.registry import ActivityRegistry, register_module
+from pipeline.wasm import WasmExecutor
+from pipeline.wasm.engine import Engine, ModuleCache
+
+PICK = build_dir() / "activities" / "json_pick.wasm"
+SMALL = {"document": {"a": {"b": [1, 2, 3]}}, "paths": ["a.b.2"]}
+SMALL_TEXT = json.dumps(SMALL)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):  # noqa: ANN201
+    root = tmp_path_factory.mktemp("bench")
+    blobs = MemoryBlobStore()
+    defn = register_module(PICK.read_bytes(), name="json-pick", version="1.0.0", runtime="assemblyscript",
+                           limits=Limits(fuel=10**11, wall_clock_ms=60_000),  # 1 MB inputs need more than the defaults
+                           blobs=blobs, registry=ActivityRegistry(root / "r.sqlite"))
+    executor = WasmExecutor(blobs, cache_dir=root / "modules")
+    executor.run(defn, SMALL)  # warm: compiled and pre-linked
+    return executor, defn, root
+
+
+def _bare_call(store: wasmtime.Store, exports, text: str) -> str:  # noqa: ANN001
+    data = text.encode("utf-16-le")
+    ptr = exports["__new"](store, len(data), 2)
+    exports["memory"].write(store, data, ptr)
+    exports["__pin"](store, ptr)
+    out = exports["run"](store, ptr)
+    exports["__unpin"](store, ptr)
+    size = int.from_bytes(exports["memory"].read(store, out - 4, out), "little")
+    return exports["memory"].read(store, out, out + size).decode("utf-16-le")
+
+
+@pytest.fixture(scope="module")
+def bare():  # noqa: ANN201
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, PICK.read_bytes())
+    linker = wasmtime.Linker(engine)
+    linker.define_func("env", "abort", wasmtime.FuncType([wasmtime.ValType.i32()] * 4, []), lambda *a: None)
+    return engine, module, linker
+
+
+@pytest.mark.benchmark(group="call overhead")
+def test_call_loom_executor(benchmark, setup) -> None:
+    executor, defn, _ = setup
+    assert benchmark(executor.run, defn, SMALL) == {"a.b.2": 3}
+
+
+@pytest.mark.benchmark(group="call overhead")
+def test_call_bare_wasmtime_fresh_instance(benchmark, bare) -> None:
+    engine, module, linker = bare
+
+    def call() -> dict:
+        store = wasmtime.Store(engine)
+        exports = linker.instantiate(store, module).exports(store)
+        return json.loads(_bare_call(store, exports, json.dumps(SMALL)))
+
+    assert benchmark(call) == {"a.b.2": 3}
+
+
+@pytest.mark.benchmark(group="call overhead")
+def test_call_bare_wasmtime_reused_instance(benchmark, bare) -> None:
+    engine, module, linker = bare
+    store = wasmtime.Store(engine)
+    exports = linker.instantiate(store, module).exports(store)
+    assert benchmark(lambda: json.loads(_bare_call(store, exports, json.dumps(SMALL)))) == {"a.b.2": 3}
+
+
+@pytest.mark.benchmark(group="module load")
+def test_load_cold_compile(benchmark) -> None:
+    engine, wasm = Engine(), (build_dir() / "activities" / "http_parse.wasm").read_bytes()
+    benchmark(lambda: ModuleCache(engine, None).get("x", wasm))
+
+
+@pytest.mark.benchmark(group="module load")
+def test_load_warm_from_disk_cache(benchmark, tmp_path: Path) -> None:
+    engine, wasm = Engine(), (build_dir() / "activities" / "http_parse.wasm").read_bytes()
+    ModuleCache(engine, tmp_path).get("x", wasm)
+
+    def load() -> None:
+        cache = ModuleCache(engine, tmp_path)
+        cache.get("x", wasm)
+        assert cache.stats["disk"] == 1
+
+    benchmark(load)
+
+
+def _megabyte_document() -> dict:
+    rng = random.Random(7)
+    items = [{"id": i, "name": f"item-{i}", "tags": [rng.choice("abcdef") for _ in range(5)],
+              "price": round(rng.random() * 100, 2), "meta": {"ok": bool(i % 2), "rank": rng.randint(0, 999)}}
+             for i in range(9000)]
+    return {"items": items, "total": len(items)}
+
+
+MB_DOC = _megabyte_document()
+MB_TEXT = json.dumps(MB_DOC).encode()
+MB_PATHS = ["total", "items.0.name", "items.3500.meta.rank", "items.8999.tags.4"]
+
+
+@pytest.mark.benchmark(group="json_pick 1 MB")
+def test_json_pick_wasm_1mb(benchmark, setup) -> None:
+    executor, defn, _ = setup
+    payload = b'{"document": ' + MB_TEXT + b', "paths": ' + json.dumps(MB_PATHS).encode() + b"}"
+    assert len(MB_TEXT) > 1_000_000
+    result = benchmark(executor.run, defn, payload)
+    assert result == _python_pick(MB_TEXT, MB_PATHS)
+
+
+@pytest.mark.benchmark(group="json_pick 1 MB")
+def test_json_pick_python_1mb(benchmark) -> None:
+    benchmark(_python_pick, MB_TEXT, MB_PATHS)
+
+
+def _python_pick(text: bytes, paths: list[str]) -> dict:
+    doc = json.loads(text)
+    out = {}
+    for path in paths:
+        node = doc
+        for key in path.split("."):
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        out[path] = node
+    return out
