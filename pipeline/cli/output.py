@@ -66,21 +66,10 @@ def read_input(value: str) -> bytes:
 
 
 def run_app(app: typer.Typer) -> None:
-    """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback."""
+    """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback.
+    (Usage errors are typer's own: exit code 2.)"""
     try:
-        app(standalone_mode=False)
+        app()
     except errors.LoomError as exc:
         err_console.print(f"[bold red]error[/]: {type(exc).__name__}: {exc}")
         raise SystemExit(exit_code_for(exc)) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except typer.Abort:
-        err_console.print("aborted")
-        raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise

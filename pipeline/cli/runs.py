@@ -1,0 +1,133 @@
+"""``loom run`` and ``loom runs``: run pipelines with live progress, inspect and resume them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.cli.output import EXIT_FAILED, console, emit, err_console, read_input
+from pipeline.runner import Runner, RunResult
+from pipeline.spec import load_pipeline
+
+app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
+STYLE = {"succeeded": "green", "cached": "cyan", "skipped": "dim", "failed": "red", "running": "yellow",
+         "retrying": "yellow", "started": "yellow"}
+
+
+def _decode(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        from pipeline import errors
+
+        raise errors.InvalidInput(f"--input is not JSON: {exc}") from None
+
+
+class _Display:
+    """One progress line per step; proving steps show their segments."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.tasks = progress, {}
+
+    def __call__(self, step: str, event: str, details: dict[str, Any]) -> None:
+        task = self.tasks.get(step)
+        if task is None:
+            task = self.tasks[step] = self.progress.add_task(step, total=None)
+        if event == "progress":
+            self.progress.update(task, description=f"{step}: proving {details['phase']}s",
+                                 completed=details["done"], total=details["total"])
+            return
+        label = f"[{STYLE.get(event, 'white')}]{event}[/]"
+        extra = f" (attempt {details['attempt']}, retry in {details['delay_s']:.1f}s)" if event == "retrying" else ""
+        finished = event in ("succeeded", "cached", "skipped", "failed")
+        self.progress.update(task, description=f"{step}: {label}{extra}",
+                             **({"completed": 1, "total": 1} if finished else {}))
+
+
+def _run_with_display(json_out: bool, work) -> RunResult:  # noqa: ANN001
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, disable=json_out) as progress:
+        result = work(_Display(progress))
+    return result
+
+
+def _finish(result: RunResult, json_out: bool) -> None:
+    if json_out:
+        emit(result.model_dump(), True)
+    else:
+        colour = "green" if result.status == "succeeded" else "red"
+        console.print(f"run [bold]{result.run_id}[/]: [{colour}]{result.status}[/] "
+                      f"({result.executed} executed, {result.cached} from cache)")
+        if result.error:
+            err_console.print(f"[red]{result.error}[/]")
+        if result.output is not None:
+            console.print_json(json.dumps(result.output))
+    if result.status != "succeeded":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def run(
+    pipeline: Path = typer.Argument(..., help="A pipeline YAML file (see examples/)."),
+    input: str = typer.Option("{}", "--input", "-i", help="Pipeline input: JSON text, @file, or @- (stdin)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step even if its result is cached."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Worker processes for independent steps."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run."""
+    spec = load_pipeline(pipeline)
+    document = _decode(read_input(input))
+    runner = Runner(workers=workers)
+    _finish(_run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache,
+                                                                  events=events)), json_out)
+
+
+@app.command("list")
+def list_(json_out: bool = JSON_OPT, limit: int = typer.Option(20, help="How many runs, newest first.")) -> None:
+    """List recent runs."""
+    runs = Runner().journal.runs(limit)
+    if json_out:
+        emit([r.model_dump(exclude={"spec"}) for r in runs], True)
+        return
+    table = Table("run", "pipeline", "status", "started", "seconds", "error")
+    for r in runs:
+        seconds = f"{r.finished_at - r.created_at:.1f}" if r.finished_at else "-"
+        table.add_row(r.run_id, r.pipeline, f"[{STYLE.get(r.status, 'white')}]{r.status}[/]",
+                      datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"), seconds,
+                      (r.error or "")[:60])
+    console.print(table)
+
+
+@app.command()
+def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
+    """Show a run's steps: attempts, durations, cache hits and errors."""
+    from pipeline import errors
+
+    journal = Runner().journal
+    run_ = journal.run(run_id)
+    if run_ is None:
+        raise errors.InvalidInput(f"no run {run_id}")
+    attempts = journal.attempts(run_id)
+    if json_out:
+        emit({"run": run_.model_dump(exclude={"spec"}), "attempts": [a.model_dump() for a in attempts]}, True)
+        return
+    table = Table("step", "attempt", "status", "activity", "seconds", "output", "error",
+                  title=f"{run_.run_id} ({run_.pipeline}): {run_.status}", title_justify="left")
+    for a in attempts:
+        table.add_row(a.step, str(a.attempt), f"[{STYLE.get(a.status, 'white')}]{a.status}[/]", a.activity,
+                      f"{a.seconds:.2f}" if a.seconds is not None else "-", (a.output_blob or "-")[:12],
+                      (f"{a.error_type}: {a.error}" if a.error else "")[:70])
+    console.print(table)
+
+
+@app.command()
+def resume(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
+    """Continue a run from its journal without redoing finished steps."""
+    runner = Runner()
+    _finish(_run_with_display(json_out, lambda events: runner.resume(run_id, events=events)), json_out)

@@ -1,0 +1,157 @@
+"""The run journal: every run, step attempt and cached result, in SQLite (WAL) in the data dir.
+
+Each record is written in its own transaction before the runner moves on, so a run killed at any point leaves a
+consistent history to resume from, and several runs (in several processes) can share one journal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from contextlib import closing, contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.home import loom_home
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, spec TEXT NOT NULL, input_blob TEXT NOT NULL,
+    status TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, output_blob TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL,
+    activity TEXT NOT NULL, cache_key TEXT, input_digest TEXT, output_blob TEXT, error_type TEXT, error TEXT,
+    started_at REAL NOT NULL, finished_at REAL,
+    PRIMARY KEY (run_id, step, attempt)
+);
+CREATE TABLE IF NOT EXISTS cache (cache_key TEXT PRIMARY KEY, output_blob TEXT NOT NULL, created_at REAL NOT NULL);
+"""
+
+DONE = ("succeeded", "cached", "skipped")
+
+
+class Attempt(BaseModel):
+    run_id: str
+    step: str
+    attempt: int
+    status: str  # running | succeeded | cached | skipped | failed
+    activity: str
+    cache_key: str | None = None
+    input_digest: str | None = None
+    output_blob: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+    started_at: float
+    finished_at: float | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+class Run(BaseModel):
+    run_id: str
+    pipeline: str
+    spec: str
+    input_blob: str
+    status: str  # running | succeeded | failed
+    created_at: float
+    finished_at: float | None = None
+    output_blob: str | None = None
+    error: str | None = None
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
+        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute(sql, args).fetchall()]
+
+    # runs
+    def start_run(self, pipeline: str, spec_json: str, input_blob: str) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with self._tx() as db:
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, NULL, NULL, NULL)",
+                       (run_id, pipeline, spec_json, input_blob, time.time()))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, output_blob: str | None = None, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = ?, finished_at = ?, output_blob = ?, error = ? WHERE run_id = ?",
+                       (status, time.time(), output_blob, error, run_id))
+
+    def reopen_run(self, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = ?",
+                       (run_id,))
+
+    def run(self, run_id: str) -> Run | None:
+        rows = self._rows("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        return Run(**rows[0]) if rows else None
+
+    def runs(self, limit: int = 50) -> list[Run]:
+        return [Run(**r) for r in self._rows("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))]
+
+    # attempts
+    def begin_attempt(self, run_id: str, step: str, activity: str, cache_key: str | None,
+                      input_digest: str | None) -> int:
+        with self._tx() as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id = ? AND step = ?",
+                                 (run_id, step)).fetchone()
+            db.execute("INSERT INTO attempts (run_id, step, attempt, status, activity, cache_key, input_digest, "
+                       "started_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                       (run_id, step, last + 1, activity, cache_key, input_digest, time.time()))
+        return last + 1
+
+    def end_attempt(self, run_id: str, step: str, attempt: int, status: str, *, output_blob: str | None = None,
+                    error_type: str | None = None, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE attempts SET status = ?, output_blob = ?, error_type = ?, error = ?, finished_at = ? "
+                       "WHERE run_id = ? AND step = ? AND attempt = ?",
+                       (status, output_blob, error_type, error, time.time(), run_id, step, attempt))
+            if status == "succeeded" and output_blob:
+                key = db.execute("SELECT cache_key FROM attempts WHERE run_id = ? AND step = ? AND attempt = ?",
+                                 (run_id, step, attempt)).fetchone()[0]
+                if key:
+                    db.execute("INSERT OR IGNORE INTO cache VALUES (?, ?, ?)", (key, output_blob, time.time()))
+
+    def attempts(self, run_id: str) -> list[Attempt]:
+        rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY started_at, step, attempt", (run_id,))
+        return [Attempt(**r) for r in rows]
+
+    def completed(self, run_id: str) -> dict[str, Attempt]:
+        """The finished attempt of each step that is done (succeeded, served from cache, or skipped)."""
+        return {a.step: a for a in self.attempts(run_id) if a.status in DONE}
+
+    # cache
+    def cached(self, cache_key: str) -> str | None:
+        rows = self._rows("SELECT output_blob FROM cache WHERE cache_key = ?", (cache_key,))
+        return rows[0]["output_blob"] if rows else None
+
+
+def default_journal() -> Journal:
+    return Journal(loom_home() / "journal.sqlite")

@@ -1,0 +1,258 @@
+"""The pipeline runner: a DAG of steps run by a pool of worker processes, journaled, cached and resumable.
+
+- Independent steps run concurrently on worker processes (proving is CPU-bound). ``Workers`` is the seam where
+  another engine could back execution later.
+- Every attempt is journaled before the runner moves on; outputs go to the blob store.
+- Cache key = (activity blob digest, canonical input digest, limits): a cached step is not executed again.
+- Failures that may pass (``retryable``: timeouts, crashed workers) retry with exponential backoff and jitter;
+  deterministic ones (a trap, an invalid proof, a denied capability, bad input) fail the run at once.
+- ``resume`` continues a run from its journal (after a crash or kill -9) without redoing finished steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import multiprocessing
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline import errors
+from pipeline.blobstore import BlobStore, default_blobstore
+from pipeline.journal import Journal, default_journal
+from pipeline.models import ActivityDefinition
+from pipeline.registry import ActivityRegistry, default_registry
+from pipeline.spec import PipelineSpec, lookup, references, render
+
+Events = Callable[[str, str, dict[str, Any]], None]
+"""``events(step, event, details)``: event is started | succeeded | cached | skipped | failed | retrying | progress."""
+
+
+def canonical(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def cache_key(defn: ActivityDefinition, document: Any) -> str:
+    parts = [defn.blob, hashlib.sha256(canonical(document)).hexdigest(), defn.limits.model_dump_json()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+class RunResult(BaseModel):
+    run_id: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    executed: int = 0
+    cached: int = 0
+
+
+# --- workers --------------------------------------------------------------------------------------------------
+
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(home: str, events: Any) -> None:
+    os.environ["LOOM_HOME"] = home
+    _worker_state["events"] = events
+
+
+def _run_in_worker(step: str, defn_json: str, document: Any) -> dict[str, Any]:
+    """Runs one step in a worker process; returns the output's blob digest or the error, never raises."""
+    from pipeline.activities import run_activity
+    from pipeline.wasm import WasmExecutor
+
+    blobs = _worker_state.setdefault("blobs", default_blobstore())
+    wasm = _worker_state.setdefault("wasm", WasmExecutor(blobs))
+    events = _worker_state.get("events")
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if events is not None:
+            events.put((step, "progress", {"phase": phase, "done": done, "total": total}))
+
+    try:
+        defn = ActivityDefinition.model_validate_json(defn_json)
+        output = run_activity(defn, document, blobs=blobs, wasm=wasm, progress=progress)
+        return {"ok": True, "output_blob": blobs.put(canonical(output))}
+    except errors.LoomError as exc:
+        return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": exc.retryable}
+    except Exception as exc:  # noqa: BLE001 - a bug or resource failure in the worker: report, may pass
+        return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": True}
+
+
+class Workers:
+    """A pool of worker processes (spawned, so no wasmtime or prover state is ever forked)."""
+
+    def __init__(self, processes: int, events: Events | None) -> None:
+        self.processes, self.events = processes, events
+        self._pool: ProcessPoolExecutor | None = None  # started on the first submit: cached runs spawn nothing
+        self._queue: Any = None
+        self._stop = threading.Event()
+
+    def _start(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        self._queue = ctx.Queue() if self.events else None
+        if self.events:
+            threading.Thread(target=self._relay, args=(self.events,), daemon=True).start()
+        return ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(os.environ.get("LOOM_HOME", ""), self._queue))
+
+    def _relay(self, events: Events) -> None:
+        while not self._stop.is_set():
+            try:
+                step, event, details = self._queue.get(timeout=0.1)  # type: ignore[union-attr]
+            except queue.Empty:
+                continue
+            events(step, event, details)
+
+    def submit(self, step: str, defn: ActivityDefinition, document: Any) -> Future:
+        if self._pool is None:
+            self._pool = self._start()
+        return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop.set()
+
+
+# --- the runner -----------------------------------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(self, *, blobs: BlobStore | None = None, registry: ActivityRegistry | None = None,
+                 journal: Journal | None = None, workers: int = 2) -> None:
+        self.blobs = blobs or default_blobstore()
+        self.registry = registry or default_registry()
+        self.journal = journal or default_journal()
+        self.workers = workers
+
+    def run(self, spec: PipelineSpec, document: Any, *, no_cache: bool = False,
+            events: Events | None = None) -> RunResult:
+        """Validates the pipeline against its input, then runs it to completion."""
+        spec.dependencies()
+        for ref in references([s.input for s in spec.steps.values()] + [s.when for s in spec.steps.values()]):
+            if ref.startswith("input"):
+                lookup({"input": document}, ref)  # a missing input field fails before any step runs
+        for step in spec.steps.values():
+            self.registry.resolve(step.activity)
+        run_id = self.journal.start_run(spec.name, spec.model_dump_json(), self.blobs.put(canonical(document)))
+        return self._execute(run_id, spec, document, no_cache, events)
+
+    def resume(self, run_id: str, *, events: Events | None = None) -> RunResult:
+        """Continues a run from its journal: finished steps are kept, the rest run now."""
+        run = self.journal.run(run_id)
+        if run is None:
+            raise errors.InvalidInput(f"no run {run_id} in {self.journal.path}")
+        if run.status == "succeeded":
+            return RunResult(run_id=run_id, status=run.status, output=self._load(run.output_blob))
+        self.journal.reopen_run(run_id)
+        spec = PipelineSpec.model_validate_json(run.spec)
+        return self._execute(run_id, spec, self._load(run.input_blob), False, events)
+
+    def _load(self, digest: str | None) -> Any:
+        return None if digest is None else json.loads(self.blobs.get(digest))
+
+    def _execute(self, run_id: str, spec: PipelineSpec, document: Any, no_cache: bool,
+                 events: Events | None) -> RunResult:
+        emit = events or (lambda *_: None)
+        deps = spec.dependencies()
+        context: dict[str, Any] = {"input": document, "steps": {}}
+        skipped: set[str] = set()
+        for step, attempt in self.journal.completed(run_id).items():
+            context["steps"][step] = {"output": self._load(attempt.output_blob)}
+            if attempt.status == "skipped":
+                skipped.add(step)
+            emit(step, attempt.status, {"resumed": True})
+        pending = [s for s in spec.steps if s not in context["steps"]]
+        running: dict[Future, tuple[str, int, ActivityDefinition, Any]] = {}
+        delayed: list[tuple[float, str]] = []
+        executed = cached = 0
+        failure: str | None = None
+        pool = Workers(self.workers, events)
+        try:
+            while (pending or running or delayed) and failure is None:
+                now = time.monotonic()
+                while delayed and delayed[0][0] <= now:
+                    pending.append(heapq.heappop(delayed)[1])
+                for step in [s for s in pending if deps[s] <= set(context["steps"])]:
+                    pending.remove(step)
+                    outcome = self._launch(run_id, spec, step, context, skipped, deps, no_cache, pool, emit)
+                    if isinstance(outcome, tuple):
+                        running[outcome[0]] = outcome[1]
+                    elif outcome == "cached":
+                        cached += 1
+                if not running:
+                    if delayed:
+                        time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
+                    continue
+                timeout = max(0.0, delayed[0][0] - time.monotonic()) if delayed else None
+                finished, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    step, attempt, defn, _ = running.pop(future)
+                    result = future.result()
+                    if result["ok"]:
+                        executed += 1
+                        self.journal.end_attempt(run_id, step, attempt, "succeeded", output_blob=result["output_blob"])
+                        context["steps"][step] = {"output": self._load(result["output_blob"])}
+                        emit(step, "succeeded", {"attempt": attempt})
+                        continue
+                    self.journal.end_attempt(run_id, step, attempt, "failed", error_type=result["type"],
+                                             error=result["message"])
+                    policy = spec.steps[step].retry
+                    if result["retryable"] and attempt < policy.max_attempts:
+                        delay = policy.delay(attempt + 1, random.random())
+                        heapq.heappush(delayed, (time.monotonic() + delay, step))
+                        emit(step, "retrying", {"attempt": attempt, "delay_s": delay, "error": result["message"]})
+                    else:
+                        failure = f"step {step} failed: {result['type']}: {result['message']}"
+                        emit(step, "failed", {"attempt": attempt, "error": result["message"]})
+            if failure is None:
+                wait(list(running))
+        except errors.LoomError as exc:
+            failure = str(exc)
+        finally:
+            pool.close()
+        if failure:
+            self.journal.finish_run(run_id, "failed", error=failure)
+            return RunResult(run_id=run_id, status="failed", error=failure, executed=executed, cached=cached)
+        output = render(spec.output, context) if spec.output is not None else \
+            {name: step["output"] for name, step in context["steps"].items()}
+        self.journal.finish_run(run_id, "succeeded", output_blob=self.blobs.put(canonical(output)))
+        return RunResult(run_id=run_id, status="succeeded", output=output, executed=executed, cached=cached)
+
+    def _launch(self, run_id: str, spec: PipelineSpec, step: str, context: dict[str, Any], skipped: set[str],
+                deps: dict[str, set[str]], no_cache: bool, pool: Workers, emit: Events) -> Any:
+        """Starts a step: skipped, served from cache, or submitted; returns (future, bookkeeping) when submitted."""
+        spec_step = spec.steps[step]
+        defn = self.registry.resolve(spec_step.activity)
+        if spec_step.limits:
+            defn = defn.model_copy(update={"limits": spec_step.limits})
+        if deps[step] & skipped or (spec_step.when and not render(spec_step.when, context)):
+            attempt = self.journal.begin_attempt(run_id, step, defn.ref, None, None)
+            self.journal.end_attempt(run_id, step, attempt, "skipped", output_blob=self.blobs.put(b"null"))
+            context["steps"][step] = {"output": None}
+            skipped.add(step)
+            emit(step, "skipped", {})
+            return "skipped"
+        document = render(spec_step.input, context)
+        key = cache_key(defn, document)
+        hit = None if no_cache else self.journal.cached(key)
+        input_digest = hashlib.sha256(canonical(document)).hexdigest()
+        if hit and self.blobs.has(hit):
+            attempt = self.journal.begin_attempt(run_id, step, defn.ref, key, input_digest)
+            self.journal.end_attempt(run_id, step, attempt, "cached", output_blob=hit)
+            context["steps"][step] = {"output": self._load(hit)}
+            emit(step, "cached", {})
+            return "cached"
+        attempt = self.journal.begin_attempt(run_id, step, defn.ref, key, input_digest)
+        emit(step, "started", {"attempt": attempt, "activity": defn.ref})
+        return pool.submit(step, defn, document), (step, attempt, defn, document)
