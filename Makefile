@@ -36,7 +36,7 @@ $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
 	@echo "==> pipeline._native (maturin develop --release; cargo target in $(CACHE)/target/native)"
 	@bash scripts/patch-risc0.sh
 	@CARGO_TARGET_DIR=$(CACHE)/target/native VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
-	  $(VENV)/bin/maturin develop --release --locked --extras dev
+	  $(VENV)/bin/maturin develop --release --locked --extras dev,extism
 	@$(PY) -c "import pipeline._native as n; print('    pipeline._native', n.__version__, n.__file__)"
 	@touch $@
 
@@ -67,8 +67,8 @@ image-ids: setup  ## Re-pin rust-guests/zkvm/image-ids.json after an intended gu
 demo: setup  ## Install everything and run the demo end to end.
 	@bash scripts/demo.sh
 
-bench: setup  ## Run the benchmarks (pytest-benchmark).
-	@$(PY) -m pytest benches --benchmark-only
+bench: setup  ## The quick benchmark suite into build/bench/report.md (`loom bench` for the full one).
+	@$(LOOM) bench --quick --out build/bench
 
 clean:  ## Remove this clone's build outputs (the shared caches under $(CACHE) stay).
 	rm -rf $(VENV) $(STAMPS) build activities/node_modules pipeline/_native*.so

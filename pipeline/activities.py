@@ -13,6 +13,8 @@ from pipeline.registry import ActivityRegistry, register_module
 from pipeline.wasm import WasmExecutor
 from pipeline.wasm.host import Log
 
+HMAC_GRANTS = Capabilities(host_functions=("loom_get_secret", "loom_log"), secrets=("hmac_key",))
+
 # name -> (file under build/, runtime, capabilities)
 BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
     "counter": ("activities/counter.wasm", Runtime.assemblyscript, Capabilities()),
@@ -20,6 +22,8 @@ BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
     "http-parse": ("activities/http_parse.wasm", Runtime.assemblyscript, Capabilities()),
     "redact": ("activities/redact.wasm", Runtime.assemblyscript, Capabilities()),
     "echo": ("wasm/echo.wasm", Runtime.wasm, Capabilities()),
+    "hmac": ("activities/hmac.wasm", Runtime.assemblyscript, HMAC_GRANTS),
+    "hmac-plugin": ("wasm/hmac_plugin.wasm", Runtime.extism, HMAC_GRANTS),
     "hello": ("zkvm/hello.elf", Runtime.risc0, Capabilities()),
     "sha-chain": ("zkvm/sha-chain.elf", Runtime.risc0, Capabilities()),
     "json-claim": ("zkvm/json-claim.elf", Runtime.risc0, Capabilities()),
@@ -38,14 +42,26 @@ def register_builtins(blobs: BlobStore, registry: ActivityRegistry) -> list[Acti
     return registered
 
 
-def run_activity(defn: ActivityDefinition, document: Any, *, blobs: BlobStore, wasm: WasmExecutor | None = None,
-                 log: Log | None = None, progress: zk.Progress | None = None) -> Any:
-    """Runs one activity on one document with the executor its runtime needs."""
-    if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
-        return (wasm or WasmExecutor(blobs)).run(defn, document, log=log)
-    if defn.runtime is Runtime.risc0:
-        return zk.run_activity(defn, document, blobs, progress=progress)
-    raise errors.InvalidModule(f"{defn.ref}: runtime '{defn.runtime.value}' is not available in this build")
+class Executors:
+    """One executor per runtime, made on first use and kept (compiled modules stay warm)."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self._wasm: WasmExecutor | None = None
+        self._extism: Any = None
+
+    def run(self, defn: ActivityDefinition, document: Any, *, log: Log | None = None,
+            progress: zk.Progress | None = None) -> Any:
+        """Runs one activity on one document with the executor its runtime needs."""
+        if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
+            self._wasm = self._wasm or WasmExecutor(self.blobs)
+            return self._wasm.run(defn, document, log=log)
+        if defn.runtime is Runtime.extism:
+            from pipeline.extism import ExtismExecutor
+
+            self._extism = self._extism or ExtismExecutor(self.blobs)
+            return self._extism.run(defn, document, log=log)
+        return zk.run_activity(defn, document, self.blobs, progress=progress)
 
 
 def read_module(path: Path) -> bytes:

@@ -77,7 +77,7 @@ class Journal:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db

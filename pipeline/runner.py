@@ -67,11 +67,11 @@ def _init_worker(home: str, events: Any) -> None:
 
 def _run_in_worker(step: str, defn_json: str, document: Any) -> dict[str, Any]:
     """Runs one step in a worker process; returns the output's blob digest or the error, never raises."""
-    from pipeline.activities import run_activity
-    from pipeline.wasm import WasmExecutor
+    from pipeline.activities import Executors
 
-    blobs = _worker_state.setdefault("blobs", default_blobstore())
-    wasm = _worker_state.setdefault("wasm", WasmExecutor(blobs))
+    if "executors" not in _worker_state:
+        _worker_state["executors"] = Executors(default_blobstore())
+    executors: Executors = _worker_state["executors"]
     events = _worker_state.get("events")
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -80,8 +80,8 @@ def _run_in_worker(step: str, defn_json: str, document: Any) -> dict[str, Any]:
 
     try:
         defn = ActivityDefinition.model_validate_json(defn_json)
-        output = run_activity(defn, document, blobs=blobs, wasm=wasm, progress=progress)
-        return {"ok": True, "output_blob": blobs.put(canonical(output))}
+        output = executors.run(defn, document, progress=progress)
+        return {"ok": True, "output_blob": executors.blobs.put(canonical(output))}
     except errors.LoomError as exc:
         return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": exc.retryable}
     except Exception as exc:  # noqa: BLE001 - a bug or resource failure in the worker: report, may pass

@@ -163,6 +163,19 @@ fn check_segment_fields(receipt: &risc0_zkvm::Receipt, ctx: &VerifierContext) ->
     Ok(())
 }
 
+/// Joining segments needs risc0's recursion programs, which this build does not have (scripts/patch-risc0.sh).
+fn explain_proving_error(msg: String) -> String {
+    if msg.contains("join.zkr") {
+        format!(
+            "{msg}: a succinct receipt of more than one segment needs risc0's recursion programs (join.zkr), which \
+             risc0-circuit-recursion downloads at build time and this build could not; prove a composite receipt, \
+             or make the execution fit one segment (segment_limit_po2)"
+        )
+    } else {
+        msg
+    }
+}
+
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<String>()
@@ -313,7 +326,7 @@ pub fn prove(
         let ctx = VerifierContext::default().with_dev_mode(dev_mode);
         let info = get_prover_server(&opts)
             .and_then(|prover| prover.prove_session(&ctx, &session))
-            .map_err(|e| ProvingFailed::new_err(format!("{e:#}")))?;
+            .map_err(|e| ProvingFailed::new_err(explain_proving_error(format!("{e:#}"))))?;
         Ok((Summary::of(&session), info.receipt))
     })?;
     if let (Some(callback), ReceiptKind::Succinct) = (&progress, receipt_kind) {

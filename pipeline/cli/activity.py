@@ -61,8 +61,8 @@ def run(
     from pipeline.cli.output import err_console
 
     defn = default_registry().resolve(ref)
-    output = activities.run_activity(defn, read_input(input), blobs=default_blobstore(),
-                                     log=lambda level, msg: err_console.print(f"[dim]{level}[/] {msg}"))
+    output = activities.Executors(default_blobstore()).run(
+        defn, read_input(input), log=lambda level, msg: err_console.print(f"[dim]{level}[/] {msg}"))
     console.print_json(json.dumps(output))
 
 

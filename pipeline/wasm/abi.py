@@ -24,6 +24,7 @@ WASM_MAGIC = b"\0asm\x01\0\0\0"
 REQUIRED_EXPORTS = {
     Runtime.assemblyscript: {"memory", "run", "__new", "__pin", "__unpin"},
     Runtime.wasm: {"memory", "run", "alloc", "dealloc"},
+    Runtime.extism: {"run"},
 }
 
 

@@ -50,6 +50,7 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
 
 
 def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
+    """The activity's output as data, or ``InvalidOutput``."""
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -35,10 +35,11 @@ class CallContext:
 
     activity: str
     capabilities: Capabilities
-    abi: Abi
+    abi: Abi | None  # None for Extism plugins, whose SDK moves buffers itself
     secrets: SecretProvider
     log: Log | None = None
     state: dict[str, bytes] = field(default_factory=dict)
+    denied: errors.CapabilityDenied | None = None  # set by host functions that cannot raise into the guest
 
 
 _current = threading.local()
@@ -50,6 +51,11 @@ def enter(ctx: CallContext) -> None:
 
 def leave() -> None:
     _current.ctx = None
+
+
+def current(capability: str) -> CallContext:
+    """The context of the call in progress, if it was granted ``capability``; else ``CapabilityDenied``."""
+    return _ctx(capability)
 
 
 def _ctx(capability: str) -> CallContext:
@@ -71,13 +77,17 @@ def _log(caller: wasmtime.Caller, level: int, ptr: int, size: int) -> None:
         ctx.log(LEVELS.get(level, "info"), _read(caller, ptr, size).decode("utf-8", "replace"))
 
 
-def _get_secret(caller: wasmtime.Caller, ptr: int, size: int) -> int:
+def read_secret(name: str) -> str | None:
+    """A granted secret's value for the call in progress (None when granted but unset)."""
     ctx = _ctx("loom_get_secret")
-    name = _read(caller, ptr, size).decode("utf-8", "replace")
     if name not in ctx.capabilities.secrets:
         raise errors.CapabilityDenied(f"activity {ctx.activity} asked for secret {name!r}, which it was not granted")
-    value = ctx.secrets.get(name)
-    return -1 if value is None else ctx.abi.give(caller, value.encode())
+    return ctx.secrets.get(name)
+
+
+def _get_secret(caller: wasmtime.Caller, ptr: int, size: int) -> int:
+    value = read_secret(_read(caller, ptr, size).decode("utf-8", "replace"))
+    return -1 if value is None else _ctx("loom_get_secret").abi.give(caller, value.encode())
 
 
 def _state_get(caller: wasmtime.Caller, ptr: int, size: int) -> int:

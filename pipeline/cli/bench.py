@@ -1,0 +1,63 @@
+"""``loom bench``: run the benchmark suites into a report, and compare two reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from pipeline import bench
+from pipeline.cli.output import EXIT_FAILED, console, emit
+
+app = typer.Typer(help="Benchmarks: proof throughput, verification, activity calls, the runner.",
+                  invoke_without_command=True)
+
+
+@app.callback()
+def run(
+    ctx: typer.Context,
+    suite: str = typer.Option("all", "--suite", help="wasm, runner, zk, or all."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller cases: under 10 minutes on 2 cores."),
+    out: Path = typer.Option(Path("build/bench"), "--out", help="Where report.json, report.md and plots go."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Run the suites (pytest-benchmark underneath) and write report.json, report.md and PNG plots."""
+    if ctx.invoked_subcommand:
+        return
+    suites = list(bench.SUITES) if suite == "all" else [suite]
+    unknown = set(suites) - set(bench.SUITES)
+    if unknown:
+        raise typer.BadParameter(f"unknown suite {', '.join(unknown)}; choose from {', '.join(bench.SUITES)} or all")
+    with console.status(f"running {', '.join(suites)} ({'quick' if quick else 'full'})..."):
+        report = bench.run_suites(suites, out, quick=quick)
+    path = bench.write_report(report, out)
+    if json_out:
+        emit(report.model_dump(), True)
+        return
+    table = Table("ratio (same run)", "value", title=f"{path} ({report.seconds:.0f} s)", title_justify="left")
+    for r in report.ratios:
+        table.add_row(r["what"], f"{r['ratio']:.3f}")
+    console.print(table)
+
+
+@app.command("compare")
+def compare(
+    a: Path = typer.Argument(..., help="The baseline report.json."),
+    b: Path = typer.Argument(..., help="The report to check."),
+    threshold: float = typer.Option(0.10, help="Slowdown to flag when the runs' own noise is smaller."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """B against A, benchmark by benchmark; exit 1 if anything regressed beyond noise."""
+    rows = bench.compare(bench.load_report(a), bench.load_report(b), threshold)
+    if json_out:
+        emit(rows, True)
+    else:
+        table = Table("suite", "benchmark", "A mean", "B mean", "B/A", "noise", "")
+        for r in rows:
+            flag = "[red]REGRESSION[/]" if r["regression"] else ""
+            table.add_row(r["suite"], r["name"], bench._fmt(r["a_mean_s"]), bench._fmt(r["b_mean_s"]),
+                          f"{r['ratio']:.3f}", f"±{r['noise']:.0%}", flag)
+        console.print(table)
+    if any(r["regression"] for r in rows):
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,100 @@
+"""Extism plugins as activities: same grants, limits and errors as wasm activities; an optional extra."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import wasmtime
+
+from pipeline import errors
+from pipeline.activities import HMAC_GRANTS, Executors, register_builtins
+from pipeline.blobstore import default_blobstore
+from pipeline.extism import ExtismExecutor
+from pipeline.models import Limits
+from pipeline.registry import default_registry, register_module
+from pipeline.runner import Runner
+from pipeline.spec import PipelineSpec
+
+DOC = {"order": 42, "items": ["a", "b"]}
+
+
+@pytest.fixture
+def registered(built, monkeypatch):  # noqa: ANN001, ANN201
+    monkeypatch.setenv("LOOM_SECRET_hmac_key", "s3cret")
+    register_builtins(default_blobstore(), default_registry())
+    return default_registry()
+
+
+def _expected(document: bytes) -> dict:
+    return {"hmac": hmac.new(b"s3cret", document, hashlib.sha256).hexdigest(), "bytes": len(document)}
+
+
+def test_plugin_and_assemblyscript_activity_agree(registered) -> None:
+    lines: list[tuple[str, str]] = []
+    data = json.dumps(DOC).encode()
+    executors = Executors(default_blobstore())
+    plugin = executors.run(registered.resolve("hmac-plugin"), data, log=lambda *line: lines.append(line))
+    script = executors.run(registered.resolve("hmac"), data, log=lambda *line: lines.append(line))
+    assert plugin == script == _expected(data)
+    assert lines == [("info", f"signed {len(data)} bytes")] * 2
+
+
+def test_plugin_runs_as_a_pipeline_step(registered) -> None:
+    spec = PipelineSpec.model_validate({"name": "sign", "steps": {
+        "sign": {"activity": "hmac-plugin", "input": "${input}"},
+        "check": {"activity": "echo", "input": "${steps.sign.output.hmac}"}}})
+    result = Runner().run(spec, DOC)
+    assert result.status == "succeeded", result.error
+    assert result.output["sign"] == _expected(json.dumps(DOC, ensure_ascii=False).encode())
+    assert result.output["check"]["echo"] == result.output["sign"]["hmac"]
+
+
+def test_ungranted_secret_is_denied(registered) -> None:
+    blobs = default_blobstore()
+    defn = registered.resolve("hmac-plugin")
+    no_secret = register_module(blobs.get(defn.blob), name="hmac-nosecret", version="1.0.0", runtime="extism",
+                                capabilities=HMAC_GRANTS.model_copy(update={"secrets": ("other",)}), blobs=blobs,
+                                registry=registered)
+    with pytest.raises(errors.CapabilityDenied, match="secret 'hmac_key'"):
+        ExtismExecutor(blobs).run(no_secret, DOC)
+    no_grant = register_module(blobs.get(defn.blob), name="hmac-nogrant", version="1.0.0", runtime="extism",
+                               blobs=blobs, registry=registered)
+    with pytest.raises(errors.CapabilityDenied, match="loom_get_secret, which it was not granted"):
+        ExtismExecutor(blobs).run(no_grant, DOC)
+
+
+def test_endless_plugin_stops_at_its_deadline(registered) -> None:
+    endless = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "run") (result i32) '
+                                '(loop $l (br $l)) (i32.const 0)))')
+    defn = register_module(endless, name="endless", version="1.0.0", runtime="extism",
+                           limits=Limits(wall_clock_ms=300), blobs=default_blobstore(), registry=registered)
+    start = time.monotonic()
+    with pytest.raises(errors.ActivityTimeout, match="300 ms"):
+        ExtismExecutor(default_blobstore()).run(defn, {})
+    assert time.monotonic() - start < 5
+
+
+def test_without_the_extra_the_error_says_how_to_install_and_the_rest_works(registered, tmp_path) -> None:
+    script = """
+import sys
+sys.modules["extism"] = None  # as if the extra were not installed
+from pipeline import errors
+from pipeline.activities import Executors
+from pipeline.blobstore import default_blobstore
+from pipeline.registry import default_registry
+executors, registry = Executors(default_blobstore()), default_registry()
+print(executors.run(registry.resolve("echo"), {"ok": True}))
+try:
+    executors.run(registry.resolve("hmac-plugin"), {})
+except errors.InvalidModule as exc:
+    print(exc)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "'echo': {'ok': True}" in out
+    assert "pip install 'loom-pipeline[extism]'" in out
