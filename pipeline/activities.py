@@ -31,14 +31,18 @@ BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
 
 
 def register_builtins(blobs: BlobStore, registry: ActivityRegistry) -> list[ActivityDefinition]:
-    """Registers every shipped activity at Loom's version (idempotent: unchanged modules are no-ops)."""
+    """Registers every shipped activity as ``<Loom's version>+<module digest>``: idempotent for unchanged modules,
+    and a rebuilt module becomes the newest registration instead of clashing with the old one."""
+    from pipeline.blobstore import sha256_hex
+
     registered = []
     for name, (file, runtime, capabilities) in BUILTINS.items():
         path = build_dir() / file
         if not path.is_file():
             raise errors.InvalidInput(f"{path} is missing: run `make setup` to build Loom's activities")
-        registered.append(register_module(path.read_bytes(), name=name, version=__version__, runtime=runtime,
-                                          capabilities=capabilities, blobs=blobs, registry=registry))
+        module = path.read_bytes()
+        registered.append(register_module(module, name=name, version=f"{__version__}+{sha256_hex(module)[:12]}",
+                                          runtime=runtime, capabilities=capabilities, blobs=blobs, registry=registry))
     return registered
 
 

@@ -61,7 +61,8 @@ class ActivityRegistry:
         return defn
 
     def resolve(self, name: str, version: str | None = None) -> ActivityDefinition:
-        """``name`` at ``version``, or its highest version; ``name@version`` is accepted too."""
+        """``name`` at ``version``, or its highest version (build metadata does not order: among equals the latest
+        registered wins); ``name@version`` is accepted too."""
         if version is None and "@" in name:
             name, version = name.split("@", 1)
         candidates = [d for d in self.list() if d.name == name and (version is None or d.version == version)]
@@ -69,11 +70,11 @@ class ActivityRegistry:
             known = sorted({d.ref for d in self.list() if d.name == name})
             hint = f" (registered: {', '.join(known)})" if known else ""
             raise errors.ActivityNotFound(f"no activity {name}{'@' + version if version else ''}{hint}")
-        return max(candidates, key=lambda d: semver_key(d.version))
+        return max(reversed(candidates), key=lambda d: semver_key(d.version))  # ties: the latest registered
 
     def list(self) -> list[ActivityDefinition]:
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT definition FROM activities ORDER BY name").fetchall()
+            rows = db.execute("SELECT definition FROM activities ORDER BY name, rowid").fetchall()
         defs = [ActivityDefinition.model_validate_json(r[0]) for r in rows]
         return sorted(defs, key=lambda d: (d.name, semver_key(d.version)))
 

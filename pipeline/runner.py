@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pydantic import BaseModel
@@ -116,12 +117,25 @@ class Workers:
     def submit(self, step: str, defn: ActivityDefinition, document: Any) -> Future:
         if self._pool is None:
             self._pool = self._start()
-        return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
+        try:
+            return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start a new pool
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._stop.set()
+
+
+def _outcome(future: Future) -> dict[str, Any]:
+    """A worker's result; a worker that died is a failure that may pass."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        return {"ok": False, "type": "WorkerDied", "message": f"the worker process died: {exc}", "retryable": True}
 
 
 # --- the runner -----------------------------------------------------------------------------------------------
@@ -198,7 +212,7 @@ class Runner:
                 finished, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
                     step, attempt, defn, _ = running.pop(future)
-                    result = future.result()
+                    result = _outcome(future)
                     if result["ok"]:
                         executed += 1
                         self.journal.end_attempt(run_id, step, attempt, "succeeded", output_blob=result["output_blob"])
@@ -215,8 +229,11 @@ class Runner:
                     else:
                         failure = f"step {step} failed: {result['type']}: {result['message']}"
                         emit(step, "failed", {"attempt": attempt, "error": result["message"]})
-            if failure is None:
-                wait(list(running))
+            for future, (step, attempt, _, _) in running.items():  # after a failure: record what was in flight
+                result = _outcome(future)
+                status = "succeeded" if result["ok"] else "failed"
+                self.journal.end_attempt(run_id, step, attempt, status, output_blob=result.get("output_blob"),
+                                         error_type=result.get("type"), error=result.get("message"))
         except errors.LoomError as exc:
             failure = str(exc)
         finally:

@@ -85,3 +85,12 @@ def test_definition_validation(bad: dict) -> None:
 
 def test_semver_order() -> None:
     assert semver_key("1.0.0-alpha") < semver_key("1.0.0-alpha.1") < semver_key("1.0.0-beta") < semver_key("1.0.0")
+
+
+def test_build_metadata_does_not_order_the_latest_registration_wins(tmp_path) -> None:
+    registry = ActivityRegistry(tmp_path / "r.sqlite")
+    for build in ["bbb", "aaa", "ccc"]:
+        registry.register(_defn(f"1.0.0+{build}"))
+    assert registry.resolve("pick").version == "1.0.0+ccc"
+    registry.register(_defn("1.0.0+bbb"))  # re-registering an existing one changes nothing
+    assert registry.resolve("pick").version == "1.0.0+ccc"
