@@ -17,7 +17,7 @@ import wasmtime
 from pipeline import errors
 from pipeline.blobstore import BlobStore, sha256_hex
 from pipeline.home import loom_home
-from pipeline.models import ActivityDefinition, Runtime
+from pipeline.models import ActivityDefinition
 from pipeline.secrets import EnvSecrets, SecretProvider
 from pipeline.wasm import host, snapshot
 from pipeline.wasm.abi import ABIS
