@@ -28,7 +28,7 @@ SPEC = PipelineSpec.model_validate({"name": "wide", "steps": {
     f"s{i}": {"activity": "echo", "input": {"i": i, "x": "${input.x}"}} for i in range(STEPS)}})
 
 
-@pytest.mark.benchmark(group="1000 steps")
+@pytest.mark.benchmark(group="runner steps")
 def test_direct_executor_loop(benchmark, echo) -> None:
     executor = WasmExecutor(default_blobstore())
 
@@ -39,14 +39,14 @@ def test_direct_executor_loop(benchmark, echo) -> None:
     benchmark.pedantic(loop, rounds=3, iterations=1)
 
 
-@pytest.mark.benchmark(group="1000 steps")
+@pytest.mark.benchmark(group="runner steps")
 def test_runner_uncached(benchmark, echo) -> None:
     runner = Runner(workers=2)
     result = benchmark.pedantic(lambda: runner.run(SPEC, {"x": 1}, no_cache=True), rounds=3, iterations=1)
     assert result.status == "succeeded" and result.executed == STEPS
 
 
-@pytest.mark.benchmark(group="1000 steps")
+@pytest.mark.benchmark(group="runner steps")
 def test_runner_all_cached(benchmark, echo) -> None:
     runner = Runner(workers=2)
     runner.run(SPEC, {"x": 2})
