@@ -13,17 +13,15 @@ step "loom activity builtins   (register the activities make built)"
 $loom activity builtins
 
 step "loom run examples/http-claim.yaml   (a real RISC Zero proof: a minute or more on 2 cores)"
-$loom run examples/http-claim.yaml --input @examples/http-claim.input.json --json > "$LOOM_HOME/result.json"
-.venv/bin/python -m json.tool "$LOOM_HOME/result.json"
-
-step "the same run again: every step is served from the cache"
 $loom run examples/http-claim.yaml --input @examples/http-claim.input.json
 
-step "loom runs show   (the journal of the first run)"
-first=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$LOOM_HOME/result.json")
-$loom runs show "$first"
+step "the same run again: every step is served from the cache"
+$loom run examples/http-claim.yaml --input @examples/http-claim.input.json --json > "$LOOM_HOME/result.json"
+.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print("run", r["run_id"] + ":", r["status"] + ",", r["executed"], "executed,", r["cached"], "from cache")' "$LOOM_HOME/result.json"
+
+step "loom runs show   (the journal of the first run above)"
+$loom runs show "$($loom runs list --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[1]["run_id"])')"
 
 step "loom zk verify   (anyone holding the receipt and the image ID can check the claim)"
 read -r receipt image_id < <(.venv/bin/python -c 'import json,sys; o=json.load(open(sys.argv[1]))["output"]; print(o["receipt"], o["image_id"])' "$LOOM_HOME/result.json")
-blob="$LOOM_HOME/blobs/${receipt:0:2}/${receipt:2}"
-$loom zk verify "$blob" --image-id "$image_id"
+$loom zk verify "$LOOM_HOME/blobs/${receipt:0:2}/${receipt:2}" --image-id "$image_id"
