@@ -7,9 +7,10 @@ consistent history to resume from, and several runs (in several processes) can s
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import uuid
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,29 +68,37 @@ class Run(BaseModel):
 
 
 class Journal:
+    """One SQLite file; each thread keeps its own connection (opening and closing one per record would cost a
+    WAL checkpoint each time)."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+        return db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
-        with closing(sqlite3.connect(self.path, timeout=60)) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(r) for r in db.execute(sql, args).fetchall()]
+        return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
 
     # runs
     def start_run(self, pipeline: str, spec_json: str, input_blob: str) -> str:

@@ -156,8 +156,8 @@ class Runner:
         for ref in references([s.input for s in spec.steps.values()] + [s.when for s in spec.steps.values()]):
             if ref.startswith("input"):
                 lookup({"input": document}, ref)  # a missing input field fails before any step runs
-        for step in spec.steps.values():
-            self.registry.resolve(step.activity)
+        for activity in {s.activity for s in spec.steps.values()}:
+            self.registry.resolve(activity)
         run_id = self.journal.start_run(spec.name, spec.model_dump_json(), self.blobs.put(canonical(document)))
         return self._execute(run_id, spec, document, no_cache, events)
 
@@ -179,6 +179,7 @@ class Runner:
                  events: Events | None) -> RunResult:
         emit = events or (lambda *_: None)
         deps = spec.dependencies()
+        definitions = {ref: self.registry.resolve(ref) for ref in {s.activity for s in spec.steps.values()}}
         context: dict[str, Any] = {"input": document, "steps": {}}
         skipped: set[str] = set()
         for step, attempt in self.journal.completed(run_id).items():
@@ -199,7 +200,8 @@ class Runner:
                     pending.append(heapq.heappop(delayed)[1])
                 for step in [s for s in pending if deps[s] <= set(context["steps"])]:
                     pending.remove(step)
-                    outcome = self._launch(run_id, spec, step, context, skipped, deps, no_cache, pool, emit)
+                    outcome = self._launch(run_id, spec, step, definitions, context, skipped, deps, no_cache, pool,
+                                           emit)
                     if isinstance(outcome, tuple):
                         running[outcome[0]] = outcome[1]
                     elif outcome == "cached":
@@ -246,11 +248,12 @@ class Runner:
         self.journal.finish_run(run_id, "succeeded", output_blob=self.blobs.put(canonical(output)))
         return RunResult(run_id=run_id, status="succeeded", output=output, executed=executed, cached=cached)
 
-    def _launch(self, run_id: str, spec: PipelineSpec, step: str, context: dict[str, Any], skipped: set[str],
-                deps: dict[str, set[str]], no_cache: bool, pool: Workers, emit: Events) -> Any:
+    def _launch(self, run_id: str, spec: PipelineSpec, step: str, definitions: dict[str, ActivityDefinition],
+                context: dict[str, Any], skipped: set[str], deps: dict[str, set[str]], no_cache: bool, pool: Workers,
+                emit: Events) -> Any:
         """Starts a step: skipped, served from cache, or submitted; returns (future, bookkeeping) when submitted."""
         spec_step = spec.steps[step]
-        defn = self.registry.resolve(spec_step.activity)
+        defn = definitions[spec_step.activity]
         if spec_step.limits:
             defn = defn.model_copy(update={"limits": spec_step.limits})
         if deps[step] & skipped or (spec_step.when and not render(spec_step.when, context)):
