@@ -24,7 +24,7 @@ help:  ## List the targets.
 system:  ## Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
 	@bash scripts/ensure-system.sh
 
-setup: system $(STAMPS)/native $(STAMPS)/guests $(STAMPS)/activities  ## Everything the tests and demo need.
+setup: system $(STAMPS)/native $(STAMPS)/host-bench $(STAMPS)/guests $(STAMPS)/activities  ## Everything the tests and demo need.
 
 $(STAMPS)/venv: pyproject.toml
 	@echo "==> Python virtualenv ($(VENV)) with maturin"
@@ -38,6 +38,13 @@ $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
 	@CARGO_TARGET_DIR=$(CACHE)/target/native VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	  $(VENV)/bin/maturin develop --release --locked --extras dev,extism
 	@$(PY) -c "import pipeline._native as n; print('    pipeline._native', n.__version__, n.__file__)"
+	@touch $@
+
+# risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests.
+$(STAMPS)/host-bench: $(STAMPS)/native $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml
+	@echo "==> benches/risc0-host (cargo build --release)"
+	@CARGO_TARGET_DIR=$(CACHE)/target/native cargo build --release --locked --quiet -p risc0-host-bench \
+	  --manifest-path native/Cargo.toml
 	@touch $@
 
 $(STAMPS)/guests: $(GUEST_SRC) | system

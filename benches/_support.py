@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("LOOM_CACHE", Path.home() / ".cache" / "loom"))
+from pipeline.home import risc0_host_binary
+
+HOST_BIN = risc0_host_binary()
 
 
 def peak_rss_mib(cmd: list[str]) -> tuple[float, str]:

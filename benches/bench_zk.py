@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,9 +15,8 @@ import pytest
 
 from pipeline import zk
 
-from _support import CACHE, REPO, peak_rss_mib
+from _support import HOST_BIN, peak_rss_mib
 
-HOST_BIN = CACHE / "target" / "native" / "release" / "risc0-host-bench"
 ROUNDS = 1  # a 2^17-cycle segment takes over a minute on this 2-core CPU: one proof per side per case
 
 # (SHA-256 rounds, segment po2): one 2^17 segment; 2^18 cycles as two 2^17 segments and as one 2^18 segment.
@@ -27,12 +25,8 @@ CASES = [(1, 17)] if os.environ.get("LOOM_BENCH_QUICK") else [(1, 17), (20, 17),
 
 @pytest.fixture(scope="session")
 def host_bin() -> Path:
-    """The Rust reference binary, built in the native workspace so it shares the compiled risc0 crates."""
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "--quiet", "-p", "risc0-host-bench",
-         "--manifest-path", str(REPO / "native" / "Cargo.toml")],
-        check=True, env={**os.environ, "CARGO_TARGET_DIR": str(CACHE / "target" / "native")},
-    )
+    """The Rust reference binary (`make setup` builds it in the native workspace, sharing the risc0 crates)."""
+    assert HOST_BIN.is_file(), f"{HOST_BIN} is missing: run `make setup`"
     return HOST_BIN
 
 
@@ -43,7 +37,8 @@ def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds:
     input_file = tmp_path / "input.json"
     input_file.write_bytes(zk.encode_input(document))
 
-    rust_peak, out = peak_rss_mib([str(host_bin), str(guest.path), str(input_file), "composite", str(po2), str(ROUNDS)])
+    rust_peak, out = peak_rss_mib([str(host_bin), "prove", str(guest.path), str(input_file), "composite", str(po2),
+                                   str(ROUNDS)])
     rust = [json.loads(line) for line in out.splitlines()]
     rust_mean = statistics.mean(r["seconds"] for r in rust)
 

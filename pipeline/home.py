@@ -21,3 +21,16 @@ def build_dir() -> Path:
     """Built guests and activities (``make`` writes them): ``$LOOM_BUILD_DIR`` or ``<source tree>/build``."""
     env = os.environ.get("LOOM_BUILD_DIR")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "build"
+
+
+def cache_dir() -> Path:
+    """Costly build outputs shared by every clone (cargo targets, pip and npm caches): ``$LOOM_CACHE`` or
+    ``~/.cache/loom``, as the Makefile sets them."""
+    env = os.environ.get("LOOM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "loom"
+
+
+def risc0_host_binary() -> Path:
+    """risc0's own Rust host API as a command (benches/risc0-host, built by ``make setup``): the reference for the
+    proving benchmark and the other side of the receipt interop tests."""
+    return cache_dir() / "target" / "native" / "release" / "risc0-host-bench"

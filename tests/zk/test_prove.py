@@ -8,27 +8,7 @@ import pytest
 
 from pipeline import _native, errors, zk
 
-HELLO_INPUT = {"words": [7, 35]}
-
-
-@pytest.fixture(scope="module")
-def hello() -> zk.Guest:
-    return zk.load_guest("hello")
-
-
-@pytest.fixture(scope="module")
-def composite(hello: zk.Guest) -> zk.Proof:
-    """One real composite proof, shared by the tests that only read or tamper with it.
-
-    Made with RISC0_DEV_MODE=1 in the environment: Loom takes dev mode only from its explicit argument.
-    """
-    seen: list[tuple[str, int, int]] = []
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RISC0_DEV_MODE", "1")
-        proof = zk.prove(hello.elf, HELLO_INPUT, progress=lambda *event: seen.append(event))
-    assert seen[0] == ("segment", 0, proof.execution.segments)
-    assert seen[-1] == ("segment", proof.execution.segments, proof.execution.segments)
-    return proof
+from .conftest import HELLO_INPUT
 
 
 def test_composite_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> None:

@@ -1,22 +1,36 @@
-//! `risc0-host-bench ELF INPUT_FILE KIND PO2 REPEAT`: proves the guest REPEAT times the way a Rust user of
-//! risc0-zkvm would (LocalProver), and prints one JSON line per proof with its wall time and cycle counts.
-//! Loom's benchmark runs this beside its Python path on the same ELF and input.
+//! The Rust reference beside Loom's Python API, using risc0-zkvm directly:
+//! - `risc0-host-bench prove ELF INPUT_FILE composite|succinct PO2 REPEAT [RECEIPT_OUT]` proves the guest REPEAT
+//!   times the way a Rust user of risc0-zkvm would (LocalProver) and prints one JSON line per proof with its wall
+//!   time and cycle counts (Loom's proving benchmark); the last receipt is written to RECEIPT_OUT (bincode).
+//! - `risc0-host-bench verify RECEIPT_FILE IMAGE_ID` verifies a receipt (bincode) with risc0's Rust verifier and
+//!   prints its journal as hex: receipts interoperate both ways.
 use std::time::Instant;
 
 use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
-use risc0_zkvm::{ExecutorEnv, LocalProver, Prover, ProverOpts, ReceiptKind};
+use risc0_zkvm::{sha::Digest, ExecutorEnv, LocalProver, Prover, ProverOpts, Receipt, ReceiptKind, VerifierContext};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, elf, input, kind, po2, repeat] = args.as_slice() else {
-        eprintln!("usage: risc0-host-bench ELF INPUT_FILE composite|succinct PO2 REPEAT");
-        std::process::exit(2);
-    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["prove", elf, input, kind, po2, repeat, rest @ ..] if rest.len() <= 1 => {
+            prove(elf, input, kind, po2, repeat, rest.first().copied())
+        }
+        ["verify", receipt, image_id] => verify(receipt, image_id),
+        _ => {
+            eprintln!("usage: risc0-host-bench prove ELF INPUT_FILE composite|succinct PO2 REPEAT [RECEIPT_OUT]");
+            eprintln!("       risc0-host-bench verify RECEIPT_FILE IMAGE_ID");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn prove(elf: &str, input: &str, kind: &str, po2: &str, repeat: &str, out: Option<&str>) {
     let user_elf = std::fs::read(elf).expect("read ELF");
     let input = std::fs::read(input).expect("read input");
     let binary = ProgramBinary::new(&user_elf, V1COMPAT_ELF).encode();
-    let kind = match kind.as_str() {
+    let kind = match kind {
         "composite" => ReceiptKind::Composite,
         "succinct" => ReceiptKind::Succinct,
         other => panic!("unknown kind {other}"),
@@ -35,5 +49,20 @@ fn main() {
             info.stats.segments,
             info.receipt.seal_size()
         );
+        if let Some(path) = out {
+            std::fs::write(path, bincode::serialize(&info.receipt).expect("encode receipt")).expect("write receipt");
+        }
+    }
+}
+
+fn verify(receipt: &str, image_id: &str) {
+    let receipt: Receipt = bincode::deserialize(&std::fs::read(receipt).expect("read receipt")).expect("decode receipt");
+    let image_id = Digest::try_from(hex::decode(image_id).expect("hex image ID").as_slice()).expect("32 bytes");
+    match receipt.verify_with_context(&VerifierContext::default().with_dev_mode(false), image_id) {
+        Ok(()) => println!("{}", hex::encode(&receipt.journal.bytes)),
+        Err(e) => {
+            eprintln!("receipt does not verify: {e}");
+            std::process::exit(1);
+        }
     }
 }
