@@ -8,6 +8,7 @@ only when the referenced value is truthy. Steps that reference each other form t
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,6 @@ def render(template: Any, context: dict[str, Any]) -> Any:
 
 
 def _as_text(value: Any) -> str:
-    import json
-
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 

@@ -35,21 +35,17 @@ class Abi(Protocol):
         """Copies ``data`` into guest memory; returns ``(ptr << 32) | len``."""
 
 
-def _export(exports, name: str):  # noqa: ANN001, ANN202 (wasmtime's export union)
-    return exports[name]
-
-
 class AssemblyScriptAbi:
     def call(self, store: wasmtime.Store, exports, document: bytes) -> bytes:  # noqa: ANN001
         text = document.decode("utf-8").encode("utf-16-le")
-        memory = _export(exports, "memory")
-        ptr = _export(exports, "__new")(store, len(text), AS_STRING)
+        memory = exports["memory"]
+        ptr = exports["__new"](store, len(text), AS_STRING)
         memory.write(store, text, ptr)
-        _export(exports, "__pin")(store, ptr)
+        exports["__pin"](store, ptr)
         try:
-            out = _export(exports, "run")(store, ptr)
+            out = exports["run"](store, ptr)
         finally:
-            _export(exports, "__unpin")(store, ptr)
+            exports["__unpin"](store, ptr)
         if not out:
             raise errors.InvalidOutput("activity returned a null string")
         size = int.from_bytes(memory.read(store, out - 4, out), "little")
@@ -64,13 +60,13 @@ class AssemblyScriptAbi:
 
 class RustAbi:
     def call(self, store: wasmtime.Store, exports, document: bytes) -> bytes:  # noqa: ANN001
-        memory = _export(exports, "memory")
-        ptr = _export(exports, "alloc")(store, len(document))
+        memory = exports["memory"]
+        ptr = exports["alloc"](store, len(document))
         memory.write(store, document, ptr)
-        packed = _export(exports, "run")(store, ptr, len(document))
+        packed = exports["run"](store, ptr, len(document))
         out, size = (packed >> 32) & 0xFFFFFFFF, packed & 0xFFFFFFFF
         data = memory.read(store, out, out + size)
-        _export(exports, "dealloc")(store, out, size)
+        exports["dealloc"](store, out, size)
         return data
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
