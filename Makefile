@@ -64,6 +64,8 @@ test: setup  ## Install everything and run the test suite (Rust unit tests, then
 	@echo "==> cargo test (host-testable guest crates)"
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked \
 	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims
+	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked --release \
+	  --manifest-path rust-guests/Cargo.toml -p tlsn-verifier --tests
 	@echo "==> pytest"
 	@$(PY) -m pytest tests
 

@@ -22,6 +22,7 @@ BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
     "http-parse": ("activities/http_parse.wasm", Runtime.assemblyscript, Capabilities()),
     "redact": ("activities/redact.wasm", Runtime.assemblyscript, Capabilities()),
     "echo": ("wasm/echo.wasm", Runtime.wasm, Capabilities()),
+    "tlsn-verify": ("wasm/tlsn_verify.wasm", Runtime.wasm, Capabilities()),
     "hmac": ("activities/hmac.wasm", Runtime.assemblyscript, HMAC_GRANTS),
     "hmac-plugin": ("wasm/hmac_plugin.wasm", Runtime.extism, HMAC_GRANTS),
     "hello": ("zkvm/hello.elf", Runtime.risc0, Capabilities()),

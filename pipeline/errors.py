@@ -58,6 +58,10 @@ class ActivityTrapped(LoomError):
         self.frames = frames or []
 
 
+class ActivityRejected(LoomError):
+    """The activity examined its input and refused it, saying why (``loom.fail``): deterministic, never retried."""
+
+
 class CapabilityDenied(LoomError, PermissionError):
     """The activity asked for a host function or secret its definition does not grant."""
 
@@ -83,3 +87,14 @@ class ReceiptInvalid(LoomError):
 
 class ImageIdMismatch(ReceiptInvalid):
     """The receipt is valid for another program than the expected image ID."""
+
+
+# --- TLSNotary ------------------------------------------------------------------------------------------------
+
+
+class PresentationInvalid(LoomError):
+    """A TLSNotary presentation was rejected; ``stage`` names the check (decode, signature, identity, policy...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.stage = message.split(":", 1)[0] if ":" in message else "unknown"

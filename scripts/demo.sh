@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: the main job end to end with the real parts Loom has today. Register the shipped activities, run
-# the http-claim pipeline (parse an HTTP response in wasm, pick a JSON field, prove a claim about the body in
-# RISC Zero), run it again to show every step served from the cache, then verify the receipt on its own.
+# `make demo`: the main job end to end. Verify TLSNotary's golden presentation on its own, register the shipped
+# activities, run the flagship notarized-claim pipeline on it (verify the presentation in the wasm sandbox, parse
+# the HTTP response, pick a JSON field, prove a claim about the body in RISC Zero), run it again to show every step
+# served from the cache, then verify the receipt on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 loom=.venv/bin/loom
@@ -12,12 +13,24 @@ step "Loom $($loom info --json | .venv/bin/python -c 'import json,sys; d=json.lo
 step "loom activity builtins   (register the activities make built)"
 $loom activity builtins
 
-step "loom run examples/http-claim.yaml   (a real RISC Zero proof: a minute or more on 2 cores)"
-$loom run examples/http-claim.yaml --input @examples/http-claim.input.json
+presentation=../shared/fixtures/tlsn/presentation.bin
+notary_key=035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c
+step "loom tlsn verify $presentation   (TLSNotary's golden presentation)"
+$loom tlsn verify "$presentation" --notary-key "$notary_key" --server tlsnotary.org
+
+input="$LOOM_HOME/notarized-claim.input.json"
+.venv/bin/python - "$presentation" "$notary_key" > "$input" <<'PY'
+import base64, json, sys
+presentation, key = open(sys.argv[1], "rb").read(), sys.argv[2]
+print(json.dumps({"presentation": base64.b64encode(presentation).decode(), "notary_key": key,
+                  "server": "tlsnotary.org", "path": "bazz", "op": "eq", "value": 123}))
+PY
+step "loom run examples/notarized-claim.yaml   (a real RISC Zero proof: a minute or more on 2 cores)"
+$loom run examples/notarized-claim.yaml --input @"$input"
 
 step "the same run again: every step is served from the cache"
-$loom run examples/http-claim.yaml --input @examples/http-claim.input.json --json > "$LOOM_HOME/result.json"
-.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print("run", r["run_id"] + ":", r["status"] + ",", r["executed"], "executed,", r["cached"], "from cache")' "$LOOM_HOME/result.json"
+$loom run examples/notarized-claim.yaml --input @"$input" --json > "$LOOM_HOME/result.json"
+.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print("run", r["run_id"] + ":", r["status"] + ",", r["executed"], "executed,", r["cached"], "from cache"); print(json.dumps(r["output"], indent=2))' "$LOOM_HOME/result.json"
 
 step "loom runs show   (the journal of the first run above)"
 $loom runs show "$($loom runs list --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[1]["run_id"])')"

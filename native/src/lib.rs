@@ -1,10 +1,12 @@
-//! `pipeline._native`: Loom's compiled core. RISC Zero execution, proving and receipt verification live here,
+//! `pipeline._native`: Loom's compiled core. RISC Zero execution, proving and receipt verification, and the
+//! TLSNotary presentation verifier live here,
 //! with the GIL released during heavy work; Python-facing types and errors are declared in `pipeline/_native.pyi`
 //! and `pipeline/errors.py`.
 use pyo3::prelude::*;
 
 mod errors;
 mod image;
+mod tlsn;
 mod zk;
 
 /// Facts about this build, so callers can tell the real compiled module from anything else.
@@ -24,5 +26,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
     zk::register(m)?;
+    m.add_function(wrap_pyfunction!(tlsn::tlsn_verify, m)?)?;
     Ok(())
 }

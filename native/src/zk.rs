@@ -13,7 +13,9 @@ use risc0_zkvm::{
     Session, SessionEvents, VerifierContext,
 };
 
-use crate::errors::{ExecutionFailed, GuestPanicked, ImageIdMismatch, InvalidInput, ProvingFailed, ReceiptInvalid};
+use crate::errors::{
+    panic_message, ExecutionFailed, GuestPanicked, ImageIdMismatch, InvalidInput, ProvingFailed, ReceiptInvalid,
+};
 use crate::image::program_binary;
 
 /// What one execution of a guest did: its public output and what proving it will cost.
@@ -174,14 +176,6 @@ fn explain_proving_error(msg: String) -> String {
     } else {
         msg
     }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panic".into())
 }
 
 fn parse_digest(image_id: &str) -> PyResult<Digest> {

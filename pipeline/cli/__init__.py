@@ -7,7 +7,7 @@ import platform
 import typer
 
 from pipeline import __version__
-from pipeline.cli import activity, bench, runs, zk
+from pipeline.cli import activity, bench, runs, tlsn, zk
 from pipeline.cli.output import emit
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 
 app.add_typer(activity.app, name="activity")
+app.add_typer(tlsn.app, name="tlsn")
 app.add_typer(zk.app, name="zk")
 app.add_typer(runs.app, name="runs")
 app.command("run")(runs.run)

@@ -77,6 +77,8 @@ class _Call:
         host.enter(self.ctx)
         try:
             return self.ctx.abi.call(self.store, self.exports, document)
+        except host.GuestFailure as exc:
+            raise errors.ActivityRejected(str(exc)) from None
         except host.GuestAbort as exc:
             if self._near_memory_limit() or "memory" in str(exc).lower():
                 raise errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory "
@@ -139,7 +141,7 @@ class WasmExecutor:
             except wasmtime.WasmtimeError as exc:
                 raise errors.InvalidModule(f"{defn.ref} cannot be linked: {str(exc).splitlines()[0]} "
                                            "(Loom provides loom.log, loom.get_secret, loom.state_get, "
-                                           "loom.state_set and env.abort)") from None
+                                           "loom.state_set, loom.fail and env.abort)") from None
             with self._lock:
                 self._pre[key] = pre
         return pre

@@ -9,7 +9,9 @@
 
 Buffers returned to the guest are ``(ptr << 32) | len``, allocated with the module's own allocator. A call to a
 function the activity was not granted, or for a secret it does not list, raises ``CapabilityDenied``.
-AssemblyScript's ``env.abort`` is always provided and becomes ``ActivityTrapped`` with the guest's message.
+Two imports need no grant: AssemblyScript's ``env.abort`` becomes ``ActivityTrapped`` with the guest's message, and
+``loom.fail(ptr, len)`` (a UTF-8 reason) ends the call with ``ActivityRejected``: how a Rust activity refuses
+its input without trapping.
 """
 
 from __future__ import annotations
@@ -105,6 +107,14 @@ class GuestAbort(Exception):
     """AssemblyScript called ``abort``: carries its message and source location."""
 
 
+class GuestFailure(Exception):
+    """The guest called ``loom.fail``: it rejected its input, for the reason given."""
+
+
+def _fail(caller: wasmtime.Caller, ptr: int, size: int) -> None:
+    raise GuestFailure(_read(caller, ptr, min(size, 64 * 1024)).decode("utf-8", "replace"))
+
+
 def _abort(caller: wasmtime.Caller, msg: int, file: int, line: int, col: int) -> None:
     def text(ptr: int) -> str:
         if not ptr:
@@ -124,6 +134,7 @@ def define(linker: wasmtime.Linker) -> None:
         ("loom", "get_secret"): ([i32, i32], [i64], _get_secret),
         ("loom", "state_get"): ([i32, i32], [i64], _state_get),
         ("loom", "state_set"): ([i32, i32, i32, i32], [], _state_set),
+        ("loom", "fail"): ([i32, i32], [], _fail),
         ("env", "abort"): ([i32, i32, i32, i32], [], _abort),
     }
     for (module, name), (params, results, func) in signatures.items():

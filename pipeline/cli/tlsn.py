@@ -1,0 +1,93 @@
+"""``loom tlsn verify``: check a TLSNotary presentation and show what it proves."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from pipeline import errors, tlsn
+from pipeline.cli.output import console, emit
+
+app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A presentation (TLSNotary's bincode format)."),
+    notary_key: list[str] = typer.Option(..., "--notary-key", help="A trusted notary public key (SEC1 hex); "
+                                         "repeat for several. No notary is trusted by default."),
+    server: str = typer.Option(None, "--server", help="The server name the session must have been with."),
+    now: int = typer.Option(None, "--now", help="Unix time to judge freshness against ('now' if --max-age is "
+                            "given without it)."),
+    max_age: int = typer.Option(None, "--max-age", help="Reject sessions older than this many seconds."),
+    root: list[Path] = typer.Option([], "--root", exists=True, dir_okay=False,
+                                    help="An extra trusted root certificate (DER); repeatable."),
+    no_mozilla_roots: bool = typer.Option(False, "--no-mozilla-roots", help="Trust only the --root certificates."),
+    allow_missing_identity: bool = typer.Option(False, "--allow-missing-identity",
+                                                help="Accept a presentation without a server identity proof."),
+    allow_missing_transcript: bool = typer.Option(False, "--allow-missing-transcript",
+                                                  help="Accept a presentation without a transcript proof."),
+    backend: str = typer.Option("native", "--backend", help="native, or wasm (the verifier in Loom's sandbox)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the verified facts as JSON."),
+) -> None:
+    """Verify a presentation against a policy and print what it proves. Exit 1 when it does not verify."""
+    if backend not in ("native", "wasm"):
+        raise errors.InvalidInput(f"--backend must be native or wasm, not {backend!r}")
+    if max_age is not None and now is None:
+        now = int(time.time())
+    try:
+        policy = tlsn.Policy(notary_keys=tuple(notary_key), server_name=server, now=now, max_age=max_age,
+                             roots=tuple(p.read_bytes() for p in root), mozilla_roots=not no_mozilla_roots,
+                             require_identity=not allow_missing_identity,
+                             require_transcript=not allow_missing_transcript)
+    except ValidationError as exc:
+        raise errors.InvalidInput("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+    verified = tlsn.verify_presentation(file.read_bytes(), policy, backend)  # type: ignore[arg-type]
+    if json_out:
+        emit(verified.model_dump(mode="json", by_alias=True), True)
+        return
+    show(verified)
+
+
+def show(v: tlsn.VerifiedPresentation) -> None:
+    """A readable summary: who, when, with whom, and what was revealed (redactions marked)."""
+    facts = Table(title="Presentation verified", show_header=False, title_justify="left")
+    facts.add_column(style="bold cyan")
+    facts.add_column(overflow="fold")
+    facts.add_row("server", f"{v.server.name} (certificate chain and {v.server.signature} key exchange verified)"
+                  if v.server else "[yellow]not proven (no identity proof)[/]")
+    facts.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(v.time))} ({v.time})")
+    facts.add_row("notary", f"{v.notary.algorithm} {v.notary.key}")
+    facts.add_row("attestation", f"{v.attestation.id} ({v.attestation.hash})")
+    facts.add_row("TLS", v.tls_version)
+    if v.transcript:
+        for name, d in (("sent", v.transcript.sent), ("received", v.transcript.received)):
+            redacted = sum(e - s for s, e in d.redacted)
+            facts.add_row(name, f"{d.length} bytes, {d.length - redacted} revealed, {redacted} redacted")
+    console.print(facts)
+    if v.transcript:
+        for name, d in (("sent", v.transcript.sent), ("received", v.transcript.received)):
+            console.print(Panel(_transcript_text(d), title=name, title_align="left", expand=False))
+    if v.http and v.http.response and v.http.response.error is None:
+        r = v.http.response
+        console.print(f"HTTP response: [bold]{r.status} {r.reason}[/], {len(r.headers)} headers, "
+                      f"{len(r.body or '')} body characters")
+
+
+def _transcript_text(d: tlsn.Direction) -> Text:
+    """The revealed bytes in place, each redacted range shown as a marker with its length."""
+    out = Text()
+    pieces = sorted([(c.start, c.end, c) for c in d.revealed] + [(s, e, None) for s, e in d.redacted],
+                    key=lambda p: p[0])
+    for start, end, chunk in pieces:
+        if chunk is None:
+            out.append(f"[{end - start} bytes redacted]", style="reverse yellow")
+        else:
+            out.append(chunk.text if chunk.text is not None else f"<hex {chunk.hex}>")
+    return out if pieces else Text("(empty)")

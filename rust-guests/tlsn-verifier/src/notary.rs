@@ -1,0 +1,114 @@
+//! The notary's signature over the attestation header, and comparing notary keys.
+
+use alloc::vec::Vec;
+
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use k256::ecdsa::signature::Verifier;
+use sha3::Digest;
+
+use crate::error::{fail, Result};
+use crate::wire::{Signature, VerifyingKey};
+
+/// Notary key algorithms by TLSNotary id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlg {
+    K256,
+    P256,
+}
+
+impl KeyAlg {
+    pub fn from_id(id: u8) -> Result<KeyAlg> {
+        match id {
+            1 => Ok(KeyAlg::K256),
+            2 => Ok(KeyAlg::P256),
+            _ => fail!(Unsupported, "notary key algorithm {id} (Loom knows 1 = K256 and 2 = P256)"),
+        }
+    }
+}
+
+/// The name of a signature algorithm id as TLSNotary spells it.
+pub fn signature_alg_name(id: u8) -> &'static str {
+    match id {
+        1 => "secp256k1",
+        2 => "secp256r1",
+        3 => "secp256k1eth",
+        _ => "unknown",
+    }
+}
+
+/// `key` in compressed SEC1 form, which is how keys are compared (a key may be written either way).
+pub fn normalize_key(alg: KeyAlg, key: &[u8]) -> Option<Vec<u8>> {
+    match alg {
+        KeyAlg::K256 => k256::PublicKey::from_sec1_bytes(key).ok().map(|k| {
+            use k256::elliptic_curve::sec1::ToEncodedPoint;
+            k.to_encoded_point(true).as_bytes().to_vec()
+        }),
+        KeyAlg::P256 => p256::PublicKey::from_sec1_bytes(key).ok().map(|k| {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            k.to_encoded_point(true).as_bytes().to_vec()
+        }),
+    }
+}
+
+/// Checks `sig` over `msg` with the body's verifying key; the key's curve must match the signature's.
+pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
+    let key_alg = KeyAlg::from_id(key.alg)?;
+    match (sig.alg, key_alg) {
+        (1, KeyAlg::K256) => {
+            let vk = k256_key(&key.data)?;
+            let s = k256_sig(&sig.data, 64)?;
+            if vk.verify(msg, &s).is_err() {
+                fail!(Signature, "the notary's secp256k1 signature over the header does not verify");
+            }
+        }
+        (3, KeyAlg::K256) => {
+            let vk = k256_key(&key.data)?;
+            let s = k256_sig(&sig.data, 65)?;
+            let prehash = sha3::Keccak256::digest(msg);
+            if vk.verify_prehash(&prehash, &s).is_err() {
+                fail!(Signature, "the notary's secp256k1eth signature over the header does not verify");
+            }
+            // v must name the key that signed, so that the signature has one accepted encoding.
+            let v = sig.data[64];
+            let recovered = k256::ecdsa::RecoveryId::from_byte(if v >= 27 { v.wrapping_sub(27) } else { v })
+                .and_then(|id| k256::ecdsa::VerifyingKey::recover_from_prehash(&prehash, &s, id).ok());
+            if recovered != Some(vk) {
+                fail!(Signature, "the recovery byte v = {v} of the secp256k1eth signature does not name the notary key");
+            }
+        }
+        (2, KeyAlg::P256) => {
+            let Ok(vk) = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key.data) else {
+                fail!(Signature, "the notary key is not a P-256 point");
+            };
+            if sig.data.len() != 64 {
+                fail!(Signature, "a secp256r1 signature has 64 bytes, this one {}", sig.data.len());
+            }
+            let Ok(s) = p256::ecdsa::Signature::from_slice(&sig.data) else {
+                fail!(Signature, "the secp256r1 signature is not a valid (r, s) pair");
+            };
+            if vk.verify(msg, &s).is_err() {
+                fail!(Signature, "the notary's secp256r1 signature over the header does not verify");
+            }
+        }
+        (1..=3, _) => fail!(Signature, "a {} signature cannot come from a {:?} key", signature_alg_name(sig.alg), key_alg),
+        (other, _) => fail!(Unsupported, "notary signature algorithm {other} (Loom knows 1 secp256k1, 2 secp256r1, 3 secp256k1eth)"),
+    }
+    Ok(())
+}
+
+fn k256_key(data: &[u8]) -> Result<k256::ecdsa::VerifyingKey> {
+    match k256::ecdsa::VerifyingKey::from_sec1_bytes(data) {
+        Ok(vk) => Ok(vk),
+        Err(_) => fail!(Signature, "the notary key is not a secp256k1 point"),
+    }
+}
+
+fn k256_sig(data: &[u8], len: usize) -> Result<k256::ecdsa::Signature> {
+    if data.len() != len {
+        fail!(Signature, "expected a {len}-byte notary signature, got {} bytes", data.len());
+    }
+    match k256::ecdsa::Signature::from_slice(&data[..64]) {
+        Ok(s) => Ok(s),
+        Err(_) => fail!(Signature, "the notary signature is not a valid (r, s) pair"),
+    }
+}
