@@ -2,7 +2,7 @@
 
 Errors are Loom's own classes from ``pipeline.errors``: ``InvalidInput`` (bad ELF, image ID or kind),
 ``GuestPanicked`` (with the guest's message), ``ExecutionFailed``, ``ProvingFailed``, ``ReceiptInvalid`` and
-``ImageIdMismatch``.
+``ImageIdMismatch``; ``PresentationInvalid`` for TLSNotary presentations.
 """
 
 from collections.abc import Callable
@@ -12,6 +12,11 @@ __version__: str
 
 def build_info() -> dict[str, str]:
     """Facts about the compiled module: its version, the risc0-zkvm version, build profile and target."""
+
+def tlsn_verify(request: bytes) -> str:
+    """Verifies a TLSNotary presentation: ``{"presentation": "<base64>", "policy": {...}}`` in, the verified facts
+    as JSON text out (the same answer as the ``tlsn-verify`` wasm activity); ``PresentationInvalid`` naming the
+    failed check otherwise. Releases the GIL."""
 
 def image_id(elf: bytes) -> str:
     """Hex image ID of a RISC Zero guest: a user ELF (combined with the v1compat kernel) or a combined binary."""

@@ -24,7 +24,8 @@ from pipeline import errors
 from pipeline.home import build_dir
 
 BENCHES = build_dir().parent / "benches"
-SUITES = {"wasm": "bench_wasm.py", "extism": "bench_extism.py", "runner": "bench_runner.py", "zk": "bench_zk.py"}
+SUITES = {"wasm": "bench_wasm.py", "extism": "bench_extism.py", "runner": "bench_runner.py",
+          "tlsn": "bench_tlsn.py", "zk": "bench_zk.py"}
 QUICK_ENV = "LOOM_BENCH_QUICK"
 
 
@@ -92,6 +93,7 @@ PAIRS = [
     ("test_runner_uncached", "test_direct_executor_loop", "trivial steps: runner / direct executor loop, goal <= 1.5"),
     ("test_runner_all_cached", "test_direct_executor_loop", "trivial steps: fully cached run / direct executor loop"),
     ("test_call_extism_plugin", "test_call_wasmtime_assemblyscript", "HMAC call: Extism executor / wasmtime executor"),
+    ("test_tlsn_verify_wasm", "test_tlsn_verify_native", "TLSNotary presentation.bin: wasm / native, goal <= 2"),
 ]
 
 

@@ -1,0 +1,26 @@
+"""Verification of TLSNotary's presentation.bin: the tlsn-verify wasm activity (warm module, Loom's executor)
+vs the same Rust crate compiled into pipeline._native, in one run. Both include building and parsing the JSON
+request and answer, so the difference is the sandbox and the wasm32 code (no 64x64->128-bit multiply for RSA)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import tlsn
+from tests.conftest import FIXTURES
+
+PRESENTATION = (FIXTURES / "tlsn" / "presentation.bin").read_bytes()
+POLICY = tlsn.Policy(notary_keys=("035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c",))
+
+
+@pytest.mark.benchmark(group="tlsn verify presentation.bin")
+def test_tlsn_verify_native(benchmark) -> None:
+    assert tlsn.verify_to_dict(PRESENTATION, POLICY, "native")["server"]["name"] == "tlsnotary.org"
+    benchmark(tlsn.verify_to_dict, PRESENTATION, POLICY, "native")
+
+
+@pytest.mark.benchmark(group="tlsn verify presentation.bin")
+def test_tlsn_verify_wasm(benchmark) -> None:
+    expected = tlsn.verify_to_dict(PRESENTATION, POLICY, "native")
+    assert tlsn.verify_to_dict(PRESENTATION, POLICY, "wasm") == expected  # also warms the module
+    benchmark(tlsn.verify_to_dict, PRESENTATION, POLICY, "wasm")
