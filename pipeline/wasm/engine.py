@@ -40,31 +40,30 @@ class Engine:
         self.engine = wasmtime.Engine(config)
         settings = {"wasmtime": WASMTIME_VERSION, "fuel": True, "epochs": True, "opt_level": opt_level}
         self.fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-        _start_ticker(self.engine)
+        weakref.finalize(self, _start_ticker(self.engine).set)
 
 
 _tickers: list[tuple[threading.Event, threading.Thread]] = []
 
 
-def _start_ticker(engine: wasmtime.Engine) -> None:
-    """Advances the engine's epoch every tick, for as long as the engine lives (and stops before the interpreter
-    tears down, so no tick ever touches a freed engine)."""
-    ref = weakref.ref(engine)
+def _start_ticker(engine: wasmtime.Engine) -> threading.Event:
+    """Advances the engine's epoch every tick until the returned event is set.
+
+    The thread holds a strong reference to the wasmtime engine, so the engine cannot be freed under a tick: a
+    weak reference is not enough, because CPython runs the engine's finalizer (which frees the native engine
+    with the GIL released) before it clears weak references. The owning `Engine` sets the event when it dies.
+    """
     stop = threading.Event()
 
     def tick() -> None:
         while not stop.wait(EPOCH_TICK_MS / 1000):
-            live = ref()
-            if live is None:
-                return
-            live.increment_epoch()
-            del live
+            engine.increment_epoch()
 
     thread = threading.Thread(target=tick, name="loom-epoch", daemon=True)
-    weakref.finalize(engine, stop.set)
     _tickers[:] = [(s, t) for s, t in _tickers if t.is_alive()]
     _tickers.append((stop, thread))
     thread.start()
+    return stop
 
 
 @atexit.register

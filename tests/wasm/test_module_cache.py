@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from pipeline.blobstore import FileBlobStore
@@ -69,3 +72,18 @@ def test_memory_cache_serves_repeated_runs(executor, define, built) -> None:
     for _ in range(3):
         executor.run(defn, {})
     assert executor.modules.stats["compiled"] == 1
+
+
+def test_engines_come_and_go_without_crashing_their_tickers():
+    """Each Engine has an epoch ticker thread that keeps its wasmtime engine alive (a weak reference let a tick
+    race the engine's finalizer: a segfault in CI); dropping the Engine must still stop the thread."""
+    before = threading.active_count()
+    for _ in range(100):
+        engine = Engine()
+        time.sleep(0.0005)
+        del engine
+        gc.collect()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() <= before
