@@ -28,6 +28,7 @@ BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
     "hello": ("zkvm/hello.elf", Runtime.risc0, Capabilities()),
     "sha-chain": ("zkvm/sha-chain.elf", Runtime.risc0, Capabilities()),
     "json-claim": ("zkvm/json-claim.elf", Runtime.risc0, Capabilities()),
+    "tlsn-claim": ("zkvm/tlsn-claim.elf", Runtime.risc0, Capabilities()),
 }
 
 

@@ -25,7 +25,7 @@ from pipeline.home import build_dir
 
 BENCHES = build_dir().parent / "benches"
 SUITES = {"wasm": "bench_wasm.py", "extism": "bench_extism.py", "runner": "bench_runner.py",
-          "tlsn": "bench_tlsn.py", "zk": "bench_zk.py"}
+          "tlsn": "bench_tlsn.py", "zk": "bench_zk.py", "zktls": "bench_zktls.py"}
 QUICK_ENV = "LOOM_BENCH_QUICK"
 
 
@@ -94,6 +94,10 @@ PAIRS = [
     ("test_runner_all_cached", "test_direct_executor_loop", "trivial steps: fully cached run / direct executor loop"),
     ("test_call_extism_plugin", "test_call_wasmtime_assemblyscript", "HMAC call: Extism executor / wasmtime executor"),
     ("test_tlsn_verify_wasm", "test_tlsn_verify_native", "TLSNotary presentation.bin: wasm / native, goal <= 2"),
+    ("test_zktls_prove", "test_zktls_verify_native", "zkTLS presentation.bin: RISC Zero proof / native verification"),
+    ("test_zktls_verify_wasm", "test_zktls_verify_native", "zkTLS presentation.bin: wasm / native verification"),
+    ("test_zktls_execute_portable", "test_zktls_execute_accelerated",
+     "tlsn-claim execution time: portable / accelerated arithmetic"),
 ]
 
 
@@ -130,10 +134,27 @@ def write_report(report: Report, out: Path) -> Path:
             lines.append(f"| {e['total_cycles']} | {e['segment_po2']} | {e['segments']} | {e['python_mean_s']:.1f} | "
                          f"{e['rust_mean_s']:.1f} | {e['ratio_python_over_rust']:.3f} | "
                          f"{e['python_cycles_per_s']:.0f} | {e['python_peak_rss_mib']:.0f} / {e['rust_peak_rss_mib']:.0f} |")
+    lines += _cycle_table(report.measurements)
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _cycle_table(measurements: list[Measurement]) -> list[str]:
+    """Guest cycles by phase, one column per profiled execution (tlsn-claim with and without acceleration)."""
+    profiled = [m for m in measurements if "phases" in m.extra]
+    if not profiled:
+        return []
+    heads = ["accelerated" if m.extra.get("accelerated") else "portable" for m in profiled]
+    lines = ["", "## zkTLS: tlsn-claim cycles by phase (presentation.bin)", "",
+             "| phase | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for phase in profiled[0].extra["phases"]:
+        lines.append(f"| {phase} | " + " | ".join(f"{m.extra['phases'].get(phase, 0):,}" for m in profiled) + " |")
+    lines.append("| **user cycles** | " + " | ".join(f"{m.extra['user_cycles']:,}" for m in profiled) + " |")
+    lines.append("| **total cycles (segments)** | "
+                 + " | ".join(f"{m.extra['total_cycles']:,} ({m.extra['segments']})" for m in profiled) + " |")
+    return lines
 
 
 def _fmt(seconds: float) -> str:
@@ -172,7 +193,9 @@ def _plots(report: Report, out: Path) -> list[Path]:
         for ax, group in zip(axes[0], groups):
             ms = [m for m in report.measurements if m.group == group]
             ax.barh([m.name.removeprefix("test_") for m in ms], [m.mean_s * 1e3 for m in ms])
-            ax.set_xlabel("mean, ms")
+            spread = max(m.mean_s for m in ms) / min(m.mean_s for m in ms)
+            ax.set_xscale("log" if spread > 100 else "linear")
+            ax.set_xlabel("mean, ms" + (" (log)" if spread > 100 else ""))
             ax.set_title(group)
             ax.tick_params(axis="y", labelsize=7)
         fig.tight_layout()

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline import _native, errors
+from pipeline import _native, errors, zktls
 from pipeline.home import build_dir
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
     from pipeline.models import ActivityDefinition
+    from pipeline.tlsn import Policy
 
 Receipt = _native.Receipt
 Progress = Callable[[str, int, int], None]
@@ -120,6 +121,20 @@ def prove(elf: bytes, document: Any, *, kind: ReceiptKind | str = ReceiptKind.co
                          segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode,
                          progress=progress)
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
+
+
+def prove_tlsn_claim(presentation: bytes, policy: Policy, claim: zktls.JsonClaim | None = None, *,
+                     bytes_claim: zktls.BytesClaim | None = None, reveal: bool = False,
+                     kind: ReceiptKind | str = ReceiptKind.composite, dev_mode: bool = False,
+                     progress: Progress | None = None) -> Receipt:
+    """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
+    the claims hold (see :mod:`pipeline.zktls`; decode its journal with ``zktls.decode``). Raises
+    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt."""
+    document = zktls.claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
+    try:
+        return prove(load_guest(zktls.GUEST).elf, document, kind=kind, dev_mode=dev_mode, progress=progress).receipt
+    except errors.GuestPanicked as exc:
+        raise zktls.guest_error(exc) from None
 
 
 def verify(receipt: Receipt | bytes, image_id: str, *, allow_dev_mode: bool = False) -> bytes:

@@ -25,16 +25,18 @@ for f in "$cache"/target/wasm/wasm32-unknown-unknown/release/*.wasm; do
 done
 
 echo "==> RISC Zero guests (rust-guests/zkvm/)"
-CARGO_TARGET_DIR="$cache/target/zkvm" \
-CARGO_TARGET_RISCV32IM_RISC0_ZKVM_ELF_LINKER=ld.lld-16 \
-RISC0_FEATURE_bigint2="" \
-CARGO_ENCODED_RUSTFLAGS="$(join -C passes=lower-atomic -C link-arg=-Ttext=0x00200800 -C link-arg=--fatal-warnings \
-  -C panic=abort --cfg 'getrandom_backend="custom"' "${remap[@]}")" \
-  "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/zkvm/Cargo.toml" \
-    --target riscv32im-risc0-zkvm-elf -Zbuild-std=alloc,core,proc_macro,panic_abort,std \
-    -Zbuild-std-features=compiler-builtins-mem
-for dir in "$repo"/rust-guests/zkvm/*/src/main.rs; do  # binaries only; library crates have no main.rs
-  name=$(basename "$(dirname "$(dirname "$dir")")")
+# One cargo invocation per guest: built together, cargo would unify the features of shared dependencies across
+# guests, and adding a guest could change the bytes (and image IDs) of the others.
+for main in "$repo"/rust-guests/zkvm/*/src/main.rs; do  # binaries only; library crates have no main.rs
+  name=$(basename "$(dirname "$(dirname "$main")")")
+  CARGO_TARGET_DIR="$cache/target/zkvm" \
+  CARGO_TARGET_RISCV32IM_RISC0_ZKVM_ELF_LINKER=ld.lld-16 \
+  RISC0_FEATURE_bigint2="" \
+  CARGO_ENCODED_RUSTFLAGS="$(join -C passes=lower-atomic -C link-arg=-Ttext=0x00200800 -C link-arg=--fatal-warnings \
+    -C panic=abort --cfg 'getrandom_backend="custom"' "${remap[@]}")" \
+    "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/zkvm/Cargo.toml" -p "$name" \
+      --target riscv32im-risc0-zkvm-elf -Zbuild-std=alloc,core,proc_macro,panic_abort,std \
+      -Zbuild-std-features=compiler-builtins-mem
   cp -p "$cache/target/zkvm/riscv32im-risc0-zkvm-elf/release/$name" "$out/zkvm/$name.elf"
 done
 ls -l "$out"/wasm "$out"/zkvm | sed 's/^/    /'

@@ -210,7 +210,7 @@ fn run_session(elf: &[u8], input: &[u8], segment_limit_po2: Option<u32>, max_cyc
         .run()
         .map_err(|e| {
             let msg = format!("{e:#}");
-            match msg.split_once("Guest panicked: ") {
+            match msg.rsplit_once("Guest panicked: ") {  // the chain repeats it: keep the innermost
                 Some((_, guest_msg)) => GuestPanicked::new_err(guest_msg.to_string()),
                 None => ExecutionFailed::new_err(msg),
             }

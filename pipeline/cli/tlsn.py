@@ -17,18 +17,40 @@ from pipeline.cli.output import console, emit
 app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
 
 
+NOTARY_KEY_OPT = typer.Option(..., "--notary-key", help="A trusted notary public key (SEC1 hex); repeat for "
+                              "several. No notary is trusted by default.")
+SERVER_OPT = typer.Option(None, "--server", help="The server name the session must have been with.")
+NOW_OPT = typer.Option(None, "--now", help="Unix time to judge freshness against ('now' if --max-age is given "
+                       "without it).")
+MAX_AGE_OPT = typer.Option(None, "--max-age", help="Reject sessions older than this many seconds.")
+ROOT_OPT = typer.Option([], "--root", exists=True, dir_okay=False,
+                        help="An extra trusted root certificate (DER); repeatable.")
+NO_MOZILLA_ROOTS_OPT = typer.Option(False, "--no-mozilla-roots", help="Trust only the --root certificates.")
+
+
+def make_policy(notary_key: list[str], server: str | None, now: int | None, max_age: int | None, root: list[Path],
+                no_mozilla_roots: bool, *, require_identity: bool = True,
+                require_transcript: bool = True) -> tlsn.Policy:
+    """The policy the shared options describe; bad values are an InvalidInput (exit 2) naming them."""
+    if max_age is not None and now is None:
+        now = int(time.time())
+    try:
+        return tlsn.Policy(notary_keys=tuple(notary_key), server_name=server, now=now, max_age=max_age,
+                           roots=tuple(p.read_bytes() for p in root), mozilla_roots=not no_mozilla_roots,
+                           require_identity=require_identity, require_transcript=require_transcript)
+    except ValidationError as exc:
+        raise errors.InvalidInput("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+
+
 @app.command()
 def verify(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A presentation (TLSNotary's bincode format)."),
-    notary_key: list[str] = typer.Option(..., "--notary-key", help="A trusted notary public key (SEC1 hex); "
-                                         "repeat for several. No notary is trusted by default."),
-    server: str = typer.Option(None, "--server", help="The server name the session must have been with."),
-    now: int = typer.Option(None, "--now", help="Unix time to judge freshness against ('now' if --max-age is "
-                            "given without it)."),
-    max_age: int = typer.Option(None, "--max-age", help="Reject sessions older than this many seconds."),
-    root: list[Path] = typer.Option([], "--root", exists=True, dir_okay=False,
-                                    help="An extra trusted root certificate (DER); repeatable."),
-    no_mozilla_roots: bool = typer.Option(False, "--no-mozilla-roots", help="Trust only the --root certificates."),
+    notary_key: list[str] = NOTARY_KEY_OPT,
+    server: str = SERVER_OPT,
+    now: int = NOW_OPT,
+    max_age: int = MAX_AGE_OPT,
+    root: list[Path] = ROOT_OPT,
+    no_mozilla_roots: bool = NO_MOZILLA_ROOTS_OPT,
     allow_missing_identity: bool = typer.Option(False, "--allow-missing-identity",
                                                 help="Accept a presentation without a server identity proof."),
     allow_missing_transcript: bool = typer.Option(False, "--allow-missing-transcript",
@@ -39,15 +61,9 @@ def verify(
     """Verify a presentation against a policy and print what it proves. Exit 1 when it does not verify."""
     if backend not in ("native", "wasm"):
         raise errors.InvalidInput(f"--backend must be native or wasm, not {backend!r}")
-    if max_age is not None and now is None:
-        now = int(time.time())
-    try:
-        policy = tlsn.Policy(notary_keys=tuple(notary_key), server_name=server, now=now, max_age=max_age,
-                             roots=tuple(p.read_bytes() for p in root), mozilla_roots=not no_mozilla_roots,
-                             require_identity=not allow_missing_identity,
-                             require_transcript=not allow_missing_transcript)
-    except ValidationError as exc:
-        raise errors.InvalidInput("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+    policy = make_policy(notary_key, server, now, max_age, root, no_mozilla_roots,
+                         require_identity=not allow_missing_identity,
+                         require_transcript=not allow_missing_transcript)
     verified = tlsn.verify_presentation(file.read_bytes(), policy, backend)  # type: ignore[arg-type]
     if json_out:
         emit(verified.model_dump(mode="json", by_alias=True), True)

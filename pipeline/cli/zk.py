@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
-from pipeline import errors, zk
+from pipeline import errors, zk, zktls
+from pipeline.cli import tlsn as tlsn_cli
 from pipeline.cli.output import console, emit, err_console, read_input
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
@@ -56,16 +67,7 @@ def prove(
 ) -> None:
     """Prove a guest on an input; shows a progress bar per segment and writes the receipt."""
     g = zk.load_guest(guest)
-    if dev_mode:
-        err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=json_out, disable=json_out) as bar:
-        task = bar.add_task(f"proving {g.name}", total=None)
-
-        def progress(phase: str, done: int, total: int) -> None:
-            label = "segments" if phase == "segment" else "recursion (succinct)"
-            bar.update(task, description=f"proving {g.name}: {label}", completed=done, total=total)
-
+    with proving_bar(g.name, dev_mode, json_out) as progress:
         proof = zk.prove(g.elf, read_input(input), kind=kind, segment_limit_po2=segment_po2,
                          dev_mode=dev_mode, progress=progress)
     if out:
@@ -81,6 +83,106 @@ def prove(
         "receipt_file": str(out) if out else None,
     }
     emit(facts, json_out, title="Proof")
+
+
+@contextmanager
+def proving_bar(name: str, dev_mode: bool, json_out: bool) -> Iterator[zk.Progress]:
+    """A progress bar over the proof's segments (then recursion), on stderr; yields the progress callback."""
+    if dev_mode:
+        err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=json_out, disable=json_out) as bar:
+        task = bar.add_task(f"proving {name}", total=None)
+
+        def progress(phase: str, done: int, total: int) -> None:
+            label = "segments" if phase == "segment" else "recursion (succinct)"
+            bar.update(task, description=f"proving {name}: {label}", completed=done, total=total)
+
+        yield progress
+
+
+@app.command("tlsn-claim")
+def tlsn_claim(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A TLSNotary presentation (bincode)."),
+    notary_key: list[str] = tlsn_cli.NOTARY_KEY_OPT,
+    claim: str = typer.Option(None, "--claim", help="A claim over the response's JSON body: 'PATH OP VALUE' "
+                              "(ops: eq ne lt le gt ge contains exists), e.g. 'bazz eq 123'."),
+    bytes_at: int = typer.Option(None, "--bytes-at", help="A claim over raw transcript bytes: their offset..."),
+    bytes_text: str = typer.Option(None, "--bytes-text", help="...and the text they equal (or --bytes-hex)."),
+    bytes_hex: str = typer.Option(None, "--bytes-hex", help="...or the bytes they equal, in hex."),
+    sent: bool = typer.Option(False, "--sent", help="The bytes claim is over the request (default: the response)."),
+    server: str = tlsn_cli.SERVER_OPT,
+    now: int = tlsn_cli.NOW_OPT,
+    max_age: int = tlsn_cli.MAX_AGE_OPT,
+    root: list[Path] = tlsn_cli.ROOT_OPT,
+    no_mozilla_roots: bool = tlsn_cli.NO_MOZILLA_ROOTS_OPT,
+    reveal: bool = typer.Option(False, "--reveal", help="Also put the revealed transcript in the journal "
+                                "(by default only its SHA-256 is)."),
+    kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file."),
+    dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """zkTLS: prove in RISC Zero that a presentation verifies and whether a claim about its transcript holds.
+
+    The journal names the notary, server, session time and the claim's truth; not the transcript.
+
+    A presentation that fails the policy gets no receipt (exit 1, with the reason); a false claim gets one.
+    """
+    policy = tlsn_cli.make_policy(notary_key, server, now, max_age, root, no_mozilla_roots)
+    json_claim = zktls.JsonClaim.parse(claim) if claim is not None else None
+    bytes_claim = None
+    if bytes_at is not None or bytes_text is not None or bytes_hex is not None:
+        if bytes_at is None:
+            raise errors.InvalidInput("--bytes-text/--bytes-hex need --bytes-at")
+        try:
+            bytes_claim = zktls.BytesClaim(direction="sent" if sent else "received", start=bytes_at,
+                                           text=bytes_text, hex=bytes_hex)
+        except ValueError as exc:
+            raise errors.InvalidInput(f"bytes claim: {exc}") from None
+    started = time.monotonic()
+    with proving_bar(zktls.GUEST, dev_mode, json_out) as progress:
+        receipt = zk.prove_tlsn_claim(file.read_bytes(), policy, json_claim, bytes_claim=bytes_claim,
+                                      reveal=reveal, kind=kind, dev_mode=dev_mode, progress=progress)
+    seconds = time.monotonic() - started
+    if out:
+        out.write_bytes(receipt.to_bytes())
+    journal = zktls.decode(receipt.journal)
+    if json_out:
+        emit({"image_id": zk.load_guest(zktls.GUEST).image_id, "kind": receipt.kind, "dev_mode": receipt.is_dev_mode,
+              "journal": journal.model_dump(mode="json"), "seconds": round(seconds, 1),
+              "receipt_file": str(out) if out else None}, True)
+        return
+    show_claim(journal)
+    console.print(f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, proved in {seconds:.0f} s"
+                  + (f", written to {out}" if out else "")
+                  + (" [bold yellow](DEV MODE: proves nothing)[/]" if receipt.is_dev_mode else ""))
+
+
+def show_claim(j: zktls.ClaimJournal) -> None:
+    """A tlsn-claim journal as sentences: who said what, and whether the claims hold."""
+    table = Table(title="zkTLS claim", show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column(overflow="fold")
+    table.add_row("server", j.server or "[yellow]not proven (identity not required)[/]")
+    table.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(j.time))} ({j.time})")
+    table.add_row("notary", f"{j.notary.algorithm} {j.notary.key} [dim](trust it? that is your decision)[/]")
+    for name, d in (("sent", j.transcript.sent), ("received", j.transcript.received)):
+        revealed = sum(e - s for s, e in d.authenticated)
+        table.add_row(name, f"{d.length} bytes, {revealed} revealed, sha256 {d.sha256}")
+    mark = {True: "[green]holds[/]", False: "[red]does not hold[/]"}
+    if j.claim:
+        c = j.claim.claim
+        value = "" if c.op == "exists" else f" {c.value!r}"
+        found = "" if j.claim.found else " (path not found)"
+        table.add_row("claim", f"response JSON: {c.path} {c.op}{value}: {mark[j.claim.holds]}{found}")
+    if j.bytes:
+        b = j.bytes.claim
+        want = repr(b.text) if b.text is not None else f"hex {b.hex}"
+        unrevealed = "" if j.bytes.revealed else " (not all revealed)"
+        table.add_row("bytes claim", f"{b.direction} bytes at {b.start} = {want}: {mark[j.bytes.holds]}{unrevealed}")
+    table.add_row("verdict", "[bold green]✓ every claim holds[/]" if j.holds else "[bold red]✗ a claim does not hold[/]")
+    console.print(table)
 
 
 @app.command()
@@ -99,7 +201,19 @@ def verify(
     journal = zk.verify(r, expected, allow_dev_mode=allow_dev_mode)
     if r.is_dev_mode:
         err_console.print("[bold yellow]DEV MODE[/]: accepted a fake receipt because --allow-dev-mode was given.")
-    emit({"verified": True, "image_id": expected, "kind": r.kind, "journal": zk.decode_journal(journal)},
-         json_out, title="Receipt verified")
+    claim = _as_claim(journal)
+    if claim is not None and not json_out:
+        show_claim(claim)
+    else:
+        emit({"verified": True, "image_id": expected, "kind": r.kind, "journal": zk.decode_journal(journal)},
+             json_out, title="Receipt verified")
     if not json_out:
-        console.print("[green]✓ receipt verifies[/]")
+        console.print(f"[green]✓ {r.kind} receipt verifies[/] for image {expected}")
+
+
+def _as_claim(journal: bytes) -> zktls.ClaimJournal | None:
+    """The journal as a tlsn-claim journal, when it is one."""
+    try:
+        return zktls.decode(journal)
+    except errors.ReceiptInvalid:
+        return None

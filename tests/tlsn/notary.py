@@ -196,6 +196,7 @@ class Notary:
 
     alg: str = "secp256k1"
     secret: bytes = field(default_factory=lambda: bytes([0x2A]) * 32)
+    high_s: bool = False  # sign with the high-S twin of the signature (valid maths, refused by k256 and Loom)
 
     @property
     def _key(self) -> ecdsa.SigningKey:
@@ -214,7 +215,7 @@ class Notary:
         else:
             prehash = hashlib.sha256(message).digest()
         r, s = key.sign_digest_deterministic(prehash, hashfunc=hashlib.sha256, sigencode=lambda r, s, _: (r, s))
-        if s > n // 2:  # low-S form, as k256 requires
+        if (s > n // 2) != self.high_s:  # low-S form, as k256 requires, unless asked for the other
             s = n - s
         sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         if self.alg != "secp256k1eth":

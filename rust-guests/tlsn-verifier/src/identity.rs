@@ -31,14 +31,17 @@ impl Roots {
     }
 }
 
-/// Verifies the identity proof; returns the name of the server's key-exchange signature algorithm.
-pub fn verify(proof: &IdentityProof, body: &Body, time: u64, roots: &Roots, allowed: &[HashAlg]) -> Result<&'static str> {
+/// Verifies the identity proof; returns the name of the server's key-exchange signature algorithm. `mark` is
+/// called as phases end (see `verify_traced`).
+pub fn verify(proof: &IdentityProof, body: &Body, time: u64, roots: &Roots, allowed: &[HashAlg],
+              mark: &mut dyn FnMut(&'static str)) -> Result<&'static str> {
     let commitment = &body.cert_commitment.data;
     let alg = crate::allowed_hash(commitment.alg, allowed, "the certificate commitment")?;
     let opened = hash::separated(alg, "ServerCertOpening", &bcs::cert_opening(&proof.data, &proof.blinder));
     if opened[..] != commitment.value[..] {
         fail!(Identity, "the certificates and handshake data are not the ones the notary committed to");
     }
+    mark("identity hashing");
     let data = &proof.data;
     if data.server_ephemeral_key != body.server_ephemeral_key.data {
         fail!(Identity, "the handshake's ephemeral key differs from the one in the attestation");
@@ -63,10 +66,12 @@ pub fn verify(proof: &IdentityProof, body: &Body, time: u64, roots: &Roots, allo
     if let Err(e) = leaf.verify_is_valid_for_subject_name(&ServerName::DnsName(name)) {
         fail!(Identity, "the certificate is not valid for {:?}: {}", proof.name, chain_error(&e));
     }
+    mark("certificate chain");
     let alg = sigalgs::KEY_EXCHANGE[data.sig_alg as usize];
     if let Err(e) = leaf.verify_signature(alg, &key_exchange_message(data), &data.sig) {
         fail!(Identity, "the server's {} signature over the key exchange does not verify with its certificate ({e:?})", alg.name);
     }
+    mark("server signature");
     Ok(alg.name)
 }
 

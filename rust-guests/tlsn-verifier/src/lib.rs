@@ -8,6 +8,8 @@
 
 extern crate alloc;
 
+#[cfg(target_os = "zkvm")]
+pub mod accel;
 pub mod bcs;
 pub mod error;
 pub mod hash;
@@ -29,8 +31,8 @@ use alloc::vec::Vec;
 pub use error::{Error, Result, Stage};
 use error::fail;
 pub use hash::HashAlg;
-pub use report::to_json;
-pub use request::verify_request;
+pub use report::{hex, to_json};
+pub use request::{verify_request, PolicyFields, Request};
 use transcript::Revealed;
 
 /// What the caller trusts and requires; TLSNotary itself checks none of this.
@@ -89,11 +91,20 @@ pub struct Verified {
 
 /// Decodes and verifies a presentation against `policy`.
 pub fn verify(bytes: &[u8], policy: &Policy) -> Result<Verified> {
+    verify_traced(bytes, policy, &mut |_| {})
+}
+
+/// [`verify`], calling `mark(phase)` as each phase ends so that a caller can attribute cost to phases (the
+/// zkVM guest counts cycles with it): roots, decode, attestation hashing, notary signature, identity hashing,
+/// certificate chain, server signature, transcript hashing.
+pub fn verify_traced(bytes: &[u8], policy: &Policy, mark: &mut dyn FnMut(&'static str)) -> Result<Verified> {
     if policy.notary_keys.is_empty() {
         fail!(Policy, "no trusted notary keys given: Loom trusts no notary by default");
     }
     let roots = identity::Roots::new(policy.mozilla_roots, &policy.extra_roots)?;
+    mark("roots");
     let p = wire::decode(bytes)?;
+    mark("decode");
     let body = &p.body;
 
     // The body must hash to the signed root, and the notary must have signed it.
@@ -114,7 +125,9 @@ pub fn verify(bytes: &[u8], policy: &Policy) -> Result<Verified> {
     if hash::merkle_root(alg, &leaves).map(|r| r.to_vec()) != Some(p.header.root.value.clone()) {
         fail!(Attestation, "the body does not hash to the header's Merkle root");
     }
+    mark("attestation hashing");
     notary::verify(&body.verifying_key.data, &p.signature, &bcs::header(&p.header))?;
+    mark("notary signature");
 
     // What TLSNotary leaves to the caller.
     let key_alg = notary::KeyAlg::from_id(body.verifying_key.data.alg)?;
@@ -139,7 +152,7 @@ pub fn verify(bytes: &[u8], policy: &Policy) -> Result<Verified> {
         (None, true) => fail!(Policy, "the presentation has no server identity proof, which the policy requires"),
         (None, false) => None,
         (Some(proof), _) => {
-            let sig = identity::verify(proof, body, info.time, &roots, &policy.hash_algs)?;
+            let sig = identity::verify(proof, body, info.time, &roots, &policy.hash_algs, mark)?;
             Some((proof.name.clone(), sig))
         }
     };
@@ -157,6 +170,7 @@ pub fn verify(bytes: &[u8], policy: &Policy) -> Result<Verified> {
         (None, false) => None,
         (Some(proof), _) => Some(transcript::verify(proof, body, &policy.hash_algs)?),
     };
+    mark("transcript hashing");
     Ok(Verified {
         notary_alg: p.signature.alg,
         notary_key: body.verifying_key.data.data.clone(),

@@ -3,7 +3,6 @@
 use alloc::vec::Vec;
 
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
-use k256::ecdsa::signature::Verifier;
 use sha3::Digest;
 
 use crate::error::{fail, Result};
@@ -57,7 +56,7 @@ pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
         (1, KeyAlg::K256) => {
             let vk = k256_key(&key.data)?;
             let s = k256_sig(&sig.data, 64)?;
-            if vk.verify(msg, &s).is_err() {
+            if !k256_verify(&vk, msg, &s) {
                 fail!(Signature, "the notary's secp256k1 signature over the header does not verify");
             }
         }
@@ -86,7 +85,7 @@ pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
             let Ok(s) = p256::ecdsa::Signature::from_slice(&sig.data) else {
                 fail!(Signature, "the secp256r1 signature is not a valid (r, s) pair");
             };
-            if vk.verify(msg, &s).is_err() {
+            if !crate::sigalgs::p256::verify_prehash(&vk, &sha2::Sha256::digest(msg), &s) {
                 fail!(Signature, "the notary's secp256r1 signature over the header does not verify");
             }
         }
@@ -94,6 +93,22 @@ pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
         (other, _) => fail!(Unsupported, "notary signature algorithm {other} (Loom knows 1 secp256k1, 2 secp256r1, 3 secp256k1eth)"),
     }
     Ok(())
+}
+
+/// secp256k1 ECDSA over SHA-256 of `msg`; like k256, only low-S signatures verify. In the zkVM the
+/// accelerator does the curve arithmetic on the key and signature k256 parsed.
+fn k256_verify(vk: &k256::ecdsa::VerifyingKey, msg: &[u8], sig: &k256::ecdsa::Signature) -> bool {
+    #[cfg(target_os = "zkvm")]
+    if crate::accel::enabled() {
+        let point = vk.to_encoded_point(false);
+        let (x, y) = (point.x().expect("uncompressed"), point.y().expect("uncompressed"));
+        return sig.normalize_s().is_none()
+            && crate::accel::ecdsa_verify::<crate::accel::Secp256k1>(&crate::accel::SECP256K1, (x, y),
+                                                                      &sha2::Sha256::digest(msg),
+                                                                      &sig.r().to_bytes(), &sig.s().to_bytes());
+    }
+    use k256::ecdsa::signature::Verifier;
+    vk.verify(msg, sig).is_ok()
 }
 
 fn k256_key(data: &[u8]) -> Result<k256::ecdsa::VerifyingKey> {

@@ -10,11 +10,21 @@ use serde::Deserialize;
 use crate::error::{fail, Result};
 use crate::{HashAlg, Policy};
 
+/// A verification request. Programs with requests of their own embed its two fields (the `tlsn-claim` guest
+/// does) and call [`Request::decode`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Request {
-    presentation: String,
-    policy: PolicyFields,
+pub struct Request {
+    /// The presentation, base64.
+    pub presentation: String,
+    pub policy: PolicyFields,
+}
+
+impl Request {
+    /// The presentation's bytes and the policy, checked.
+    pub fn decode(self) -> Result<(Vec<u8>, Policy)> {
+        Ok((base64(&self.presentation, "presentation")?, policy(self.policy)?))
+    }
 }
 
 fn yes() -> bool {
@@ -25,9 +35,11 @@ fn all_hashes() -> Vec<String> {
     HashAlg::ALL.iter().map(|a| a.name().into()).collect()
 }
 
+/// [`Policy`] as JSON: keys hex, roots base64 DER, hashes by name; identity, transcript and Mozilla's roots
+/// default to required/trusted.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PolicyFields {
+pub struct PolicyFields {
     notary_keys: Vec<String>,
     #[serde(default)]
     server_name: Option<String>,
@@ -53,8 +65,7 @@ pub fn verify_request(json: &[u8]) -> Result<String> {
         Ok(r) => r,
         Err(e) => fail!(Request, "{e}"),
     };
-    let presentation = base64(&request.presentation, "presentation")?;
-    let policy = policy(request.policy)?;
+    let (presentation, policy) = request.decode()?;
     let verified = crate::verify(&presentation, &policy)?;
     Ok(serde_json::to_string(&crate::to_json(&verified)).expect("JSON values serialize"))
 }

@@ -35,14 +35,41 @@ impl SignatureVerificationAlgorithm for Alg {
 macro_rules! ecdsa {
     ($curve:ident, $hash:ty) => {
         |key: &[u8], msg: &[u8], sig: &[u8]| {
-            use $curve::ecdsa::signature::hazmat::PrehashVerifier;
             let (Ok(vk), Ok(sig)) = ($curve::ecdsa::VerifyingKey::from_sec1_bytes(key), $curve::ecdsa::Signature::from_der(sig))
             else {
                 return false;
             };
-            vk.verify_prehash(&<$hash>::digest(msg), &sig).is_ok()
+            $curve::verify_prehash(&vk, &<$hash>::digest(msg), &sig)
         }
     };
+}
+
+/// ECDSA P-256 over a prehash: RustCrypto's, or in the zkVM the accelerator's on the key and signature
+/// RustCrypto parsed.
+pub(crate) mod p256 {
+    pub use ::p256::ecdsa;
+
+    pub fn verify_prehash(vk: &ecdsa::VerifyingKey, prehash: &[u8], sig: &ecdsa::Signature) -> bool {
+        #[cfg(target_os = "zkvm")]
+        if crate::accel::enabled() {
+            let point = vk.to_encoded_point(false);
+            let (x, y) = (point.x().expect("uncompressed"), point.y().expect("uncompressed"));
+            return crate::accel::ecdsa_verify::<crate::accel::Secp256r1>(&crate::accel::SECP256R1, (x, y), prehash,
+                                                                          &sig.r().to_bytes(), &sig.s().to_bytes());
+        }
+        use ::p256::ecdsa::signature::hazmat::PrehashVerifier;
+        vk.verify_prehash(prehash, sig).is_ok()
+    }
+}
+
+/// ECDSA P-384 over a prehash (RustCrypto's everywhere).
+pub(crate) mod p384 {
+    pub use ::p384::ecdsa;
+
+    pub fn verify_prehash(vk: &ecdsa::VerifyingKey, prehash: &[u8], sig: &ecdsa::Signature) -> bool {
+        use ::p384::ecdsa::signature::hazmat::PrehashVerifier;
+        vk.verify_prehash(prehash, sig).is_ok()
+    }
 }
 
 macro_rules! pkcs1 {

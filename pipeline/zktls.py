@@ -1,0 +1,154 @@
+"""zkTLS: a RISC Zero receipt that a TLSNotary presentation verifies and that a claim about its transcript holds,
+checkable by anyone with the receipt and the image ID, without the transcript and without trusting Loom.
+
+The ``tlsn-claim`` guest links the same verifier crate as :mod:`pipeline.tlsn` and runs it inside the zkVM. What
+the receipt proves is its journal (:class:`ClaimJournal`): the notary key, server and session time, a SHA-256 of
+each direction's revealed bytes, each claim with its verdict. A false claim gives a receipt saying
+``holds: false``; a presentation that fails the policy (tampered, untrusted notary, wrong server, too old) gives
+no receipt: the guest stops, and Loom raises :class:`~pipeline.errors.PresentationInvalid` with the verifier's
+reason. A verifier of the receipt must still decide whether it trusts the notary key in the journal.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline import errors
+from pipeline.tlsn import Policy
+
+GUEST = "tlsn-claim"
+STAGES = {"request", "decode", "unsupported", "attestation", "signature", "policy", "identity", "transcript"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JsonClaim(_Model):
+    """A claim over the JSON body of the (fully revealed) response: ``bazz eq 123``."""
+
+    path: str = Field(description="dot path into the body; array indices as numbers (`items.0.id`)")
+    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "exists"]
+    value: Any = None
+
+    @classmethod
+    def parse(cls, text: str) -> JsonClaim:
+        """``PATH OP VALUE`` (VALUE is JSON, or a bare string), or ``PATH exists``."""
+        import json
+
+        parts = text.split(None, 2)
+        if len(parts) == 2 and parts[1] == "exists":
+            return cls(path=parts[0], op="exists")
+        if len(parts) != 3:
+            raise errors.InvalidInput(f"claim {text!r} is not PATH OP VALUE (e.g. 'bazz eq 123')")
+        path, op, raw = parts
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        try:
+            return cls(path=path, op=op, value=value)  # type: ignore[arg-type]
+        except ValueError:
+            raise errors.InvalidInput(f"claim operator {op!r} is not one of eq ne lt le gt ge contains exists") from None
+
+
+class BytesClaim(_Model):
+    """The transcript bytes from ``start`` in one direction are exactly ``text`` (UTF-8) or ``hex``."""
+
+    direction: Literal["sent", "received"] = "received"
+    start: int = Field(ge=0)
+    text: str | None = None
+    hex: str | None = None
+
+    @model_validator(mode="after")
+    def _one_value(self) -> BytesClaim:
+        if (self.text is None) == (self.hex is None):
+            raise ValueError("give exactly one of text and hex")
+        if self.hex is not None:
+            bytes.fromhex(self.hex)
+        return self
+
+
+class JsonVerdict(_Model):
+    claim: JsonClaim
+    found: bool = Field(description="the path exists in the body")
+    holds: bool
+
+
+class BytesVerdict(_Model):
+    claim: BytesClaim
+    revealed: bool = Field(description="every byte of the range is authenticated in the presentation")
+    holds: bool
+
+
+class DirectionDigest(_Model):
+    """What a holder of the transcript can recompute: the revealed ranges and SHA-256 of their bytes in order."""
+
+    length: int
+    authenticated: list[tuple[int, int]]
+    sha256: str
+
+
+class TranscriptDigest(_Model):
+    sent: DirectionDigest
+    received: DirectionDigest
+
+
+class ClaimNotary(_Model):
+    algorithm: Literal["secp256k1", "secp256r1", "secp256k1eth"]
+    key: str
+
+
+class ClaimJournal(_Model):
+    """What a ``tlsn-claim`` receipt proves."""
+
+    notary: ClaimNotary
+    server: str | None = Field(description="the server whose certificate chain was verified (None if not required)")
+    time: int
+    tls_version: Literal["1.2", "1.3"]
+    transcript: TranscriptDigest
+    claim: JsonVerdict | None
+    bytes: BytesVerdict | None
+    holds: bool = Field(description="every claim given holds")
+    revealed: dict[str, Any] | None = Field(None, description="the transcript, only when asked for (`reveal`)")
+    cycles: list[tuple[str, int]] | None = Field(None, description="cycles per phase, only when profiling")
+
+
+def claim_request(presentation: bytes, policy: Policy, claim: JsonClaim | None = None, *,
+                  bytes_claim: BytesClaim | None = None, reveal: bool = False, profile: bool = False,
+                  accelerate: bool = True) -> dict[str, Any]:
+    """The guest's input. ``accelerate=False`` makes the guest use portable arithmetic instead of RISC Zero's
+    bigint circuits (same verdict, many more cycles): for measuring the accelerator."""
+    if claim is None and bytes_claim is None:
+        raise errors.InvalidInput("nothing to prove: give a JSON claim and/or a bytes claim")
+    document: dict[str, Any] = {
+        "presentation": base64.b64encode(presentation).decode(),
+        "policy": policy.to_request(),
+        "reveal": reveal,
+        "profile": profile,
+        "accelerate": accelerate,
+    }
+    if claim is not None:
+        document["claim"] = claim.model_dump()
+    if bytes_claim is not None:
+        document["bytes"] = bytes_claim.model_dump(exclude_none=True)
+    return document
+
+
+def decode(journal: bytes) -> ClaimJournal:
+    """A ``tlsn-claim`` journal as data."""
+    try:
+        return ClaimJournal.model_validate_json(journal)
+    except ValueError as exc:
+        raise errors.ReceiptInvalid(f"not a tlsn-claim journal: {exc}") from None
+
+
+def guest_error(exc: errors.GuestPanicked) -> errors.LoomError:
+    """The guest's refusal as the error a caller handles: the presentation's, or the request's."""
+    message = str(exc).removeprefix(f"{GUEST}: ")
+    if message.split(":", 1)[0] in STAGES:
+        return errors.PresentationInvalid(message)
+    return errors.InvalidInput(message)
