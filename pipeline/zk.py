@@ -125,14 +125,15 @@ def prove(elf: bytes, document: Any, *, kind: ReceiptKind | str = ReceiptKind.co
 
 def prove_tlsn_claim(presentation: bytes, policy: Policy, claim: zktls.JsonClaim | None = None, *,
                      bytes_claim: zktls.BytesClaim | None = None, reveal: bool = False,
-                     kind: ReceiptKind | str = ReceiptKind.composite, dev_mode: bool = False,
-                     progress: Progress | None = None) -> Receipt:
+                     kind: ReceiptKind | str = ReceiptKind.composite, segment_limit_po2: int | None = None,
+                     dev_mode: bool = False, progress: Progress | None = None) -> Receipt:
     """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
     the claims hold (see :mod:`pipeline.zktls`; decode its journal with ``zktls.decode``). Raises
     ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt."""
     document = zktls.claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
     try:
-        return prove(load_guest(zktls.GUEST).elf, document, kind=kind, dev_mode=dev_mode, progress=progress).receipt
+        return prove(load_guest(zktls.GUEST).elf, document, kind=kind, segment_limit_po2=segment_limit_po2,
+                     dev_mode=dev_mode, progress=progress).receipt
     except errors.GuestPanicked as exc:
         raise zktls.guest_error(exc) from None
 

@@ -120,6 +120,8 @@ def tlsn_claim(
                                 "(by default only its SHA-256 is)."),
     kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file."),
+    segment_po2: int = typer.Option(None, "--segment-po2", help="Segment size as a power of two (cycles): "
+                                    "smaller segments need less memory."),
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -143,7 +145,8 @@ def tlsn_claim(
     started = time.monotonic()
     with proving_bar(zktls.GUEST, dev_mode, json_out) as progress:
         receipt = zk.prove_tlsn_claim(file.read_bytes(), policy, json_claim, bytes_claim=bytes_claim,
-                                      reveal=reveal, kind=kind, dev_mode=dev_mode, progress=progress)
+                                      reveal=reveal, kind=kind, segment_limit_po2=segment_po2,
+                                      dev_mode=dev_mode, progress=progress)
     seconds = time.monotonic() - started
     if out:
         out.write_bytes(receipt.to_bytes())
