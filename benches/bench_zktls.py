@@ -1,6 +1,6 @@
 """zkTLS on TLSNotary's presentation.bin, side by side in one run: verification natively and in the wasm sandbox,
 the tlsn-claim guest executed with RISC Zero's bigint circuits and with portable arithmetic (cycles per phase in
-the extra info), and one real composite proof of the claim `bazz eq 123`, verified. The proof takes ~15 min on
+the extra info), and one real composite proof of the claim `bazz eq 123`, verified. The proof takes ~25 min on
 this 2-core machine; LOOM_BENCH_QUICK skips it.
 """
 
@@ -55,7 +55,7 @@ def test_zktls_execute_portable(benchmark, guest: zk.Guest) -> None:
     _execute(benchmark, guest, accelerate=False)
 
 
-@pytest.mark.skipif(bool(os.environ.get("LOOM_BENCH_QUICK")), reason="a real proof takes ~15 min")
+@pytest.mark.skipif(bool(os.environ.get("LOOM_BENCH_QUICK")), reason="a real proof takes ~25 min")
 @pytest.mark.benchmark(group=GROUP)
 def test_zktls_prove(benchmark, guest: zk.Guest) -> None:
     receipt = benchmark.pedantic(zk.prove_tlsn_claim, args=(PRESENTATION, POLICY, CLAIM), rounds=1, iterations=1)

@@ -1,5 +1,5 @@
 """zkTLS: the tlsn-claim guest verifies presentations inside the zkVM (executed here; a real proof of
-presentation.bin takes ~15 min on two cores and lives in benches/) and commits the facts and the claims' truth.
+presentation.bin takes ~25 min on two cores and lives in benches/) and commits the facts and the claims' truth.
 
 Refusals are the guest's own: executing it on a bad presentation stops with exactly the message the native
 verifier gives, so no receipt can exist for it. Dev-mode receipts stand in for proofs where only the plumbing is
