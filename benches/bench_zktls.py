@@ -56,6 +56,7 @@ def test_zktls_execute_portable(benchmark, guest: zk.Guest) -> None:
 
 
 @pytest.mark.skipif(bool(os.environ.get("LOOM_BENCH_QUICK")), reason="a real proof takes ~25 min")
+@pytest.mark.timeout(3600)  # beyond the suite-wide 900 s
 @pytest.mark.benchmark(group=GROUP)
 def test_zktls_prove(benchmark, guest: zk.Guest) -> None:
     receipt = benchmark.pedantic(zk.prove_tlsn_claim, args=(PRESENTATION, POLICY, CLAIM), rounds=1, iterations=1)

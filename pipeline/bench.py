@@ -69,12 +69,14 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
     measurements: list[Measurement] = []
     for suite in suites:
         raw = out / f"raw-{suite}.json"
-        env = {**os.environ, QUICK_ENV: "1" if quick else ""}
+        env = {**os.environ, QUICK_ENV: "1" if quick else "", "COLUMNS": "240"}  # room for failure reasons
         proc = subprocess.run([sys.executable, "-m", "pytest", str(BENCHES / SUITES[suite]), "--benchmark-only",
-                               "-q", "-p", "no:cacheprovider", f"--benchmark-json={raw}"],
+                               "-q", "-rfE", "-p", "no:cacheprovider", f"--benchmark-json={raw}"],
                               env=env, capture_output=True, text=True, cwd=BENCHES.parent)
-        if proc.returncode != 0:
-            raise errors.LoomError(f"benchmark suite {suite} failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        if proc.returncode != 0:  # the short summary first: pytest-benchmark's own output can bury it
+            failed = "\n".join(line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR")))
+            raise errors.LoomError(f"benchmark suite {suite} failed:\n{failed}\n\n"
+                                   f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
         for b in json.loads(raw.read_text())["benchmarks"]:
             s = b["stats"]
             measurements.append(Measurement(suite=suite, name=b["name"], group=b.get("group"), mean_s=s["mean"],

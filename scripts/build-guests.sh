@@ -15,14 +15,21 @@ remap=(--remap-path-prefix="$repo=/loom" --remap-path-prefix="${CARGO_HOME:-$HOM
 join() { local IFS=$'\x1f'; echo "$*"; }
 
 echo "==> wasm32 guests (rust-guests/)"
-CARGO_TARGET_DIR="$cache/target/wasm" \
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-16/bin/wasm-ld \
-CARGO_ENCODED_RUSTFLAGS="$(join "${remap[@]}")" \
-  "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/Cargo.toml" \
-    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
-for f in "$cache"/target/wasm/wasm32-unknown-unknown/release/*.wasm; do
-  cp -p "$f" "$out/wasm/"
-done
+build_wasm() {  # cargo target dir under $cache/target, rustflags (joined), which packages
+  local dir="$cache/target/$1" flags=$2; shift 2
+  CARGO_TARGET_DIR="$dir" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-16/bin/wasm-ld \
+  CARGO_ENCODED_RUSTFLAGS="$flags" \
+    "$cargo" build --quiet --locked --release --manifest-path "$repo/rust-guests/Cargo.toml" "$@" \
+      --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
+  cp -p "$dir"/wasm32-unknown-unknown/release/*.wasm "$out/wasm/"
+}
+build_wasm wasm "$(join "${remap[@]}")" --workspace --exclude tlsn-verify --exclude tlsn-verifier
+# The TLSNotary verifier uses wasm's wide-arithmetic proposal (64x64->128-bit products, enabled in Loom's engine) so
+# that its RSA runs on 64-bit limbs: twice as fast. Built last (an older build left a tlsn_verify.wasm in the first
+# target dir) and in a target dir of its own, so that neither build's flags rebuild the other's std.
+build_wasm wasm-wide "$(join -C target-feature=+wide-arithmetic "${remap[@]}")" -p tlsn-verify 2>&1 \
+  | { grep -v -e "unstable feature specified for \`-Ctarget-feature\`: \`wide-arithmetic\`" \
+        -e "this feature is not stably supported" -e '^ *|$' -e '^$' || true; } >&2
 
 echo "==> RISC Zero guests (rust-guests/zkvm/)"
 # One cargo invocation per guest: built together, cargo would unify the features of shared dependencies across

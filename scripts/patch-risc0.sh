@@ -16,7 +16,8 @@ link() { ln -sfn "$cache/patched" "$repo/native/patched"; }
 [ -f "$dest/.loom-patched" ] && { link; exit 0; }
 
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-find_src() { find "$registry" -maxdepth 2 -type d -name "risc0-circuit-recursion-$version" 2>/dev/null | head -n 1; }
+# (no registry yet on a new machine: find fails, which is not an error here)
+find_src() { { find "$registry" -maxdepth 2 -type d -name "risc0-circuit-recursion-$version" 2>/dev/null || true; } | head -n 1; }
 src=$(find_src)
 if [ -z "$src" ]; then  # fetch the crate's sources through cargo, without building anything
   tmp=$(mktemp -d)

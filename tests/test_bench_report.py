@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline import bench
+import pytest
+
+from pipeline import bench, errors
 
 
 def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
@@ -36,3 +38,16 @@ def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
     assert flagged.returncode == 1
     rows = json.loads(flagged.stdout)
     assert [r["name"] for r in rows if r["regression"]] == ["test_load_cold_compile"]
+
+
+def test_a_failing_suite_names_the_failed_benchmark(tmp_path: Path, monkeypatch) -> None:
+    suite = tmp_path / "bench_broken.py"
+    suite.write_text("def test_broken_benchmark(benchmark):\n"
+                     "    benchmark(lambda: 1)\n"
+                     "    assert False, 'broken on purpose'\n")
+    monkeypatch.setitem(bench.SUITES, "broken", str(suite))
+    with pytest.raises(errors.LoomError) as failure:
+        bench.run_suites(["broken"], tmp_path / "out", quick=True)
+    summary = str(failure.value).split("\n\n")[0]
+    assert "benchmark suite broken failed" in summary
+    assert "FAILED" in summary and "test_broken_benchmark" in summary and "broken on purpose" in summary

@@ -37,8 +37,10 @@ class Engine:
         config.consume_fuel = True
         config.epoch_interruption = True
         config.cranelift_opt_level = opt_level
+        config.wasm_wide_arithmetic = True  # 64x64->128-bit products: the TLSNotary verifier's RSA needs them
         self.engine = wasmtime.Engine(config)
-        settings = {"wasmtime": WASMTIME_VERSION, "fuel": True, "epochs": True, "opt_level": opt_level}
+        settings = {"wasmtime": WASMTIME_VERSION, "fuel": True, "epochs": True, "opt_level": opt_level,
+                    "wide_arithmetic": True}
         self.fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         weakref.finalize(self, _start_ticker(self.engine).set)
 

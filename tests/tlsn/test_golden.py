@@ -6,6 +6,7 @@ import os
 import random
 
 import pytest
+import wasmtime
 
 from pipeline import errors, tlsn
 from tests.tlsn.conftest import BACKENDS, GOLDEN_NOTARY_KEY, GOLDEN_TIME
@@ -35,6 +36,20 @@ def test_golden_facts(golden: bytes, golden_policy: tlsn.Policy, backend: str) -
 def test_backends_give_identical_json(golden: bytes, golden_policy: tlsn.Policy) -> None:
     native, wasm = (tlsn.verify_to_dict(golden, golden_policy, b) for b in BACKENDS)
     assert native == wasm
+
+
+def test_the_wasm_verifier_is_built_for_wide_arithmetic() -> None:
+    """Its RSA runs on 64-bit limbs only with wasm's 64x64->128-bit products: Loom's engine must accept them."""
+    from pipeline.activities import read_module
+    from pipeline.home import build_dir
+    from pipeline.wasm.engine import Engine
+
+    module = read_module(build_dir() / "wasm" / "tlsn_verify.wasm")
+    without = wasmtime.Config()
+    without.wasm_wide_arithmetic = False
+    with pytest.raises(wasmtime.WasmtimeError, match="wide arithmetic"):
+        wasmtime.Module.validate(wasmtime.Engine(without), module)
+    wasmtime.Module.validate(Engine().engine, module)
 
 
 def _rejections(data: list[bytes], policy: tlsn.Policy, backend: str) -> list[str]:

@@ -1,6 +1,6 @@
 //! RSA signature verification (PKCS#1 v1.5 and PSS) written for speed on every target Loom builds for: the
-//! public operation `s^e mod n` in Montgomery form on machine-word limbs (u32 on wasm32 and the zkVM, u64
-//! natively). General-purpose bignum crates allocate per operation and emulate 128-bit products on 32-bit
+//! public operation `s^e mod n` in Montgomery form on machine-word limbs: u64 natively and on wasm32 built with
+//! the wide-arithmetic proposal (64x64->128-bit products; Loom's engine enables it), u32 otherwise. General-purpose bignum crates allocate per operation and emulate 128-bit products on 32-bit
 //! targets, which made one RSA-2048 check cost ~15M wasm instructions; this costs a tenth of that. In the zkVM
 //! the exponentiation runs on RISC Zero's 4096-bit multiplication circuit instead (`accel`).
 //! Only public data is involved (verification), so nothing here needs to be constant-time.
@@ -10,13 +10,13 @@ use alloc::vec::Vec;
 
 use sha2::Digest;
 
-#[cfg(target_pointer_width = "64")]
+#[cfg(any(target_pointer_width = "64", target_feature = "wide-arithmetic"))]
 type Limb = u64;
-#[cfg(target_pointer_width = "64")]
+#[cfg(any(target_pointer_width = "64", target_feature = "wide-arithmetic"))]
 type Wide = u128;
-#[cfg(not(target_pointer_width = "64"))]
+#[cfg(not(any(target_pointer_width = "64", target_feature = "wide-arithmetic")))]
 type Limb = u32;
-#[cfg(not(target_pointer_width = "64"))]
+#[cfg(not(any(target_pointer_width = "64", target_feature = "wide-arithmetic")))]
 type Wide = u64;
 
 const BITS: u32 = Limb::BITS;
