@@ -1,6 +1,6 @@
 """Verification of TLSNotary's presentation.bin: the tlsn-verify wasm activity (warm module, Loom's executor)
 vs the same Rust crate compiled into pipeline._native, in one run. Both include building and parsing the JSON
-request and answer, so the difference is the sandbox and the wasm32 code (no 64x64->128-bit multiply for RSA)."""
+request and answer, so the difference is the sandbox (a fresh instance per call) and the wasm32 code."""
 
 from __future__ import annotations
 
