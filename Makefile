@@ -13,7 +13,7 @@ export npm_config_cache := $(CACHE)/npm
 export LOOM_CACHE := $(CACHE)
 
 NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) \
-              $(shell find rust-guests/tlsn-verifier -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+              $(shell find rust-guests/tlsn-verifier -name '*.rs' -o -name Cargo.toml 2>/dev/null) scripts/patch-risc0.sh
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
@@ -38,6 +38,8 @@ $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
 	@CARGO_TARGET_DIR=$(CACHE)/target/native VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	  $(VENV)/bin/maturin develop --release --locked --extras dev,extism
 	@$(PY) -c "import pipeline._native as n; print('    pipeline._native', n.__version__, n.__file__)"
+	@$(PY) -c "import pipeline._native as n; print('    recursion programs (control IDs checked):', \
+	  ', '.join(f'{name} {cid[:8]}' for name, cid in n.check_recursion_programs()))"
 	@touch $@
 
 # risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests.

@@ -9,6 +9,7 @@ import json
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,48 @@ def test_verify_composite(benchmark) -> None:
     data = receipt.to_bytes()
     benchmark(zk.verify, data, guest.image_id)
     benchmark.extra_info.update({"seal_size": receipt.seal_size, "receipt_bytes": len(data)})
+
+
+def _rounds_for(segments: int, po2: int) -> int:
+    """The fewest sha-chain rounds that execute into ``segments`` segments of 2^po2."""
+    guest = zk.load_guest("sha-chain")
+    rounds = 1
+    while zk.execute(guest.elf, {"rounds": rounds, "seed": "loom"}, segment_limit_po2=po2).segments < segments:
+        rounds += 1 if rounds < 8 else rounds // 4
+    return rounds
+
+
+# Receipt kinds side by side: composite vs succinct of the same execution (1, 2 and 4 segments at 2^17).
+KIND_CASES = [1] if os.environ.get("LOOM_BENCH_QUICK") else [1, 2, 4]
+
+
+@pytest.mark.parametrize("segments", KIND_CASES, ids=[f"segments{n}-po2_17" for n in KIND_CASES])
+def test_composite_vs_succinct(benchmark, segments: int) -> None:
+    """Proof time, receipt bytes and verification time of both kinds, same guest and input, one run. The succinct
+    proof is timed whole (segments, lifts, joins); its extra cost over composite is the recursion."""
+    guest = zk.load_guest("sha-chain")
+    document = {"rounds": _rounds_for(segments, 17), "seed": "loom"}
+    t0 = time.monotonic()
+    composite = zk.prove(guest.elf, document, segment_limit_po2=17)
+    composite_s = time.monotonic() - t0
+    succinct = benchmark.pedantic(zk.prove, args=(guest.elf, document),
+                                  kwargs={"segment_limit_po2": 17, "kind": "succinct"}, rounds=1, iterations=1)
+    succinct_s = benchmark.stats.stats.mean
+    verify = {}
+    for name, proof in (("composite", composite), ("succinct", succinct)):
+        data = proof.receipt.to_bytes()
+        t0 = time.monotonic()
+        for _ in range(5):
+            zk.verify(data, guest.image_id)
+        verify[name] = ((time.monotonic() - t0) / 5, len(data))
+    assert composite.execution.segments == succinct.execution.segments == segments
+    benchmark.extra_info.update({
+        "segments": segments, "rounds": document["rounds"],
+        "composite_prove_s": composite_s, "succinct_prove_s": succinct_s,
+        "ratio_succinct_over_composite": succinct_s / composite_s,
+        "composite_receipt_bytes": verify["composite"][1], "succinct_receipt_bytes": verify["succinct"][1],
+        "composite_verify_s": verify["composite"][0], "succinct_verify_s": verify["succinct"][0],
+    })
+    print(f"\n{segments} segment(s) at 2^17: composite {composite_s:.0f}s {verify['composite'][1]:,} B "
+          f"verify {verify['composite'][0] * 1000:.1f} ms | succinct {succinct_s:.0f}s {verify['succinct'][1]:,} B "
+          f"verify {verify['succinct'][0] * 1000:.1f} ms | time ratio {succinct_s / composite_s:.2f}")

@@ -52,7 +52,9 @@ class Receipt:
     def to_bytes(self) -> bytes:
         """risc0's own serialized form (bincode of ``risc0_zkvm::Receipt``)."""
     @staticmethod
-    def from_bytes(data: bytes) -> Receipt: ...
+    def from_bytes(data: bytes) -> Receipt:
+        """Decode risc0's serialized form; ``ReceiptInvalid`` for anything that is not exactly one receipt
+        (trailing bytes included)."""
 
 class ProveInfo:
     receipt: Receipt
@@ -72,5 +74,39 @@ def prove(
     max_cycles: int | None = None,
     dev_mode: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    assumptions: list[Receipt] = ...,
 ) -> ProveInfo:
-    """Prove a guest; ``progress(phase, done, total)`` is called per proved segment."""
+    """Prove a guest; ``progress(phase, done, total)`` is called per phase step ("segment", then for succinct
+    receipts "lift", "join", "resolve"). ``assumptions``: receipts of what the guest verifies with env::verify."""
+
+def execute_segments(
+    elf: bytes,
+    input: bytes,
+    *,
+    segment_limit_po2: int | None = None,
+    max_cycles: int | None = None,
+    assumptions: list[Receipt] = ...,
+) -> tuple[ExecutionInfo, list[bytes]]:
+    """Run a guest and return its segments, each in risc0's encoding (bincode of ``Segment``)."""
+
+def prove_segment(segment: bytes) -> bytes:
+    """Prove one segment; returns its ``SegmentReceipt`` (bincode)."""
+
+def lift(segment_receipt: bytes) -> bytes:
+    """Lift a ``SegmentReceipt`` into a ``SuccinctReceipt<ReceiptClaim>`` (bincode)."""
+
+def join(a: bytes, b: bytes) -> bytes:
+    """Join two succinct receipts of consecutive parts of one execution, ``a`` first."""
+
+def resolve(conditional: bytes, assumption: bytes) -> bytes:
+    """Resolve the first assumption of a conditional succinct receipt with a succinct receipt proving it."""
+
+def segment_receipts(receipt: Receipt) -> list[bytes]:
+    """The segment receipts (bincode) of a composite receipt; ``ReceiptInvalid`` for other kinds."""
+
+def succinct_receipt(succinct: bytes, journal: bytes) -> Receipt:
+    """A receipt from a final succinct receipt and the journal its execution committed."""
+
+def check_recursion_programs() -> list[tuple[str, str]]:
+    """Each recursion program this build embeds (identity, join, resolve, union) with its control ID, checked
+    against the ID risc0 lists for it; ``ProvingFailed`` on a mismatch."""

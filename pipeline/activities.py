@@ -8,7 +8,7 @@ from typing import Any
 from pipeline import __version__, errors, zk
 from pipeline.blobstore import BlobStore
 from pipeline.home import build_dir
-from pipeline.models import ActivityDefinition, Capabilities, Runtime
+from pipeline.models import ActivityDefinition, Capabilities, ProveOptions, Runtime
 from pipeline.registry import ActivityRegistry, register_module
 from pipeline.wasm import WasmExecutor
 from pipeline.wasm.host import Log
@@ -57,7 +57,7 @@ class Executors:
         self._extism: Any = None
 
     def run(self, defn: ActivityDefinition, document: Any, *, log: Log | None = None,
-            progress: zk.Progress | None = None) -> Any:
+            progress: zk.Progress | None = None, options: ProveOptions | None = None) -> Any:
         """Runs one activity on one document with the executor its runtime needs."""
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
             self._wasm = self._wasm or WasmExecutor(self.blobs)
@@ -67,7 +67,7 @@ class Executors:
 
             self._extism = self._extism or ExtismExecutor(self.blobs)
             return self._extism.run(defn, document, log=log)
-        return zk.run_activity(defn, document, self.blobs, progress=progress)
+        return zk.run_activity(defn, document, self.blobs, progress=progress, options=options or ProveOptions())
 
 
 def read_module(path: Path) -> bytes:

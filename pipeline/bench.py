@@ -111,6 +111,10 @@ def ratios(measurements: list[Measurement]) -> list[dict[str, Any]]:
         if "ratio_python_over_rust" in m.extra:
             out.append({"what": f"proving {m.name.split('[')[-1].rstrip(']')}: Python / Rust host, goal <= 1.02",
                         "numerator": "python", "denominator": "rust", "ratio": m.extra["ratio_python_over_rust"]})
+        if "ratio_succinct_over_composite" in m.extra:
+            out.append({"what": f"proof time, {m.extra['segments']} segment(s) at 2^17: succinct / composite",
+                        "numerator": "succinct", "denominator": "composite",
+                        "ratio": m.extra["ratio_succinct_over_composite"]})
     return out
 
 

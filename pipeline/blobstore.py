@@ -1,6 +1,7 @@
 """Content-addressed blob storage: modules, receipts and step outputs, each named by the sha256 of its bytes.
 
-``get`` re-hashes what it returns, so a corrupted blob is detected, never executed or trusted.
+``get`` re-hashes what it returns, so a corrupted blob is detected, never executed or trusted; ``put`` of the right
+bytes repairs it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class BlobStore(ABC):
     """Bytes by sha256: ``put`` returns the digest, ``get`` verifies it."""
 
     def put(self, data: bytes) -> str:
+        """Stores ``data`` unless an intact copy is there: a damaged copy is rewritten, never kept because its name
+        is right."""
         digest = sha256_hex(data)
-        if not self.has(digest):
+        if not self._intact(digest, len(data)):
             self._write(digest, bytes(data))
         return digest
 
@@ -45,6 +48,15 @@ class BlobStore(ABC):
 
     def has(self, digest: str) -> bool:
         return self._exists(_checked(digest))
+
+    def _intact(self, digest: str, size: int) -> bool:
+        """Whether the stored copy exists and still hashes to ``digest``; a truncated or empty copy fails on its
+        size, before any hashing."""
+        try:
+            stored = self._read(digest)
+        except errors.BlobNotFound:
+            return False
+        return len(stored) == size and sha256_hex(stored) == digest
 
     @abstractmethod
     def _write(self, digest: str, data: bytes) -> None: ...
@@ -78,7 +90,8 @@ class MemoryBlobStore(BlobStore):
 
 class FileBlobStore(BlobStore):
     """One file per blob under ``root/ab/cdef...``; writes are atomic (temp file + rename), so readers in other
-    processes never see half a blob."""
+    processes never see half a blob, and durable (fsync of file and directory) before ``put`` returns, so a journal
+    committed afterwards never names a blob a power cut left empty or missing."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -89,15 +102,22 @@ class FileBlobStore(BlobStore):
 
     def _write(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
-        target.parent.mkdir(exist_ok=True)
+        try:
+            target.parent.mkdir()
+            _fsync_dir(self.root)  # the new shard directory's entry
+        except FileExistsError:
+            pass
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())  # data on disk before the name points at it
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _fsync_dir(target.parent)  # the rename itself
 
     def _read(self, digest: str) -> bytes:
         try:
@@ -107,6 +127,15 @@ class FileBlobStore(BlobStore):
 
     def _exists(self, digest: str) -> bool:
         return self.path(digest).is_file()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Makes the directory's entries (a new or renamed file in it) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def default_blobstore() -> FileBlobStore:

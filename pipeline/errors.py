@@ -8,17 +8,27 @@ from __future__ import annotations
 
 
 class LoomError(Exception):
-    """Base of every error Loom raises on purpose."""
+    """Base of every error Loom raises on purpose. ``exit_code`` is what the CLI exits with: 1 the work ran and
+    failed, 2 bad usage or input, 3 a limit was hit, 4 a capability was denied."""
 
     retryable: bool = False
+    exit_code: int = 1
 
 
 class InvalidInput(LoomError, ValueError):
     """The input document is not what the activity or guest accepts (encoding, size, JSON syntax)."""
 
+    exit_code = 2
+
+
+class RunInProgress(InvalidInput):
+    """The run is live in another process: resuming it too would run its steps twice."""
+
 
 class BlobNotFound(LoomError, KeyError):
     """No blob with that digest is in the store."""
+
+    exit_code = 2
 
 
 class BlobCorrupted(LoomError):
@@ -31,23 +41,42 @@ class BlobCorrupted(LoomError):
 class ActivityNotFound(LoomError, LookupError):
     """No registered activity matches that name (and version)."""
 
+    exit_code = 2
+
 
 class InvalidModule(LoomError):
     """The blob is not a WebAssembly module Loom can run (not wasm, wrong ABI, wrong runtime)."""
 
+    exit_code = 2
+
 
 class InvalidOutput(LoomError):
-    """The activity returned something that is not a JSON document."""
+    """The activity returned something that is not a JSON document (bad encoding, bad pointer, nested too deep)."""
+
+
+class OutputTooLarge(InvalidOutput):
+    """The activity's output is larger than its ``limits.output_mib``; refused before it is read or decoded."""
+
+    exit_code = 3
 
 
 class ActivityTimeout(LoomError):
-    """The activity ran out of fuel or past its wall-clock deadline and was interrupted."""
+    """The activity ran past its wall-clock deadline and was interrupted; a busy machine may pass next time."""
 
     retryable = True
+    exit_code = 3
+
+
+class ActivityOutOfFuel(ActivityTimeout):
+    """The activity used all its fuel: the same input always needs the same fuel, so this is never retried."""
+
+    retryable = False
 
 
 class ActivityOutOfMemory(LoomError):
-    """The activity tried to grow its memory past its limit."""
+    """The activity tried to hold more than its memory limit: linear memory, tables and host-side state together."""
+
+    exit_code = 3
 
 
 class ActivityTrapped(LoomError):
@@ -62,8 +91,19 @@ class ActivityRejected(LoomError):
     """The activity examined its input and refused it, saying why (``loom.fail``): deterministic, never retried."""
 
 
+class ActivityExited(ActivityRejected):
+    """A WASI activity exited with a non-zero code (``status``; the message ends with its last stderr line).
+    ``exit_code`` stays the CLI's: a guest's code would otherwise pass for one of Loom's own."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class CapabilityDenied(LoomError, PermissionError):
     """The activity asked for a host function or secret its definition does not grant."""
+
+    exit_code = 4
 
 
 # --- RISC Zero ------------------------------------------------------------------------------------------------

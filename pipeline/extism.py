@@ -3,8 +3,9 @@
 The Extism SDK is an optional extra (``pip install 'loom-pipeline[extism]'``), imported only when a plugin runs.
 Plugins export ``run`` (input: the JSON document's bytes; output: a JSON document) and may import Loom's host
 functions from ``extism:host/user``: ``loom_log(level: i64, msg)`` and ``loom_get_secret(name) -> value``, granted
-per activity exactly as for wasm activities. Limits: the wall-clock deadline (``timeout_ms``) and the memory cap
-(``memory.max_pages``) apply; Extism's Python SDK has no fuel meter, so ``limits.fuel`` does not.
+per activity exactly as for wasm activities. Limits: the wall-clock deadline (``timeout_ms``), the memory cap (the
+plugin's memory and tables are bounded in its binary, since the SDK's ``max_pages`` does not reach tables) and the
+output cap apply; Extism's Python SDK has no fuel meter, so ``limits.fuel`` does not.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 
 from pipeline import errors
 from pipeline.blobstore import BlobStore
-from pipeline.models import ActivityDefinition, Runtime
+from pipeline.models import ActivityDefinition, HostFunction, Runtime
 from pipeline.secrets import EnvSecrets, SecretProvider
 from pipeline.wasm import host
+from pipeline.wasm.binary import bound_tables_and_memory
+from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
 from pipeline.wasm.executor import decode_output as _decode, encode_document
 
 INSTALL_HINT = "runtime 'extism' needs the Extism SDK: pip install 'loom-pipeline[extism]' (or pip install extism)"
-PAGES_PER_MIB = 16
 
 _functions: list[Any] = []
 _functions_lock = threading.Lock()
@@ -47,24 +49,24 @@ def _host_functions() -> list[Any]:
             def call(*args):  # noqa: ANN002, ANN202
                 try:
                     return body(*args)
-                except errors.CapabilityDenied as exc:
+                except errors.LoomError as exc:
                     ctx = getattr(host._current, "ctx", None)
-                    if ctx is not None and ctx.denied is None:
-                        ctx.denied = exc
+                    if ctx is not None and ctx.failure is None:
+                        ctx.failure = exc
                     return ""
             return call
 
         @extism.host_fn(name="loom_log", namespace="extism:host/user")
         @guarded
         def loom_log(level: int, msg: str):  # noqa: ANN202 - the SDK infers "no result" from no annotation
-            ctx = host.current("loom_log")
-            if ctx.log:
-                ctx.log(host.LEVELS.get(level, "info"), msg)
+            data = msg.encode()
+            host.log_line(host.current(HostFunction.loom_log), host.LEVELS.get(level, "info"),
+                          data[:host.LOG_LINE_BYTES], len(data))
 
         @extism.host_fn(name="loom_get_secret", namespace="extism:host/user")
         @guarded
         def loom_get_secret(name: str) -> str:
-            return host.read_secret(name) or ""
+            return host.read_secret(name[:host.KEY_BYTES]) or ""
 
         _functions.extend([loom_log, loom_get_secret])
         return _functions
@@ -83,8 +85,18 @@ class ExtismExecutor:
         key = (defn.blob, defn.limits.wall_clock_ms, defn.limits.memory_mib)
         compiled = self._compiled.get(key)
         if compiled is None:
-            manifest = {"wasm": [{"data": self.blobs.get(defn.blob)}], "timeout_ms": defn.limits.wall_clock_ms,
-                        "memory": {"max_pages": defn.limits.memory_mib * PAGES_PER_MIB}}
+            budget = Budget.of(defn.limits, defn.capabilities)
+            try:
+                wasm = bound_tables_and_memory(self.blobs.get(defn.blob), max_pages=budget.memory_pages,
+                                               max_table_elements=budget.table_elements, max_tables=MAX_TABLES)
+            except ValueError as exc:
+                raise errors.InvalidModule(f"{defn.ref}: {exc}") from None
+            except MemoryError as exc:
+                raise errors.ActivityOutOfMemory(f"{defn.ref}: {exc}") from None
+            except IndexError:
+                raise errors.InvalidModule(f"{defn.ref} is not a well-formed WebAssembly module") from None
+            manifest = {"wasm": [{"data": wasm}], "timeout_ms": defn.limits.wall_clock_ms,
+                        "memory": {"max_pages": budget.memory_pages}}
             try:
                 compiled = extism.extism.CompiledPlugin(manifest, False, _host_functions())
             except extism.Error as exc:
@@ -99,15 +111,19 @@ class ExtismExecutor:
         plugin = self._plugin(defn)
         ctx = host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=None, secrets=self.secrets,
                                log=log)
-        host.enter(ctx)
+        host.enter(ctx, defn.limits.wall_clock_ms)
         try:
             output = plugin.call("run", data)
         except _sdk().Error as exc:
             raise self._translate(defn, str(exc)) from None
         finally:
             host.leave()
-        if ctx.denied:
-            raise ctx.denied
+        if ctx.failure:
+            raise ctx.failure
+        limit = defn.limits.output_mib * MIB
+        if len(output) > limit:
+            raise errors.OutputTooLarge(f"{defn.ref}: the output is {len(output)} bytes; the activity's limit is "
+                                        f"{limit} bytes (limits.output_mib)")
         return _decode(output, defn)
 
     @staticmethod

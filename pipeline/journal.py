@@ -6,6 +6,8 @@ consistent history to resume from, and several runs (in several processes) can s
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -40,7 +42,7 @@ class Attempt(BaseModel):
     run_id: str
     step: str
     attempt: int
-    status: str  # running | succeeded | cached | skipped | failed
+    status: str  # running | succeeded | cached | skipped | failed | interrupted (its process died)
     activity: str
     cache_key: str | None = None
     input_digest: str | None = None
@@ -60,11 +62,45 @@ class Run(BaseModel):
     pipeline: str
     spec: str
     input_blob: str
-    status: str  # running | succeeded | failed
+    status: str  # running | succeeded | failed | interrupted (running in the journal, but its process is gone)
     created_at: float
     finished_at: float | None = None
     output_blob: str | None = None
     error: str | None = None
+
+
+class RunLock:
+    """Held by the process that runs a run, as an advisory lock on a file beside the journal: the kernel releases
+    it when that process ends, however it ends (kill -9 included), so a run whose lock is free is not live."""
+
+    def __init__(self, directory: Path, run_id: str) -> None:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        self.path = directory / run_id
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Takes the lock if no live process holds it; False when one does."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+    def held_elsewhere(self) -> bool:
+        if not self.path.exists():
+            return False
+        if not self.acquire():
+            return True
+        self.release()
+        return False
 
 
 class Journal:
@@ -100,6 +136,15 @@ class Journal:
     def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
 
+    def lock(self, run_id: str) -> RunLock:
+        return RunLock(self.path.parent / f"{self.path.name}.locks", run_id)
+
+    def _seen(self, run: Run) -> Run:
+        """A run the journal says is running but whose process is gone is shown as interrupted."""
+        if run.status == "running" and not self.lock(run.run_id).held_elsewhere():
+            return run.model_copy(update={"status": "interrupted"})
+        return run
+
     # runs
     def start_run(self, pipeline: str, spec_json: str, input_blob: str) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -120,10 +165,17 @@ class Journal:
 
     def run(self, run_id: str) -> Run | None:
         rows = self._rows("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        return Run(**rows[0]) if rows else None
+        return self._seen(Run(**rows[0])) if rows else None
 
     def runs(self, limit: int = 50) -> list[Run]:
-        return [Run(**r) for r in self._rows("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))]
+        rows = self._rows("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
+        return [self._seen(Run(**r)) for r in rows]
+
+    def interrupt_attempts(self, run_id: str) -> int:
+        """Marks the attempts a dead process left running as interrupted; returns how many."""
+        with self._tx() as db:
+            return db.execute("UPDATE attempts SET status = 'interrupted', finished_at = ? "
+                              "WHERE run_id = ? AND status = 'running'", (time.time(), run_id)).rowcount
 
     # attempts
     def begin_attempt(self, run_id: str, step: str, activity: str, cache_key: str | None,
@@ -146,7 +198,7 @@ class Journal:
                 key = db.execute("SELECT cache_key FROM attempts WHERE run_id = ? AND step = ? AND attempt = ?",
                                  (run_id, step, attempt)).fetchone()[0]
                 if key:
-                    db.execute("INSERT OR IGNORE INTO cache VALUES (?, ?, ?)", (key, output_blob, time.time()))
+                    db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, output_blob, time.time()))
 
     def attempts(self, run_id: str) -> list[Attempt]:
         rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY started_at, step, attempt", (run_id,))

@@ -7,8 +7,11 @@ the highest semver release.
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from pipeline import errors
 from pipeline.blobstore import BlobStore, default_blobstore
@@ -25,6 +28,8 @@ CREATE TABLE IF NOT EXISTS activities (
 )
 """
 
+_WAL_ATTEMPTS = 50  # about 12 s of backing off in all
+
 
 def semver_key(version: str) -> tuple:
     """Orders versions as semver does: numerically, and a pre-release before its release."""
@@ -39,25 +44,37 @@ class ActivityRegistry:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
+        self._enable_wal()
         with closing(self._connect()) as db, db:
             db.execute(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return sqlite3.connect(self.db_path, timeout=30)
+
+    def _enable_wal(self) -> None:
+        """WAL (readers beside a writer) persists in the file; switching to it while another process does reports
+        "locked" at once instead of waiting, so a fresh registry opened by several processes retries briefly."""
+        for attempt in range(1, _WAL_ATTEMPTS + 1):
+            try:
+                with closing(self._connect()) as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS:
+                    raise
+                time.sleep(0.01 * attempt)
 
     def register(self, defn: ActivityDefinition) -> ActivityDefinition:
-        """Adds a definition; registering the same one again is a no-op, changing a published version is refused."""
+        """Adds a definition; registering the same one again is a no-op, changing a published version is refused.
+        Insert-or-ignore then re-read, in one transaction, so processes racing for a version cannot both insert."""
         with closing(self._connect()) as db, db:
-            row = db.execute("SELECT definition FROM activities WHERE name = ? AND version = ?",
+            db.execute("INSERT OR IGNORE INTO activities (name, version, definition) VALUES (?, ?, ?)",
+                       (defn.name, defn.version, defn.model_dump_json()))
+            row = db.execute("SELECT name, version, definition FROM activities WHERE name = ? AND version = ?",
                              (defn.name, defn.version)).fetchone()
-            if row and ActivityDefinition.model_validate_json(row[0]) != defn:
-                raise errors.InvalidInput(f"{defn.ref} is already registered with different content; "
-                                          "publish a new version instead")
-            if not row:
-                db.execute("INSERT INTO activities (name, version, definition) VALUES (?, ?, ?)",
-                           (defn.name, defn.version, defn.model_dump_json()))
+        if self._parse(row) != defn:
+            raise errors.InvalidInput(f"{defn.ref} is already registered with different content; "
+                                      "publish a new version instead")
         return defn
 
     def resolve(self, name: str, version: str | None = None) -> ActivityDefinition:
@@ -74,9 +91,24 @@ class ActivityRegistry:
 
     def list(self) -> list[ActivityDefinition]:
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT definition FROM activities ORDER BY name, rowid").fetchall()
-        defs = [ActivityDefinition.model_validate_json(r[0]) for r in rows]
+            rows = db.execute("SELECT name, version, definition FROM activities ORDER BY name, rowid").fetchall()
+        defs = [self._parse(row) for row in rows]
         return sorted(defs, key=lambda d: (d.name, semver_key(d.version)))
+
+    def _parse(self, row: tuple[str, str, str]) -> ActivityDefinition:
+        """A stored definition; a row corrupted or edited by hand is named, not shown as a pydantic traceback."""
+        name, version, text = row
+        try:
+            defn = ActivityDefinition.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            problem = f"{where}: {first['msg']}" if where else first["msg"]
+            raise errors.InvalidInput(f"{self.db_path}: {name}@{version}: stored definition is invalid "
+                                      f"({problem}); remove the row or restore the registry") from None
+        if defn.ref != f"{name}@{version}":
+            raise errors.InvalidInput(f"{self.db_path}: {name}@{version}: stored definition is for {defn.ref}")
+        return defn
 
 
 def default_registry() -> ActivityRegistry:

@@ -3,21 +3,29 @@
 - Independent steps run concurrently on worker processes (proving is CPU-bound). ``Workers`` is the seam where
   another engine could back execution later.
 - Every attempt is journaled before the runner moves on; outputs go to the blob store.
-- Cache key = (activity blob digest, canonical input digest, limits): a cached step is not executed again.
+- Cache key = (activity blob digest, canonical input digest, limits, grants, secret names, a keyed digest of the
+  granted secrets' values): a cached step is not executed again, and no output derived from a secret reaches a
+  step that was not granted it, or outlives the secret's rotation.
 - Failures that may pass (``retryable``: timeouts, crashed workers) retry with exponential backoff and jitter;
   deterministic ones (a trap, an invalid proof, a denied capability, bad input) fail the run at once.
-- ``resume`` continues a run from its journal (after a crash or kill -9) without redoing finished steps.
+- ``resume`` continues a run from its journal (after a crash or kill -9) without redoing finished steps, with the
+  activity versions pinned when the run started; a run still live in another process is refused (``RunLock``).
+- Worker processes die with the runner (parent-death signal and a watchdog), so a kill -9 orphans nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import heapq
+import hmac
 import json
 import multiprocessing
 import os
 import queue
 import random
+import secrets as secrets_module
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +38,13 @@ from pydantic import BaseModel
 from pipeline import errors
 from pipeline.blobstore import BlobStore, default_blobstore
 from pipeline.journal import Journal, default_journal
-from pipeline.models import ActivityDefinition
+from pipeline.keyfile import private_key
+from pipeline.models import ActivityDefinition, ProveOptions, Runtime
 from pipeline.registry import ActivityRegistry, default_registry
+from pipeline.secrets import EnvSecrets, SecretProvider
 from pipeline.spec import PipelineSpec, lookup, references, render
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 Events = Callable[[str, str, dict[str, Any]], None]
 """``events(step, event, details)``: event is started | succeeded | cached | skipped | failed | retrying | progress."""
@@ -42,8 +54,21 @@ def canonical(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def cache_key(defn: ActivityDefinition, document: Any) -> str:
-    parts = [defn.blob, hashlib.sha256(canonical(document)).hexdigest(), defn.limits.model_dump_json()]
+def secrets_digest(names: tuple[str, ...], provider: SecretProvider, key: bytes) -> str:
+    """A keyed digest of the granted secrets' values (the values themselves never reach the journal): a rotated or
+    removed secret changes it, and without the key it tells nothing about them."""
+    mac = hmac.new(key, b"loom-secrets-v1", "sha256")
+    for name in sorted(names):
+        value = provider.get(name)
+        mac.update(json.dumps([name, value]).encode() + b"\n")
+    return mac.hexdigest()
+
+
+def cache_key(defn: ActivityDefinition, document: Any, secrets: str, options: ProveOptions | None = None) -> str:
+    """What decides a step's output: the module, the input, the limits, the grants, the secrets' digest and, for a
+    proof, the receipt kind and segment size."""
+    parts = [defn.blob, hashlib.sha256(canonical(document)).hexdigest(), defn.limits.model_dump_json(),
+             defn.capabilities.model_dump_json(), secrets, options.model_dump_json() if options else ""]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -61,12 +86,30 @@ class RunResult(BaseModel):
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(home: str, events: Any) -> None:
+def _init_worker(home: str, events: Any, parent: int) -> None:
     os.environ["LOOM_HOME"] = home
     _worker_state["events"] = events
+    _die_with(parent)
 
 
-def _run_in_worker(step: str, defn_json: str, document: Any) -> dict[str, Any]:
+def _die_with(parent: int) -> None:
+    """Ends this worker when the runner ends, however it ends: Linux's parent-death signal, and a watchdog thread
+    for the moment between spawn and prctl (and for systems without it)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="loom-watchdog", daemon=True).start()
+
+
+def _run_in_worker(step: str, defn_json: str, document: Any, options_json: str | None) -> dict[str, Any]:
     """Runs one step in a worker process; returns the output's blob digest or the error, never raises."""
     from pipeline.activities import Executors
 
@@ -81,7 +124,8 @@ def _run_in_worker(step: str, defn_json: str, document: Any) -> dict[str, Any]:
 
     try:
         defn = ActivityDefinition.model_validate_json(defn_json)
-        output = executors.run(defn, document, progress=progress)
+        options = ProveOptions.model_validate_json(options_json) if options_json else None
+        output = executors.run(defn, document, progress=progress, options=options)
         return {"ok": True, "output_blob": executors.blobs.put(canonical(output))}
     except errors.LoomError as exc:
         return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": exc.retryable}
@@ -104,7 +148,7 @@ class Workers:
         if self.events:
             threading.Thread(target=self._relay, args=(self.events,), daemon=True).start()
         return ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(os.environ.get("LOOM_HOME", ""), self._queue))
+                                   initargs=(os.environ.get("LOOM_HOME", ""), self._queue, os.getpid()))
 
     def _relay(self, events: Events) -> None:
         while not self._stop.is_set():
@@ -114,18 +158,23 @@ class Workers:
                 continue
             events(step, event, details)
 
-    def submit(self, step: str, defn: ActivityDefinition, document: Any) -> Future:
+    def submit(self, step: str, defn: ActivityDefinition, document: Any, options: ProveOptions | None) -> Future:
+        args = (_run_in_worker, step, defn.model_dump_json(), document, options.model_dump_json() if options else None)
         if self._pool is None:
             self._pool = self._start()
         try:
-            return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
+            return self._pool.submit(*args)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start a new pool
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
-            return self._pool.submit(_run_in_worker, step, defn.model_dump_json(), document)
+            return self._pool.submit(*args)
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Waits for running work, or with ``kill`` (the run is being abandoned) ends the workers at once."""
         if self._pool is not None:
+            if kill:
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._stop.set()
 
@@ -143,34 +192,70 @@ def _outcome(future: Future) -> dict[str, Any]:
 
 class Runner:
     def __init__(self, *, blobs: BlobStore | None = None, registry: ActivityRegistry | None = None,
-                 journal: Journal | None = None, workers: int = 2) -> None:
+                 journal: Journal | None = None, workers: int = 2, secrets: SecretProvider | None = None) -> None:
         self.blobs = blobs or default_blobstore()
         self.registry = registry or default_registry()
         self.journal = journal or default_journal()
         self.workers = workers
+        self.secrets = secrets or EnvSecrets()
+        self._secrets_key = private_key(self.journal.path.parent / "secrets-digest.key") or secrets_module.token_bytes(32)
 
     def run(self, spec: PipelineSpec, document: Any, *, no_cache: bool = False,
             events: Events | None = None) -> RunResult:
-        """Validates the pipeline against its input, then runs it to completion."""
-        spec.dependencies()
-        for ref in references([s.input for s in spec.steps.values()] + [s.when for s in spec.steps.values()]):
-            if ref.startswith("input"):
-                lookup({"input": document}, ref)  # a missing input field fails before any step runs
-        for activity in {s.activity for s in spec.steps.values()}:
-            self.registry.resolve(activity)
-        run_id = self.journal.start_run(spec.name, spec.model_dump_json(), self.blobs.put(canonical(document)))
-        return self._execute(run_id, spec, document, no_cache, events)
+        """Validates the pipeline against its input, then runs it to completion with the activity versions resolved
+        now (the journal keeps the spec with those versions pinned, for resume)."""
+        definitions = self._validate(spec, document)
+        pinned = spec.model_copy(update={"steps": {name: step.model_copy(update={"activity": definitions[name].ref})
+                                                   for name, step in spec.steps.items()}})
+        run_id = self.journal.start_run(spec.name, pinned.model_dump_json(), self.blobs.put(canonical(document)))
+        lock = self.journal.lock(run_id)
+        lock.acquire()
+        try:
+            return self._execute(run_id, pinned, document, no_cache, events)
+        finally:
+            lock.release()
 
     def resume(self, run_id: str, *, events: Events | None = None) -> RunResult:
-        """Continues a run from its journal: finished steps are kept, the rest run now."""
+        """Continues a run from its journal: finished steps are kept, the rest run now. Refused while the run is
+        live in another process."""
         run = self.journal.run(run_id)
         if run is None:
             raise errors.InvalidInput(f"no run {run_id} in {self.journal.path}")
         if run.status == "succeeded":
             return RunResult(run_id=run_id, status=run.status, output=self._load(run.output_blob))
-        self.journal.reopen_run(run_id)
-        spec = PipelineSpec.model_validate_json(run.spec)
-        return self._execute(run_id, spec, self._load(run.input_blob), False, events)
+        lock = self.journal.lock(run_id)
+        if not lock.acquire():
+            raise errors.RunInProgress(f"run {run_id} is still running in another process; resume it once that "
+                                       "process has ended")
+        try:
+            self.journal.interrupt_attempts(run_id)
+            self.journal.reopen_run(run_id)
+            spec = PipelineSpec.model_validate_json(run.spec)
+            document = self._load(run.input_blob)
+            self._validate(spec, document)
+            return self._execute(run_id, spec, document, False, events)
+        finally:
+            lock.release()
+
+    def _validate(self, spec: PipelineSpec, document: Any) -> dict[str, ActivityDefinition]:
+        """Everything that can be checked before a step runs: references, the input fields they read, the
+        activities (resolved once, per step) and that no step raises its activity's limits."""
+        spec.dependencies()
+        templates = [s.input for s in spec.steps.values()] + [s.when for s in spec.steps.values()] + [spec.output]
+        for ref in references(templates):
+            if ref.startswith("input"):
+                lookup({"input": document}, ref)  # a missing input field fails before any step runs
+        resolved = {ref: self.registry.resolve(ref) for ref in {s.activity for s in spec.steps.values()}}
+        definitions = {name: resolved[step.activity] for name, step in spec.steps.items()}
+        for name, step in spec.steps.items():
+            if step.prove and definitions[name].runtime is not Runtime.risc0:
+                raise errors.InvalidInput(f"step {name}: prove options apply to risc0 activities, and "
+                                          f"{definitions[name].ref} is a {definitions[name].runtime.value} one")
+            if step.limits and not step.limits.within(definitions[name].limits):
+                raise errors.InvalidInput(f"step {name}: its limits {step.limits.model_dump()} exceed those "
+                                          f"{definitions[name].ref} was registered with "
+                                          f"{definitions[name].limits.model_dump()}; a step may only lower them")
+        return definitions
 
     def _load(self, digest: str | None) -> Any:
         return None if digest is None else json.loads(self.blobs.get(digest))
@@ -180,6 +265,18 @@ class Runner:
         emit = events or (lambda *_: None)
         deps = spec.dependencies()
         definitions = {ref: self.registry.resolve(ref) for ref in {s.activity for s in spec.steps.values()}}
+        pool = Workers(self.workers, events)
+        try:
+            return self._drive(run_id, spec, document, no_cache, emit, deps, definitions, pool)
+        except BaseException as exc:  # a bug or Ctrl-C: the run is over, and the journal must say so
+            pool.close(kill=True)
+            self.journal.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}".strip())
+            raise
+        finally:
+            pool.close()
+
+    def _drive(self, run_id: str, spec: PipelineSpec, document: Any, no_cache: bool, emit: Events,
+               deps: dict[str, set[str]], definitions: dict[str, ActivityDefinition], pool: Workers) -> RunResult:
         context: dict[str, Any] = {"input": document, "steps": {}}
         skipped: set[str] = set()
         for step, attempt in self.journal.completed(run_id).items():
@@ -192,7 +289,6 @@ class Runner:
         delayed: list[tuple[float, str]] = []
         executed = cached = 0
         failure: str | None = None
-        pool = Workers(self.workers, events)
         try:
             while (pending or running or delayed) and failure is None:
                 now = time.monotonic()
@@ -238,13 +334,15 @@ class Runner:
                                          error_type=result.get("type"), error=result.get("message"))
         except errors.LoomError as exc:
             failure = str(exc)
-        finally:
-            pool.close()
         if failure:
             self.journal.finish_run(run_id, "failed", error=failure)
             return RunResult(run_id=run_id, status="failed", error=failure, executed=executed, cached=cached)
-        output = render(spec.output, context) if spec.output is not None else \
-            {name: step["output"] for name, step in context["steps"].items()}
+        try:
+            output = render(spec.output, context) if spec.output is not None else \
+                {name: step["output"] for name, step in context["steps"].items()}
+        except errors.LoomError as exc:
+            self.journal.finish_run(run_id, "failed", error=f"output: {exc}")
+            return RunResult(run_id=run_id, status="failed", error=f"output: {exc}", executed=executed, cached=cached)
         self.journal.finish_run(run_id, "succeeded", output_blob=self.blobs.put(canonical(output)))
         return RunResult(run_id=run_id, status="succeeded", output=output, executed=executed, cached=cached)
 
@@ -264,7 +362,8 @@ class Runner:
             emit(step, "skipped", {})
             return "skipped"
         document = render(spec_step.input, context)
-        key = cache_key(defn, document)
+        key = cache_key(defn, document, secrets_digest(defn.capabilities.secrets, self.secrets, self._secrets_key),
+                        spec_step.prove)
         hit = None if no_cache else self.journal.cached(key)
         input_digest = hashlib.sha256(canonical(document)).hexdigest()
         if hit and self.blobs.has(hit):
@@ -275,4 +374,4 @@ class Runner:
             return "cached"
         attempt = self.journal.begin_attempt(run_id, step, defn.ref, key, input_digest)
         emit(step, "started", {"attempt": attempt, "activity": defn.ref})
-        return pool.submit(step, defn, document), (step, attempt, defn, document)
+        return pool.submit(step, defn, document, spec_step.prove), (step, attempt, defn, document)

@@ -7,8 +7,7 @@ JSON document from stdin and commit one JSON document to their journal; ``decode
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from enum import Enum
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline import _native, errors, zktls
 from pipeline.home import build_dir
+from pipeline.models import ProveOptions, ReceiptKind
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
@@ -24,12 +24,8 @@ if TYPE_CHECKING:
 
 Receipt = _native.Receipt
 Progress = Callable[[str, int, int], None]
-"""Called as ``progress(phase, done, total)``; phase is "segment" (one per proved segment) or "succinct"."""
-
-
-class ReceiptKind(str, Enum):
-    composite = "composite"  # one STARK seal per segment: fastest to make, grows with the execution
-    succinct = "succinct"  # segments lifted and joined by recursion: one constant-size seal
+"""Called as ``progress(phase, done, total)``; phase is "segment" (segments proved), then for a succinct receipt
+"lift" (segments lifted), "join" (pairwise joins) and "resolve" (assumptions resolved), in that order."""
 
 
 class Execution(BaseModel):
@@ -115,11 +111,13 @@ def execute(elf: bytes, document: Any, *, segment_limit_po2: int | None = None,
 
 def prove(elf: bytes, document: Any, *, kind: ReceiptKind | str = ReceiptKind.composite,
           segment_limit_po2: int | None = None, max_cycles: int | None = None, dev_mode: bool = False,
-          progress: Progress | None = None) -> Proof:
-    """Proves a guest on a document. ``dev_mode`` makes a labelled fake receipt that proves nothing."""
+          progress: Progress | None = None, assumptions: Sequence[Receipt] = ()) -> Proof:
+    """Proves a guest on a document. ``assumptions`` are receipts of what the guest verifies (``env::verify``); a
+    succinct proof resolves them into one receipt that stands alone. ``dev_mode`` makes a labelled fake receipt
+    that proves nothing."""
     info = _native.prove(elf, encode_input(document), kind=ReceiptKind(kind).value,
                          segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode,
-                         progress=progress)
+                         progress=progress, assumptions=list(assumptions))
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
 
 
@@ -155,13 +153,16 @@ def load_receipt(digest: str, blobs: BlobStore) -> Receipt:
 
 
 def run_activity(defn: ActivityDefinition, document: Any, blobs: BlobStore, *,
-                 progress: Progress | None = None, dev_mode: bool = False) -> dict[str, Any]:
+                 progress: Progress | None = None, dev_mode: bool = False,
+                 options: ProveOptions = ProveOptions()) -> dict[str, Any]:
     """A ``risc0`` activity as a pipeline step: prove the guest stored under ``defn.blob``, keep the receipt.
 
-    Returns the decoded journal with the receipt's digest, image ID and kind, which is what later steps use.
+    Returns the decoded journal with the receipt's digest, image ID and kind, which is what later steps use. The
+    activity's ``limits.fuel`` is the guest's cycle limit, so a runaway guest stops before it is proven.
     """
     elf = blobs.get(defn.blob)
-    proof = prove(elf, document, dev_mode=dev_mode, progress=progress)
+    proof = prove(elf, document, kind=options.kind, segment_limit_po2=options.segment_po2, dev_mode=dev_mode,
+                  progress=progress, max_cycles=defn.limits.fuel)
     image_id = _native.image_id(elf)
     proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
     return {

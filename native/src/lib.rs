@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod image;
+mod recursion;
 mod tlsn;
 mod zk;
 
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
     zk::register(m)?;
+    recursion::register(m)?;
     m.add_function(wrap_pyfunction!(tlsn::tlsn_verify, m)?)?;
     Ok(())
 }

@@ -10,8 +10,9 @@ use pyo3::types::PyBytes;
 use risc0_zkvm::sha::{Digest, Digestible};
 use risc0_zkvm::{
     get_prover_server, ExecutorEnv, ExecutorImpl, ExitCode, InnerReceipt, ProverOpts, ReceiptKind, Segment,
-    Session, SessionEvents, VerifierContext,
+    SessionEvents, VerifierContext,
 };
+pub(crate) use risc0_zkvm::Session;
 
 use crate::errors::{
     panic_message, ExecutionFailed, GuestPanicked, ImageIdMismatch, InvalidInput, ProvingFailed, ReceiptInvalid,
@@ -43,14 +44,14 @@ impl ExecutionInfo {
 /// A receipt: the journal (public output) and the seal that proves a guest produced it.
 #[pyclass(frozen, module = "pipeline._native")]
 pub struct Receipt {
-    inner: risc0_zkvm::Receipt,
+    pub(crate) inner: risc0_zkvm::Receipt,
 }
 
 #[pymethods]
 impl Receipt {
     /// "composite", "succinct", "groth16", or "fake" for a dev-mode receipt (no cryptographic integrity).
     #[getter]
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match &self.inner.inner {
             InnerReceipt::Composite(_) => "composite",
             InnerReceipt::Succinct(_) => "succinct",
@@ -119,14 +120,12 @@ impl Receipt {
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// Decodes risc0's serialized form; trailing bytes are refused, as is anything else that is not exactly one
+    /// receipt.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = py
-            .detach(|| {
-                std::panic::catch_unwind(|| bincode::deserialize::<risc0_zkvm::Receipt>(data))
-                    .map_err(|panic| panic_message(&panic))?
-                    .map_err(|e| e.to_string())
-            })
+            .detach(|| crate::recursion::decode_exact::<risc0_zkvm::Receipt>(data))
             .map_err(|e| ReceiptInvalid::new_err(format!("not a risc0 receipt ({} bytes): {e}", data.len())))?;
         Ok(Self { inner })
     }
@@ -165,19 +164,6 @@ fn check_segment_fields(receipt: &risc0_zkvm::Receipt, ctx: &VerifierContext) ->
     Ok(())
 }
 
-/// Joining segments needs risc0's recursion programs, which this build does not have (scripts/patch-risc0.sh).
-fn explain_proving_error(msg: String) -> String {
-    if msg.contains("join.zkr") {
-        format!(
-            "{msg}: a succinct receipt of more than one segment needs risc0's recursion programs (join.zkr), which \
-             risc0-circuit-recursion downloads at build time and this build could not; prove a composite receipt, \
-             or make the execution fit one segment (segment_limit_po2)"
-        )
-    } else {
-        msg
-    }
-}
-
 fn parse_digest(image_id: &str) -> PyResult<Digest> {
     let bytes = hex::decode(image_id.trim())
         .ok()
@@ -197,10 +183,19 @@ fn exit_code_name(code: &ExitCode) -> String {
 }
 
 /// Runs the guest to completion (no proof). Errors become typed exceptions with the guest's own words.
-fn run_session(elf: &[u8], input: &[u8], segment_limit_po2: Option<u32>, max_cycles: Option<u64>) -> PyResult<Session> {
+fn run_session(
+    elf: &[u8],
+    input: &[u8],
+    segment_limit_po2: Option<u32>,
+    max_cycles: Option<u64>,
+    assumptions: &[risc0_zkvm::Receipt],
+) -> PyResult<Session> {
     let binary = program_binary(elf)?;
     let mut builder = ExecutorEnv::builder();
     builder.write_slice(input).session_limit(max_cycles);
+    for assumption in assumptions {
+        builder.add_assumption(assumption.clone());
+    }
     if let Some(po2) = segment_limit_po2 {
         builder.segment_limit_po2(po2);
     }
@@ -260,7 +255,7 @@ pub fn execute(
     segment_limit_po2: Option<u32>,
     max_cycles: Option<u64>,
 ) -> PyResult<ExecutionInfo> {
-    let summary = py.detach(|| run_session(elf, input, segment_limit_po2, max_cycles).map(|s| Summary::of(&s)))?;
+    let summary = py.detach(|| run_session(elf, input, segment_limit_po2, max_cycles, &[]).map(|s| Summary::of(&s)))?;
     Ok(summary.into_info(py))
 }
 
@@ -288,10 +283,12 @@ impl SessionEvents for Progress {
     }
 }
 
-/// Proves a guest on `input`. `kind` is "composite" (one seal per segment) or "succinct" (one recursive seal).
+/// Proves a guest on `input`. `kind` is "composite" (one seal per segment) or "succinct" (segments lifted, joined
+/// pairwise and assumptions resolved into one constant-size seal), with progress reported per phase ("segment",
+/// "lift", "join", "resolve"). `assumptions` are receipts of what the guest verifies with `env::verify`.
 /// `dev_mode=True` makes a fake receipt instantly: labelled "fake", refused by `verify` unless allowed.
 #[pyfunction]
-#[pyo3(signature = (elf, input, *, kind = "composite", segment_limit_po2 = None, max_cycles = None, dev_mode = false, progress = None))]
+#[pyo3(signature = (elf, input, *, kind = "composite", segment_limit_po2 = None, max_cycles = None, dev_mode = false, progress = None, assumptions = vec![]))]
 #[allow(clippy::too_many_arguments)]
 pub fn prove(
     py: Python<'_>,
@@ -302,34 +299,112 @@ pub fn prove(
     max_cycles: Option<u64>,
     dev_mode: bool,
     progress: Option<Py<PyAny>>,
+    assumptions: Vec<PyRef<'_, Receipt>>,
 ) -> PyResult<ProveInfo> {
-    let receipt_kind = match kind {
-        "composite" => ReceiptKind::Composite,
-        "succinct" => ReceiptKind::Succinct,
+    let succinct = match kind {
+        "composite" => false,
+        "succinct" => true,
         other => return Err(InvalidInput::new_err(format!("receipt kind must be 'composite' or 'succinct', got {other:?}"))),
     };
+    let assumptions: Vec<risc0_zkvm::Receipt> = assumptions.iter().map(|r| r.inner.clone()).collect();
+    let report = |phase: &str, done: usize, total: usize| {
+        if let Some(callback) = &progress {
+            Progress::report(callback, phase, done, total);
+        }
+    };
     let (summary, receipt) = py.detach(|| -> PyResult<_> {
-        let mut session = run_session(elf, input, segment_limit_po2, max_cycles)?;
+        let mut session = run_session(elf, input, segment_limit_po2, max_cycles, &assumptions)?;
         if let Some(callback) = &progress {
             let total = session.segments.len();
             Progress::report(callback, "segment", 0, total);
             let callback = Python::attach(|py| callback.clone_ref(py));
             session.add_hook(Progress { callback, done: AtomicUsize::new(0), total });
         }
-        let opts = ProverOpts::default().with_receipt_kind(receipt_kind).with_dev_mode(dev_mode);
+        let opts = ProverOpts::default().with_receipt_kind(ReceiptKind::Composite).with_dev_mode(dev_mode);
         let ctx = VerifierContext::default().with_dev_mode(dev_mode);
-        let info = get_prover_server(&opts)
-            .and_then(|prover| prover.prove_session(&ctx, &session))
-            .map_err(|e| ProvingFailed::new_err(explain_proving_error(format!("{e:#}"))))?;
-        Ok((Summary::of(&session), info.receipt))
+        let prover = get_prover_server(&opts).map_err(|e| ProvingFailed::new_err(format!("{e:#}")))?;
+        let receipt = prover
+            .prove_session(&ctx, &session)
+            .map_err(|e| ProvingFailed::new_err(format!("{e:#}")))?
+            .receipt;
+        let receipt = match (&receipt.inner, succinct && !dev_mode) {
+            (InnerReceipt::Composite(composite), true) => {
+                let inner = compress(prover.as_ref(), composite, &report)?;
+                risc0_zkvm::Receipt::new(InnerReceipt::Succinct(inner), receipt.journal.bytes.clone())
+            }
+            _ => receipt,
+        };
+        Ok((Summary::of(&session), receipt))
     })?;
-    if let (Some(callback), ReceiptKind::Succinct) = (&progress, receipt_kind) {
-        Progress::report(callback, "succinct", 1, 1);
-    }
     Ok(ProveInfo {
         receipt: Py::new(py, Receipt { inner: receipt })?,
         stats: Py::new(py, summary.into_info(py))?,
     })
+}
+
+/// A composite receipt as one succinct receipt: lift every segment, join neighbours pairwise (a tree of depth
+/// log2(segments), the same plan a cluster follows), then resolve each assumption.
+fn compress(
+    prover: &dyn risc0_zkvm::ProverServer,
+    composite: &risc0_zkvm::CompositeReceipt,
+    report: &dyn Fn(&str, usize, usize),
+) -> PyResult<risc0_zkvm::SuccinctReceipt<risc0_zkvm::ReceiptClaim>> {
+    let failed = |what: &str, e: anyhow::Error| ProvingFailed::new_err(format!("{what}: {e:#}"));
+    let segments = composite.segments.len();
+    report("lift", 0, segments);
+    let mut level = Vec::with_capacity(segments);
+    for (i, segment) in composite.segments.iter().enumerate() {
+        level.push(prover.lift(segment).map_err(|e| failed("lift", e))?);
+        report("lift", i + 1, segments);
+    }
+    let joins = segments.saturating_sub(1);
+    let mut joined = 0;
+    report("join", 0, joins);
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut pairs = level.into_iter();
+        while let Some(left) = pairs.next() {
+            match pairs.next() {
+                Some(right) => {
+                    next.push(prover.join(&left, &right).map_err(|e| failed("join", e))?);
+                    joined += 1;
+                    report("join", joined, joins);
+                }
+                None => next.push(left),
+            }
+        }
+        level = next;
+    }
+    let mut receipt = level.pop().ok_or_else(|| ProvingFailed::new_err("a composite receipt without segments"))?;
+    let assumptions = crate::recursion::succinct_assumptions(prover, composite)?;
+    for (i, assumption) in assumptions.iter().enumerate() {
+        report("resolve", i, assumptions.len());
+        receipt = prover.resolve(&receipt, assumption).map_err(|e| failed("resolve", e))?;
+    }
+    if !assumptions.is_empty() {
+        report("resolve", assumptions.len(), assumptions.len());
+    }
+    Ok(receipt)
+}
+
+/// Executes a guest into its segments without proving them: the execution's facts and each segment in risc0's
+/// encoding, for `prove_segment` anywhere.
+#[pyfunction]
+#[pyo3(signature = (elf, input, *, segment_limit_po2 = None, max_cycles = None, assumptions = vec![]))]
+pub fn execute_segments<'py>(
+    py: Python<'py>,
+    elf: &[u8],
+    input: &[u8],
+    segment_limit_po2: Option<u32>,
+    max_cycles: Option<u64>,
+    assumptions: Vec<PyRef<'py, Receipt>>,
+) -> PyResult<(ExecutionInfo, Vec<Bound<'py, PyBytes>>)> {
+    let assumptions: Vec<risc0_zkvm::Receipt> = assumptions.iter().map(|r| r.inner.clone()).collect();
+    let (summary, segments) = py.detach(|| -> PyResult<_> {
+        let session = run_session(elf, input, segment_limit_po2, max_cycles, &assumptions)?;
+        Ok((Summary::of(&session), crate::recursion::segments_of(&session)?))
+    })?;
+    Ok((summary.into_info(py), segments.iter().map(|s| PyBytes::new(py, s)).collect()))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -338,5 +413,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ProveInfo>()?;
     m.add_function(wrap_pyfunction!(execute, m)?)?;
     m.add_function(wrap_pyfunction!(prove, m)?)?;
+    m.add_function(wrap_pyfunction!(execute_segments, m)?)?;
     Ok(())
 }

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import activities
 from pipeline.blobstore import default_blobstore
-from pipeline.cli.output import console, emit, read_input
+from pipeline.cli.output import (
+    TERMINAL_BOUND,
+    check_out_path,
+    console,
+    emit,
+    err_console,
+    plain,
+    print_json,
+    read_input,
+    safe,
+    write_json,
+)
 from pipeline.models import Capabilities, Limits, Runtime
 from pipeline.registry import default_registry, register_module
 
@@ -27,14 +38,17 @@ def register(
     runtime: Runtime = typer.Option(..., "--runtime", help="assemblyscript, wasm, extism or risc0."),
     fuel: int = typer.Option(Limits().fuel, help="Fuel per call (wasm instructions, roughly)."),
     wall_clock_ms: int = typer.Option(Limits().wall_clock_ms, help="Deadline per call in milliseconds."),
-    memory_mib: int = typer.Option(Limits().memory_mib, help="Largest linear memory in MiB."),
+    memory_mib: int = typer.Option(Limits().memory_mib, help="Everything a call may hold in MiB: its memory, "
+                                   "tables and actor state together."),
+    output_mib: int = typer.Option(Limits().output_mib, help="Largest output per call in MiB."),
     grant: list[str] = typer.Option([], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state)."),
     secret: list[str] = typer.Option([], "--secret", help="Secret name the activity may read."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Check a module against its runtime's ABI, store it, and register it as NAME@VERSION."""
     defn = register_module(activities.read_module(file), name=name, version=version, runtime=runtime,
-                           limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib),
+                           limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib,
+                                         output_mib=output_mib),
                            capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret)))
     emit(defn.model_dump(mode="json"), json_out, title=f"Registered {defn.ref}")
 
@@ -56,14 +70,22 @@ def list_(json_out: bool = JSON_OPT) -> None:
 def run(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION (latest version when omitted)."),
     input: str = typer.Option(..., "--input", "-i", help="Input document: JSON text, @file, or @- (stdin)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the whole output (JSON) to this file instead of "
+                             f"printing it (a terminal is shown at most {TERMINAL_BOUND // 1024} KiB)."),
 ) -> None:
     """Run an activity once and print its JSON output (log lines go to stderr)."""
-    from pipeline.cli.output import err_console
-
+    check_out_path(out)
     defn = default_registry().resolve(ref)
-    output = activities.Executors(default_blobstore()).run(
-        defn, read_input(input), log=lambda level, msg: err_console.print(f"[dim]{level}[/] {msg}"))
-    console.print_json(json.dumps(output))
+    output = activities.Executors(default_blobstore()).run(defn, read_input(input), log=_log_line)
+    if out is None:
+        print_json(output, hint="use --out FILE, or pipe the output, to get all of it")
+    else:
+        err_console.print(safe(f"wrote {write_json(output, out):,} bytes of output to {out}"), soft_wrap=True)
+
+
+def _log_line(level: str, message: str) -> None:
+    """One log line of the activity on stderr: its words as inert text (they are the guest's)."""
+    err_console.print(Text.assemble((plain(level), "dim"), " ", plain(message)), soft_wrap=True)
 
 
 def _print_definitions(defs, json_out: bool) -> None:  # noqa: ANN001
@@ -73,6 +95,8 @@ def _print_definitions(defs, json_out: bool) -> None:  # noqa: ANN001
     table = Table("name", "version", "runtime", "blob", "limits", "grants")
     for d in defs:
         grants = ", ".join([*d.capabilities.host_functions, *(f"secret:{s}" for s in d.capabilities.secrets)])
-        table.add_row(d.name, d.version, d.runtime.value, d.blob[:12],
-                      f"{d.limits.fuel:.0e} fuel, {d.limits.wall_clock_ms} ms, {d.limits.memory_mib} MiB", grants or "-")
+        table.add_row(safe(d.name), safe(d.version), safe(d.runtime.value), safe(d.blob[:12]),
+                      f"{d.limits.fuel:.0e} fuel, {d.limits.wall_clock_ms} ms, {d.limits.memory_mib} MiB, "
+                      f"output {d.limits.output_mib} MiB",
+                      safe(grants or "-"))
     console.print(table)

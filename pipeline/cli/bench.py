@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import bench
-from pipeline.cli.output import EXIT_FAILED, console, emit
+from pipeline.cli.output import EXIT_FAILED, console, emit, safe
 
 app = typer.Typer(help="Benchmarks: proof throughput, verification, activity calls, the runner.",
                   invoke_without_command=True)
@@ -35,9 +36,9 @@ def run(
     if json_out:
         emit(report.model_dump(), True)
         return
-    table = Table("ratio (same run)", "value", title=f"{path} ({report.seconds:.0f} s)", title_justify="left")
+    table = Table("ratio (same run)", "value", title=safe(f"{path} ({report.seconds:.0f} s)"), title_justify="left")
     for r in report.ratios:
-        table.add_row(r["what"], f"{r['ratio']:.3f}")
+        table.add_row(safe(r["what"]), f"{r['ratio']:.3f}")
     console.print(table)
 
 
@@ -48,15 +49,16 @@ def compare(
     threshold: float = typer.Option(0.10, help="Slowdown to flag when the runs' own noise is smaller."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """B against A, benchmark by benchmark; exit 1 if anything regressed beyond noise."""
+    """B against A, benchmark by benchmark; exit 1 if anything regressed beyond noise. (Reports are files: their
+    names are shown as inert text.)"""
     rows = bench.compare(bench.load_report(a), bench.load_report(b), threshold)
     if json_out:
         emit(rows, True)
     else:
         table = Table("suite", "benchmark", "A mean", "B mean", "B/A", "noise", "")
         for r in rows:
-            flag = "[red]REGRESSION[/]" if r["regression"] else ""
-            table.add_row(r["suite"], r["name"], bench._fmt(r["a_mean_s"]), bench._fmt(r["b_mean_s"]),
+            flag = Text("REGRESSION", style="red") if r["regression"] else ""
+            table.add_row(safe(r["suite"]), safe(r["name"]), bench._fmt(r["a_mean_s"]), bench._fmt(r["b_mean_s"]),
                           f"{r['ratio']:.3f}", f"±{r['noise']:.0%}", flag)
         console.print(table)
     if any(r["regression"] for r in rows):

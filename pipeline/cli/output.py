@@ -1,18 +1,28 @@
 """Output conventions shared by every command: rich tables for people, ``--json`` for scripts, and exit codes.
 
 Exit codes: 0 success, 1 the work ran and failed (a run failed, a proof did not verify), 2 bad usage or input,
-3 a limit was hit (timeout, memory), 4 a capability was denied.
+3 a limit was hit (timeout, memory, output size), 4 a capability was denied: ``LoomError.exit_code``.
+
+Untrusted text (guest logs and errors, activity outputs, transcripts, journaled errors, names from files) reaches
+the console only through :func:`safe`, :func:`plain`, :func:`one_line`, :func:`markup_safe` or :func:`print_json`:
+never as rich markup, and with every character that could steer the terminal shown as an escape.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import errors
 
@@ -22,33 +32,119 @@ for _c in (console, err_console):
     if not _c.is_terminal:  # pipes and CI logs: don't fold hex digests at 80 columns
         _c.width = max(_c.width, 140)
 
-EXIT_FAILED, EXIT_USAGE, EXIT_LIMIT, EXIT_DENIED = 1, 2, 3, 4
+EXIT_FAILED = 1  # the work ran and failed; each LoomError carries its own exit_code
+
+PROVING_PHASES = {"segment": "segments proved", "lift": "segments lifted (succinct)",
+                  "join": "receipts joined (succinct)", "resolve": "assumptions resolved (succinct)"}
+"""How a proof's progress phases (``pipeline.zk.Progress``) read in a progress bar."""
+
+TERMINAL_BOUND = 256 * 1024
+"""Bytes of JSON output printed to a terminal; the rest is left out (pipes and files get everything)."""
+
+# What must not reach a terminal as itself: C0 controls, DEL and C1 controls (escape sequences that move the
+# cursor, clear the screen, retitle the window), bidi controls and line separators (text that displays as other
+# text), and lone surrogates (which cannot even be encoded).
+_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
+_UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # json.dumps escapes C0 in strings; its raw newlines are indents
 
 
-def exit_code_for(exc: errors.LoomError) -> int:
-    if isinstance(exc, (errors.ActivityTimeout, errors.ActivityOutOfMemory)):
-        return EXIT_LIMIT
-    if isinstance(exc, errors.CapabilityDenied):
-        return EXIT_DENIED
-    if isinstance(exc, (errors.InvalidInput, errors.InvalidModule, errors.ActivityNotFound, errors.BlobNotFound)):
-        return EXIT_USAGE
-    return EXIT_FAILED
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def plain(text: object) -> str:
+    """Untrusted text made inert: each unsafe character shown as a Python-style escape (``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(_visible, str(text))
+
+
+def one_line(text: object) -> str:
+    """Untrusted text as one inert line: line breaks collapse to spaces, so a message never spans or fakes lines."""
+    return plain(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+
+
+def safe(text: object, style: str = "") -> Text:
+    """Untrusted text for rich: a ``Text``, so ``[...]`` is shown and never parsed as markup."""
+    return Text(plain(text), style=style)
+
+
+def safe_lines(text: str) -> Text:
+    """Untrusted multi-line text (a transcript): line breaks kept, CRLF shown as one, everything else escaped."""
+    return Text("\n".join(plain(line) for line in re.split(r"\r?\n", text)))
+
+
+def markup_safe(text: object) -> str:
+    """Untrusted text to embed in a markup string, for the places rich always parses (progress descriptions)."""
+    return escape(plain(text))
 
 
 def emit(data: Any, json_out: bool, title: str | None = None) -> None:
-    """Print ``data`` as JSON (``--json``) or as a readable key/value table."""
+    """Print ``data`` as JSON (``--json``) or as a readable key/value table of inert text."""
     if json_out:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
         return
     if isinstance(data, dict):
-        table = Table(title=title, show_header=False, title_justify="left")
+        table = Table(title=safe(title) if title else None, show_header=False, title_justify="left")
         table.add_column(style="bold cyan")
         table.add_column(overflow="fold")
         for key, value in data.items():
-            table.add_row(str(key), value if isinstance(value, str) else json.dumps(value, default=str))
+            table.add_row(safe(key), safe(value if isinstance(value, str) else json.dumps(value, default=str)))
         console.print(table)
     else:
-        console.print(data)
+        console.print(safe(json.dumps(data, default=str)))
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """JSON that is safe on a terminal and still valid: non-ASCII kept, unsafe characters as ``\\uXXXX`` escapes
+    (``json`` escapes only C0; outside strings it writes nothing but ASCII punctuation and indentation)."""
+    separators = None if indent is not None else (",", ":")
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, default=str)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _bounded(text: str, limit: int) -> tuple[str, int]:
+    """At most ``limit`` bytes of ``text``, cut after a line when there is one; and how many bytes were cut."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text, 0
+    cut = data.rfind(b"\n", 0, limit) + 1 or limit
+    return data[:cut].decode(errors="ignore").rstrip("\n") + "\n", len(data) - cut
+
+
+def print_json(value: Any, hint: str) -> None:
+    """Print a JSON value of any size straight to stdout (rich's ``print_json`` takes seconds per MiB): indented
+    for a terminal, compact for pipes. A terminal gets at most ``TERMINAL_BOUND`` bytes, then one line on stderr
+    saying how much was left out and, in ``hint``, how to get all of it."""
+    terminal = console.is_terminal
+    text, left_out = json_text(value, indent=2 if terminal else None) + "\n", 0
+    if terminal:
+        text, left_out = _bounded(text, TERMINAL_BOUND)
+    console.file.write(text)
+    console.file.flush()
+    if left_out:
+        err_console.print(Text(f"... {left_out:,} more bytes not shown: {hint}", style="yellow"), soft_wrap=True)
+
+
+def write_json(value: Any, path: Path) -> int:
+    """Write a JSON value to ``path`` (compact, as a pipe gets it); returns the bytes written."""
+    data = (json_text(value) + "\n").encode()
+    path.write_bytes(data)
+    return len(data)
+
+
+def check_out_path(path: Path | None) -> None:
+    """Refuse an output path before any work is done, so a result (a proof can take an hour) is never made only to
+    be lost to a path that cannot be written."""
+    if path is None:
+        return
+    folder = path.parent
+    if path.is_dir():
+        raise errors.InvalidInput(f"--out {path} is a directory, not a file")
+    if not folder.is_dir():
+        raise errors.InvalidInput(f"--out {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise errors.InvalidInput(f"--out {path} is not writable")
 
 
 def read_input(value: str) -> bytes:
@@ -67,9 +163,19 @@ def read_input(value: str) -> bytes:
 
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback.
+    Its message is untrusted (guests write many of them): shown as inert text, on one line.
     (Usage errors are typer's own: exit code 2.)"""
     try:
         app()
     except errors.LoomError as exc:
-        err_console.print(f"[bold red]error[/]: {type(exc).__name__}: {exc}")
-        raise SystemExit(exit_code_for(exc)) from None
+        _error_line(type(exc).__name__, exc)
+        raise SystemExit(exc.exit_code) from None
+    except ValidationError as exc:  # an option that no model accepts (a limit out of range, an unknown grant)
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        _error_line("InvalidInput", f"{where}: {first['msg']}" if where else first["msg"])
+        raise SystemExit(errors.InvalidInput.exit_code) from None
+
+
+def _error_line(kind: str, message: object) -> None:
+    err_console.print(Text.assemble(("error", "bold red"), f": {kind}: ", one_line(message)), soft_wrap=True)

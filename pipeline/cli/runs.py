@@ -10,15 +10,33 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from pipeline.cli.output import EXIT_FAILED, console, emit, err_console, read_input
+from pipeline.cli.output import (
+    EXIT_FAILED,
+    PROVING_PHASES,
+    console,
+    emit,
+    err_console,
+    markup_safe,
+    one_line,
+    plain,
+    print_json,
+    read_input,
+    safe,
+)
 from pipeline.runner import Runner, RunResult
 from pipeline.spec import load_pipeline
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
 STYLE = {"succeeded": "green", "cached": "cyan", "skipped": "dim", "failed": "red", "running": "yellow",
-         "retrying": "yellow", "started": "yellow"}
+         "retrying": "yellow", "started": "yellow", "interrupted": "magenta"}
+
+
+def _status(status: str) -> Text:
+    """A journaled status in its colour (the journal is a file: the text itself is not trusted)."""
+    return safe(status, STYLE.get(status, "white"))
 
 
 def _decode(data: bytes) -> Any:
@@ -31,23 +49,25 @@ def _decode(data: bytes) -> Any:
 
 
 class _Display:
-    """One progress line per step; proving steps show their segments."""
+    """One progress line per step; proving steps show their segments. Descriptions are rich markup, so the step
+    name (from a pipeline file) and event are escaped into it."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress, self.tasks = progress, {}
 
     def __call__(self, step: str, event: str, details: dict[str, Any]) -> None:
+        name = markup_safe(step)
         task = self.tasks.get(step)
         if task is None:
-            task = self.tasks[step] = self.progress.add_task(step, total=None)
+            task = self.tasks[step] = self.progress.add_task(name, total=None)
         if event == "progress":
-            self.progress.update(task, description=f"{step}: proving {details['phase']}s",
+            self.progress.update(task, description=f"{name}: {PROVING_PHASES.get(details['phase'], markup_safe(details['phase']))}",
                                  completed=details["done"], total=details["total"])
             return
-        label = f"[{STYLE.get(event, 'white')}]{event}[/]"
+        label = f"[{STYLE.get(event, 'white')}]{markup_safe(event)}[/]"
         extra = f" (attempt {details['attempt']}, retry in {details['delay_s']:.1f}s)" if event == "retrying" else ""
         finished = event in ("succeeded", "cached", "skipped", "failed")
-        self.progress.update(task, description=f"{step}: {label}{extra}",
+        self.progress.update(task, description=f"{name}: {label}{extra}",
                              **({"completed": 1, "total": 1} if finished else {}))
 
 
@@ -63,12 +83,12 @@ def _finish(result: RunResult, json_out: bool) -> None:
         emit(result.model_dump(), True)
     else:
         colour = "green" if result.status == "succeeded" else "red"
-        console.print(f"run [bold]{result.run_id}[/]: [{colour}]{result.status}[/] "
-                      f"({result.executed} executed, {result.cached} from cache)")
+        console.print(Text.assemble("run ", (plain(result.run_id), "bold"), ": ", (plain(result.status), colour),
+                                    f" ({result.executed} executed, {result.cached} from cache)"))
         if result.error:
-            err_console.print(f"[red]{result.error}[/]")
+            err_console.print(safe(one_line(result.error), "red"), soft_wrap=True)
         if result.output is not None:
-            console.print_json(json.dumps(result.output))
+            print_json(result.output, hint="run with --json, or pipe the output, to get all of it")
     if result.status != "succeeded":
         raise typer.Exit(EXIT_FAILED)
 
@@ -98,9 +118,9 @@ def list_(json_out: bool = JSON_OPT, limit: int = typer.Option(20, help="How man
     table = Table("run", "pipeline", "status", "started", "seconds", "error")
     for r in runs:
         seconds = f"{r.finished_at - r.created_at:.1f}" if r.finished_at else "-"
-        table.add_row(r.run_id, r.pipeline, f"[{STYLE.get(r.status, 'white')}]{r.status}[/]",
+        table.add_row(safe(r.run_id), safe(r.pipeline), _status(r.status),
                       datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"), seconds,
-                      (r.error or "")[:60])
+                      safe(one_line((r.error or "")[:60])))
     console.print(table)
 
 
@@ -118,11 +138,11 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
         emit({"run": run_.model_dump(exclude={"spec"}), "attempts": [a.model_dump() for a in attempts]}, True)
         return
     table = Table("step", "attempt", "status", "activity", "seconds", "output", "error",
-                  title=f"{run_.run_id} ({run_.pipeline}): {run_.status}", title_justify="left")
+                  title=safe(f"{run_.run_id} ({run_.pipeline}): {run_.status}"), title_justify="left")
     for a in attempts:
-        table.add_row(a.step, str(a.attempt), f"[{STYLE.get(a.status, 'white')}]{a.status}[/]", a.activity,
-                      f"{a.seconds:.2f}" if a.seconds is not None else "-", (a.output_blob or "-")[:12],
-                      (f"{a.error_type}: {a.error}" if a.error else "")[:70])
+        table.add_row(safe(a.step), str(a.attempt), _status(a.status), safe(a.activity),
+                      f"{a.seconds:.2f}" if a.seconds is not None else "-", safe((a.output_blob or "-")[:12]),
+                      safe(one_line(f"{a.error_type}: {a.error}"[:70] if a.error else "")))
     console.print(table)
 
 

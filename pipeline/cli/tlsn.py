@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import errors, tlsn
-from pipeline.cli.output import console, emit
+from pipeline.cli.output import console, emit, plain, safe, safe_lines
 
 app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
 
@@ -20,8 +20,8 @@ app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentat
 NOTARY_KEY_OPT = typer.Option(..., "--notary-key", help="A trusted notary public key (SEC1 hex); repeat for "
                               "several. No notary is trusted by default.")
 SERVER_OPT = typer.Option(None, "--server", help="The server name the session must have been with.")
-NOW_OPT = typer.Option(None, "--now", help="Unix time to judge freshness against ('now' if --max-age is given "
-                       "without it).")
+NOW_OPT = typer.Option(None, "--now", help="Unix time to judge the session against: a session dated after it is "
+                       "refused, and --max-age counts back from it. Default: the current time.")
 MAX_AGE_OPT = typer.Option(None, "--max-age", help="Reject sessions older than this many seconds.")
 ROOT_OPT = typer.Option([], "--root", exists=True, dir_okay=False,
                         help="An extra trusted root certificate (DER); repeatable.")
@@ -31,8 +31,9 @@ NO_MOZILLA_ROOTS_OPT = typer.Option(False, "--no-mozilla-roots", help="Trust onl
 def make_policy(notary_key: list[str], server: str | None, now: int | None, max_age: int | None, root: list[Path],
                 no_mozilla_roots: bool, *, require_identity: bool = True,
                 require_transcript: bool = True) -> tlsn.Policy:
-    """The policy the shared options describe; bad values are an InvalidInput (exit 2) naming them."""
-    if max_age is not None and now is None:
+    """The policy the shared options describe; bad values are an InvalidInput (exit 2) naming them.
+    ``now`` defaults to the current time: the verifier refuses a session dated in the future only when given one."""
+    if now is None:
         now = int(time.time())
     try:
         return tlsn.Policy(notary_keys=tuple(notary_key), server_name=server, now=now, max_age=max_age,
@@ -76,12 +77,12 @@ def show(v: tlsn.VerifiedPresentation) -> None:
     facts = Table(title="Presentation verified", show_header=False, title_justify="left")
     facts.add_column(style="bold cyan")
     facts.add_column(overflow="fold")
-    facts.add_row("server", f"{v.server.name} (certificate chain and {v.server.signature} key exchange verified)"
-                  if v.server else "[yellow]not proven (no identity proof)[/]")
+    facts.add_row("server", safe(f"{v.server.name} (certificate chain and {v.server.signature} key exchange "
+                                 "verified)") if v.server else Text("not proven (no identity proof)", style="yellow"))
     facts.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(v.time))} ({v.time})")
-    facts.add_row("notary", f"{v.notary.algorithm} {v.notary.key}")
-    facts.add_row("attestation", f"{v.attestation.id} ({v.attestation.hash})")
-    facts.add_row("TLS", v.tls_version)
+    facts.add_row("notary", safe(f"{v.notary.algorithm} {v.notary.key}"))
+    facts.add_row("attestation", safe(f"{v.attestation.id} ({v.attestation.hash})"))
+    facts.add_row("TLS", safe(v.tls_version))
     if v.transcript:
         for name, d in (("sent", v.transcript.sent), ("received", v.transcript.received)):
             redacted = sum(e - s for s, e in d.redacted)
@@ -92,12 +93,13 @@ def show(v: tlsn.VerifiedPresentation) -> None:
             console.print(Panel(_transcript_text(d), title=name, title_align="left", expand=False))
     if v.http and v.http.response and v.http.response.error is None:
         r = v.http.response
-        console.print(f"HTTP response: [bold]{r.status} {r.reason}[/], {len(r.headers)} headers, "
-                      f"{len(r.body or '')} body characters")
+        console.print(Text.assemble("HTTP response: ", (plain(f"{r.status} {r.reason}"), "bold"),
+                                    f", {len(r.headers)} headers, {len(r.body or '')} body characters"))
 
 
 def _transcript_text(d: tlsn.Direction) -> Text:
-    """The revealed bytes in place, each redacted range shown as a marker with its length."""
+    """The revealed bytes in place (as inert text: they are the server's and the prover's), each redacted range
+    shown as a marker with its length."""
     out = Text()
     pieces = sorted([(c.start, c.end, c) for c in d.revealed] + [(s, e, None) for s, e in d.redacted],
                     key=lambda p: p[0])
@@ -105,5 +107,5 @@ def _transcript_text(d: tlsn.Direction) -> Text:
         if chunk is None:
             out.append(f"[{end - start} bytes redacted]", style="reverse yellow")
         else:
-            out.append(chunk.text if chunk.text is not None else f"<hex {chunk.hex}>")
+            out.append_text(safe_lines(chunk.text) if chunk.text is not None else safe(f"<hex {chunk.hex}>"))
     return out if pieces else Text("(empty)")

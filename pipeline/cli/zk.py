@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import (
@@ -16,16 +17,35 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import errors, zk, zktls
 from pipeline.cli import tlsn as tlsn_cli
-from pipeline.cli.output import console, emit, err_console, read_input
+from pipeline.cli.output import (
+    PROVING_PHASES,
+    check_out_path,
+    console,
+    emit,
+    err_console,
+    markup_safe,
+    plain,
+    print_json,
+    read_input,
+    safe,
+)
+from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
 INPUT_OPT = typer.Option(..., "--input", "-i", help="The guest's input document: JSON text, @file, or @- (stdin).")
 GUEST_ARG = typer.Argument(..., help="A built guest's name (see `loom zk image-id --all`) or a path to an ELF.")
+SEGMENT_PO2_OPT = typer.Option(None, "--segment-po2", min=MIN_SEGMENT_PO2, max=MAX_SEGMENT_PO2,
+                               help=f"Segment size as a power of two cycles, {MIN_SEGMENT_PO2} to {MAX_SEGMENT_PO2}: "
+                               "smaller segments need less memory.")
+OUT_OPT = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file (checked before "
+                       "proving).")
+JOURNAL_HINT = "use --json, or pipe the output, to get all of it"
 
 
 @app.command("image-id")
@@ -45,14 +65,14 @@ def image_id(
 def execute(
     guest: str = GUEST_ARG,
     input: str = INPUT_OPT,
-    segment_po2: int = typer.Option(None, "--segment-po2", help="Segment size as a power of two (cycles)."),
+    segment_po2: int = SEGMENT_PO2_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Run a guest without proving: its journal and cycle counts."""
     g = zk.load_guest(guest)
     run = zk.execute(g.elf, read_input(input), segment_limit_po2=segment_po2)
-    emit({"guest": g.name, "image_id": g.image_id, "journal": zk.decode_journal(run.journal),
-          **run.model_dump(exclude={"journal"})}, json_out, title="Execution")
+    _emit_with_journal({"guest": g.name, "image_id": g.image_id, **run.model_dump(exclude={"journal"})},
+                       zk.decode_journal(run.journal), json_out, title="Execution")
 
 
 @app.command()
@@ -60,12 +80,13 @@ def prove(
     guest: str = GUEST_ARG,
     input: str = INPUT_OPT,
     kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file."),
-    segment_po2: int = typer.Option(None, "--segment-po2", help="Segment size as a power of two (cycles)."),
+    out: Path = OUT_OPT,
+    segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Prove a guest on an input; shows a progress bar per segment and writes the receipt."""
+    check_out_path(out)
     g = zk.load_guest(guest)
     with proving_bar(g.name, dev_mode, json_out) as progress:
         proof = zk.prove(g.elf, read_input(input), kind=kind, segment_limit_po2=segment_po2,
@@ -76,13 +97,23 @@ def prove(
         "guest": g.name,
         "image_id": g.image_id,
         "kind": proof.receipt.kind + (" (DEV MODE: proves nothing)" if proof.receipt.is_dev_mode else ""),
-        "journal": zk.decode_journal(proof.receipt.journal),
         "segments": proof.execution.segments,
         "total_cycles": proof.execution.total_cycles,
         "seal_size": proof.receipt.seal_size,
         "receipt_file": str(out) if out else None,
     }
-    emit(facts, json_out, title="Proof")
+    _emit_with_journal(facts, zk.decode_journal(proof.receipt.journal), json_out, title="Proof")
+
+
+def _emit_with_journal(facts: dict[str, Any], journal: Any, json_out: bool, title: str) -> None:
+    """The facts as a table and then the journal, which is as large as the guest made it, as bounded JSON
+    (``--json`` prints everything)."""
+    if json_out:
+        emit({**facts, "journal": journal}, True)
+        return
+    emit(facts, False, title=title)
+    console.print(Text("journal", style="bold cyan"))
+    print_json(journal, hint=JOURNAL_HINT)
 
 
 @contextmanager
@@ -92,11 +123,12 @@ def proving_bar(name: str, dev_mode: bool, json_out: bool) -> Iterator[zk.Progre
         err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=json_out, disable=json_out) as bar:
-        task = bar.add_task(f"proving {name}", total=None)
+        shown = markup_safe(name)  # a file's name: the description is parsed as markup
+        task = bar.add_task(f"proving {shown}", total=None)
 
         def progress(phase: str, done: int, total: int) -> None:
-            label = "segments" if phase == "segment" else "recursion (succinct)"
-            bar.update(task, description=f"proving {name}: {label}", completed=done, total=total)
+            label = PROVING_PHASES.get(phase, markup_safe(phase))
+            bar.update(task, description=f"proving {shown}: {label}", completed=done, total=total)
 
         yield progress
 
@@ -119,9 +151,8 @@ def tlsn_claim(
     reveal: bool = typer.Option(False, "--reveal", help="Also put the revealed transcript in the journal "
                                 "(by default only its SHA-256 is)."),
     kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file."),
-    segment_po2: int = typer.Option(None, "--segment-po2", help="Segment size as a power of two (cycles): "
-                                    "smaller segments need less memory."),
+    out: Path = OUT_OPT,
+    segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -131,6 +162,7 @@ def tlsn_claim(
 
     A presentation that fails the policy gets no receipt (exit 1, with the reason); a false claim gets one.
     """
+    check_out_path(out)
     policy = tlsn_cli.make_policy(notary_key, server, now, max_age, root, no_mozilla_roots)
     json_claim = zktls.JsonClaim.parse(claim) if claim is not None else None
     bytes_claim = None
@@ -157,34 +189,39 @@ def tlsn_claim(
               "receipt_file": str(out) if out else None}, True)
         return
     show_claim(journal)
-    console.print(f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, proved in {seconds:.0f} s"
-                  + (f", written to {out}" if out else "")
-                  + (" [bold yellow](DEV MODE: proves nothing)[/]" if receipt.is_dev_mode else ""))
+    console.print(Text.assemble(f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, "
+                                f"proved in {seconds:.0f} s", f", written to {plain(out)}" if out else "",
+                                (" (DEV MODE: proves nothing)", "bold yellow") if receipt.is_dev_mode else ""))
 
 
 def show_claim(j: zktls.ClaimJournal) -> None:
-    """A tlsn-claim journal as sentences: who said what, and whether the claims hold."""
+    """A tlsn-claim journal as sentences: who said what, and whether the claims hold. Everything in it came from
+    a presentation (or a receipt file), so it is shown as inert text; only Loom's own words are styled."""
     table = Table(title="zkTLS claim", show_header=False, title_justify="left")
     table.add_column(style="bold cyan")
     table.add_column(overflow="fold")
-    table.add_row("server", j.server or "[yellow]not proven (identity not required)[/]")
+    table.add_row("server", safe(j.server) if j.server else Text("not proven (identity not required)", style="yellow"))
     table.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(j.time))} ({j.time})")
-    table.add_row("notary", f"{j.notary.algorithm} {j.notary.key} [dim](trust it? that is your decision)[/]")
+    table.add_row("notary", Text.assemble(plain(f"{j.notary.algorithm} {j.notary.key} "),
+                                          ("(trust it? that is your decision)", "dim")))
     for name, d in (("sent", j.transcript.sent), ("received", j.transcript.received)):
         revealed = sum(e - s for s, e in d.authenticated)
-        table.add_row(name, f"{d.length} bytes, {revealed} revealed, sha256 {d.sha256}")
-    mark = {True: "[green]holds[/]", False: "[red]does not hold[/]"}
+        table.add_row(name, safe(f"{d.length} bytes, {revealed} revealed, sha256 {d.sha256}"))
+    mark = {True: ("holds", "green"), False: ("does not hold", "red")}
     if j.claim:
         c = j.claim.claim
         value = "" if c.op == "exists" else f" {c.value!r}"
         found = "" if j.claim.found else " (path not found)"
-        table.add_row("claim", f"response JSON: {c.path} {c.op}{value}: {mark[j.claim.holds]}{found}")
+        table.add_row("claim", Text.assemble(plain(f"response JSON: {c.path} {c.op}{value}: "), mark[j.claim.holds],
+                                             found))
     if j.bytes:
         b = j.bytes.claim
         want = repr(b.text) if b.text is not None else f"hex {b.hex}"
         unrevealed = "" if j.bytes.revealed else " (not all revealed)"
-        table.add_row("bytes claim", f"{b.direction} bytes at {b.start} = {want}: {mark[j.bytes.holds]}{unrevealed}")
-    table.add_row("verdict", "[bold green]✓ every claim holds[/]" if j.holds else "[bold red]✗ a claim does not hold[/]")
+        table.add_row("bytes claim", Text.assemble(plain(f"{b.direction} bytes at {b.start} = {want}: "),
+                                                   mark[j.bytes.holds], unrevealed))
+    table.add_row("verdict", Text("✓ every claim holds", style="bold green") if j.holds
+                  else Text("✗ a claim does not hold", style="bold red"))
     console.print(table)
 
 
@@ -208,10 +245,10 @@ def verify(
     if claim is not None and not json_out:
         show_claim(claim)
     else:
-        emit({"verified": True, "image_id": expected, "kind": r.kind, "journal": zk.decode_journal(journal)},
-             json_out, title="Receipt verified")
+        _emit_with_journal({"verified": True, "image_id": expected, "kind": r.kind}, zk.decode_journal(journal),
+                           json_out, title="Receipt verified")
     if not json_out:
-        console.print(f"[green]✓ {r.kind} receipt verifies[/] for image {expected}")
+        console.print(Text.assemble((f"✓ {r.kind} receipt verifies", "green"), f" for image {plain(expected)}"))
 
 
 def _as_claim(journal: bytes) -> zktls.ClaimJournal | None:

@@ -11,12 +11,14 @@ allocator: an AssemblyScript ArrayBuffer (class id 1, pinned; the guest unpins i
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 import wasmtime
 
 from pipeline import errors
 from pipeline.models import Runtime
+from pipeline.wasm.engine import loom_config, reason
 
 AS_STRING, AS_ARRAYBUFFER = 2, 1
 WASM_MAGIC = b"\0asm\x01\0\0\0"
@@ -28,19 +30,50 @@ REQUIRED_EXPORTS = {
 }
 
 
+def read_guest(store: wasmtime.Store | wasmtime.Caller, ptr: int, size: int, *, what: str,
+               memory: wasmtime.Memory | None = None) -> bytes:
+    """Exactly ``size`` bytes at ``ptr`` of the guest's memory. wasmtime's own ``read`` clamps a range that runs
+    past the end (a short read, silently); a buffer outside the memory is the guest's fault: a trap."""
+    memory = memory or store.get("memory")  # type: ignore[union-attr]
+    ptr, size = ptr & 0xFFFFFFFF, size & 0xFFFFFFFF
+    end = memory.data_len(store)
+    if ptr + size > end:
+        raise errors.ActivityTrapped(f"{what}: the buffer {ptr:#x}+{size} lies outside the guest's memory "
+                                     f"({end} bytes)")
+    return bytes(memory.read(store, ptr, ptr + size))
+
+
+def write_guest(store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory, ptr: int, data: bytes, *,
+                what: str) -> None:
+    """Writes ``data`` where the guest's allocator said; a pointer outside its memory is the guest's fault."""
+    ptr &= 0xFFFFFFFF
+    if ptr + len(data) > memory.data_len(store):
+        raise errors.ActivityTrapped(f"{what}: the guest allocated {ptr:#x}+{len(data)}, outside its memory")
+    memory.write(store, data, ptr)
+
+
+def _too_large(size: int, limit: int) -> errors.OutputTooLarge:
+    return errors.OutputTooLarge(f"the output is {size} bytes; the activity's limit is {limit} bytes "
+                                 "(limits.output_mib)")
+
+
 class Abi(Protocol):
-    def call(self, store: wasmtime.Store, exports: wasmtime.Instance, document: bytes) -> bytes: ...
+    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
+             output_limit: int) -> bytes:
+        """Passes the UTF-8 JSON ``document`` in and returns the output's UTF-8 bytes, refusing an output over
+        ``output_limit`` bytes before reading it."""
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
         """Copies ``data`` into guest memory; returns ``(ptr << 32) | len``."""
 
 
 class AssemblyScriptAbi:
-    def call(self, store: wasmtime.Store, exports, document: bytes) -> bytes:  # noqa: ANN001
+    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
+             output_limit: int) -> bytes:
         text = document.decode("utf-8").encode("utf-16-le")
         memory = exports["memory"]
         ptr = exports["__new"](store, len(text), AS_STRING)
-        memory.write(store, text, ptr)
+        write_guest(store, memory, ptr, text, what="__new")
         exports["__pin"](store, ptr)
         try:
             out = exports["run"](store, ptr)
@@ -48,34 +81,53 @@ class AssemblyScriptAbi:
             exports["__unpin"](store, ptr)
         if not out:
             raise errors.InvalidOutput("activity returned a null string")
-        size = int.from_bytes(memory.read(store, out - 4, out), "little")
-        return memory.read(store, out, out + size).decode("utf-16-le").encode("utf-8")
+        size = int.from_bytes(read_guest(store, out - 4, 4, what="run's result", memory=memory), "little")
+        if size // 2 > output_limit:  # UTF-16 code units; each becomes at least one UTF-8 byte
+            raise _too_large(size // 2, output_limit)
+        data = read_guest(store, out, size, what="run's result", memory=memory)
+        try:
+            utf8 = data.decode("utf-16-le").encode("utf-8")
+        except UnicodeError:
+            raise errors.InvalidOutput("the activity returned a string that is not valid UTF-16 "
+                                       "(a lone surrogate or an odd length)") from None
+        if len(utf8) > output_limit:
+            raise _too_large(len(utf8), output_limit)
+        return utf8
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
         ptr = caller.get("__new")(caller, len(data), AS_ARRAYBUFFER)
-        caller.get("memory").write(caller, data, ptr)
+        write_guest(caller, caller.get("memory"), ptr, data, what="__new")
         caller.get("__pin")(caller, ptr)
-        return (ptr << 32) | len(data)
+        return ((ptr & 0xFFFFFFFF) << 32) | len(data)
 
 
 class RustAbi:
-    def call(self, store: wasmtime.Store, exports, document: bytes) -> bytes:  # noqa: ANN001
+    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
+             output_limit: int) -> bytes:
         memory = exports["memory"]
         ptr = exports["alloc"](store, len(document))
-        memory.write(store, document, ptr)
+        write_guest(store, memory, ptr, document, what="alloc")
         packed = exports["run"](store, ptr, len(document))
         out, size = (packed >> 32) & 0xFFFFFFFF, packed & 0xFFFFFFFF
-        data = memory.read(store, out, out + size)
+        if size > output_limit:
+            raise _too_large(size, output_limit)
+        data = read_guest(store, out, size, what="run's result", memory=memory)
         exports["dealloc"](store, out, size)
         return data
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
         ptr = caller.get("alloc")(caller, len(data))
-        caller.get("memory").write(caller, data, ptr)
-        return (ptr << 32) | len(data)
+        write_guest(caller, caller.get("memory"), ptr, data, what="alloc")
+        return ((ptr & 0xFFFFFFFF) << 32) | len(data)
 
 
 ABIS: dict[Runtime, Abi] = {Runtime.assemblyscript: AssemblyScriptAbi(), Runtime.wasm: RustAbi()}
+
+
+@functools.cache
+def _validator() -> wasmtime.Engine:
+    """An engine with Loom's wasm features, to refuse at registration what execution would refuse."""
+    return wasmtime.Engine(loom_config())
 
 
 def check_module(data: bytes, runtime: Runtime) -> None:
@@ -93,9 +145,9 @@ def check_module(data: bytes, runtime: Runtime) -> None:
         what = "an ELF binary" if data.startswith(b"\x7fELF") else f"{data[:8]!r}..."
         raise errors.InvalidModule(f"not a WebAssembly module (it starts with {what}, not \\0asm version 1)")
     try:
-        module = wasmtime.Module(wasmtime.Engine(), data)
+        module = wasmtime.Module(_validator(), data)
     except wasmtime.WasmtimeError as exc:
-        raise errors.InvalidModule(f"not a valid WebAssembly module: {str(exc).splitlines()[0]}") from None
+        raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
     imports = {f"{i.module}/{i.name}" for i in module.imports}
     if runtime is not Runtime.extism and any(i.startswith("extism:host/") for i in imports):
         raise errors.InvalidModule(f"this module imports Extism host functions (extism:host/...): it is an Extism "

@@ -2,8 +2,9 @@
 
 Compiled modules are cached in memory (LRU) and on disk as serialized artifacts keyed by (wasm sha256, wasmtime
 version, engine config), so a config change never loads a stale artifact. Serialized artifacts are native code:
-each carries an HMAC with a key private to its cache directory, and only artifacts with a valid HMAC (written by
-this cache) are ever deserialized.
+each carries an HMAC, with a key private to its cache directory, over the wasm digest, the engine fingerprint and
+the artifact, and only an artifact whose HMAC names the module being loaded (written by this cache for that module)
+is ever deserialized.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import tempfile
 import threading
 import weakref
@@ -24,23 +24,30 @@ from pathlib import Path
 import wasmtime
 
 from pipeline import errors
+from pipeline.keyfile import private_key
 
 WASMTIME_VERSION = version("wasmtime")
 EPOCH_TICK_MS = 5  # deadline granularity: a call is interrupted at most one tick after its deadline
+
+
+def loom_config(opt_level: str = "speed") -> wasmtime.Config:
+    """The wasmtime configuration every Loom engine uses; the fingerprint below must name each setting."""
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.epoch_interruption = True
+    config.cranelift_opt_level = opt_level
+    config.wasm_wide_arithmetic = True  # 64x64->128-bit products: the TLSNotary verifier's RSA needs them
+    config.wasm_multi_memory = False  # memory limits are per linear memory: n memories would get n times one
+    return config
 
 
 class Engine:
     """A wasmtime Engine configured for untrusted code, and the fingerprint of that configuration."""
 
     def __init__(self, *, opt_level: str = "speed") -> None:
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.epoch_interruption = True
-        config.cranelift_opt_level = opt_level
-        config.wasm_wide_arithmetic = True  # 64x64->128-bit products: the TLSNotary verifier's RSA needs them
-        self.engine = wasmtime.Engine(config)
+        self.engine = wasmtime.Engine(loom_config(opt_level))
         settings = {"wasmtime": WASMTIME_VERSION, "fuel": True, "epochs": True, "opt_level": opt_level,
-                    "wide_arithmetic": True}
+                    "wide_arithmetic": True, "multi_memory": False}
         self.fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         weakref.finalize(self, _start_ticker(self.engine).set)
 
@@ -75,6 +82,19 @@ def _stop_tickers() -> None:
         thread.join(timeout=1)
 
 
+TAG_BYTES = 32
+
+
+def artifact_tag(key: bytes, digest: str, fingerprint: str, artifact: bytes) -> bytes:
+    """The HMAC that binds an artifact to its module and engine config, so a valid artifact copied to another
+    module's path does not verify. Digest and fingerprint are length-prefixed, so no two inputs frame alike."""
+    mac = hmac.new(key, b"loom-cwasm-v1", "sha256")
+    for field in (digest.encode(), fingerprint.encode()):
+        mac.update(len(field).to_bytes(8, "big") + field)
+    mac.update(artifact)
+    return mac.digest()
+
+
 class ModuleCache:
     """Compiled modules by wasm digest: memory first, then disk, then compile (and store)."""
 
@@ -84,24 +104,13 @@ class ModuleCache:
         self.capacity = capacity
         self._memory: OrderedDict[str, wasmtime.Module] = OrderedDict()
         self._lock = threading.Lock()
-        self._key = self._load_key() if self.directory else b""
+        self._key = b""
+        if self.directory:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._key = private_key(self.directory / ".hmac-key") or b""
+            if not self._key:
+                self.directory = None  # never sign or trust artifacts with a key others may know: memory only
         self.stats = {"memory": 0, "disk": 0, "compiled": 0}
-
-    def _load_key(self) -> bytes:
-        assert self.directory is not None
-        self.directory.mkdir(parents=True, exist_ok=True)
-        key_file = self.directory / ".hmac-key"
-        if not key_file.exists():
-            fd, tmp = tempfile.mkstemp(dir=self.directory)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-            os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, key_file)  # first writer wins; a racing process reads the winner's key
-            except FileExistsError:
-                pass
-            os.unlink(tmp)
-        return key_file.read_bytes()
 
     def artifact_path(self, digest: str) -> Path:
         assert self.directory is not None
@@ -128,9 +137,9 @@ class ModuleCache:
             blob = self.artifact_path(digest).read_bytes()
         except FileNotFoundError:
             return None
-        artifact, tag = blob[:-32], blob[-32:]
-        if not hmac.compare_digest(tag, hmac.new(self._key, artifact, "sha256").digest()):
-            return None  # not written by this cache (or damaged): never deserialize it
+        artifact, tag = blob[:-TAG_BYTES], blob[-TAG_BYTES:]
+        if not hmac.compare_digest(tag, artifact_tag(self._key, digest, self.engine.fingerprint, artifact)):
+            return None  # not written by this cache for this module (or damaged): never deserialize it
         try:
             module = wasmtime.Module.deserialize(self.engine.engine, artifact)
         except wasmtime.WasmtimeError:
@@ -142,13 +151,27 @@ class ModuleCache:
         try:
             module = wasmtime.Module(self.engine.engine, wasm)
         except wasmtime.WasmtimeError as exc:
-            raise errors.InvalidModule(f"not a valid WebAssembly module: {exc}") from None
+            raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
         self.stats["compiled"] += 1
         if self.directory:
-            artifact = module.serialize()
-            tag = hmac.new(self._key, artifact, "sha256").digest()
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            self._store(digest, module.serialize())
+        return module
+
+    def _store(self, digest: str, artifact: bytes) -> None:
+        """Writes the signed artifact atomically, so a concurrent reader sees the old file or the new one."""
+        assert self.directory is not None
+        tag = artifact_tag(self._key, digest, self.engine.fingerprint, artifact)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+        try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(artifact + tag)
             os.replace(tmp, self.artifact_path(digest))
-        return module
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def reason(exc: wasmtime.WasmtimeError) -> str:
+    """wasmtime's error and its causes on one line ("failed to parse ...: multiple memories (at offset 0xa)")."""
+    lines = (line.strip() for line in str(exc).splitlines())
+    return ": ".join(line for line in lines if line and line != "Caused by:")

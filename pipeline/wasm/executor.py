@@ -21,9 +21,9 @@ from pipeline.models import ActivityDefinition
 from pipeline.secrets import EnvSecrets, SecretProvider
 from pipeline.wasm import host, snapshot
 from pipeline.wasm.abi import ABIS
+from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
 from pipeline.wasm.engine import EPOCH_TICK_MS, Engine, ModuleCache
 
-MIB = 1 << 20
 MAX_INPUT_BYTES = 64 * MIB
 
 
@@ -33,6 +33,8 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
         data = bytes(document)
         try:
             json.loads(data.decode("utf-8"))
+        except RecursionError:
+            raise errors.InvalidInput("input is nested too deeply to be read as JSON") from None
         except UnicodeDecodeError as exc:
             raise errors.InvalidInput(f"input is not UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
         except json.JSONDecodeError as exc:
@@ -40,7 +42,7 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
     else:
         try:
             data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise errors.InvalidInput(f"input cannot be encoded as JSON: {exc}") from None
     limit = min(MAX_INPUT_BYTES, defn.limits.memory_mib * MIB // 4)
     if len(data) > limit:
@@ -53,6 +55,8 @@ def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
     """The activity's output as data, or ``InvalidOutput``."""
     try:
         return json.loads(data)
+    except RecursionError:
+        raise errors.InvalidOutput(f"{defn.ref} returned JSON nested too deeply to read") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.InvalidOutput(f"{defn.ref} returned something that is not JSON: {exc}") from None
 
@@ -74,20 +78,23 @@ class _Call:
         limits = self.defn.limits
         self.store.set_fuel(limits.fuel)
         self.store.set_epoch_deadline(max(1, -(-limits.wall_clock_ms // EPOCH_TICK_MS)))
-        host.enter(self.ctx)
+        host.enter(self.ctx, limits.wall_clock_ms)
+        assert self.ctx.abi is not None
         try:
-            return self.ctx.abi.call(self.store, self.exports, document)
+            return self.ctx.abi.call(self.store, self.exports, document, limits.output_mib * MIB)
         except host.GuestFailure as exc:
-            raise errors.ActivityRejected(str(exc)) from None
+            raise errors.ActivityRejected(str(exc)) from None  # the guest's own reason, word for word
         except host.GuestAbort as exc:
             if self._near_memory_limit() or "memory" in str(exc).lower():
                 raise errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory "
                                                  f"(limit {limits.memory_mib} MiB): {exc}") from None
             raise errors.ActivityTrapped(f"{self.defn.ref} aborted: {exc}") from None
+        except (errors.ActivityTrapped, errors.InvalidOutput) as exc:  # the ABI's words: say whose fault it is
+            raise type(exc)(f"{self.defn.ref}: {exc}") from None
         except wasmtime.Trap as trap:
             raise self._translate(trap) from None
         except wasmtime.WasmtimeError as exc:
-            raise errors.ActivityTrapped(f"{self.defn.ref} failed: {exc}") from None
+            raise errors.ActivityTrapped(f"{self.defn.ref} failed: {str(exc).splitlines()[0]}") from None
         finally:
             host.leave()
 
@@ -96,12 +103,12 @@ class _Call:
         not the host, so Loom infers it when the memory could not have grown by another MiB or doubled within
         the limit (allocators grow by at least what they need, usually by doubling)."""
         used = self.exports["memory"].data_len(self.store)
-        return used + max(MIB, used) > self.defn.limits.memory_mib * MIB
+        return used + max(MIB, used) > Budget.of(self.defn.limits, self.defn.capabilities).memory_bytes
 
     def _translate(self, trap: wasmtime.Trap) -> errors.LoomError:
         limits, code = self.defn.limits, trap.trap_code
         if code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return errors.ActivityTimeout(f"{self.defn.ref} used all its fuel ({limits.fuel} units)")
+            return errors.ActivityOutOfFuel(f"{self.defn.ref} used all its fuel ({limits.fuel} units)")
         if code == wasmtime.TrapCode.INTERRUPT:
             return errors.ActivityTimeout(f"{self.defn.ref} passed its deadline of {limits.wall_clock_ms} ms")
         if self._near_memory_limit():
@@ -148,7 +155,9 @@ class WasmExecutor:
 
     def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, Any]:
         store = wasmtime.Store(self.engine.engine)
-        store.set_limits(memory_size=defn.limits.memory_mib * MIB)
+        budget = Budget.of(defn.limits, defn.capabilities)
+        store.set_limits(memory_size=budget.memory_bytes, table_elements=budget.table_elements, instances=1,
+                         tables=MAX_TABLES, memories=1)
         store.set_fuel(defn.limits.fuel)
         store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
         try:
@@ -156,15 +165,17 @@ class WasmExecutor:
         except wasmtime.Trap as trap:
             raise errors.ActivityTrapped(f"{defn.ref} trapped while starting: {trap.message}", _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
-            if "memory" in str(exc).lower():
+            if any(word in str(exc).lower() for word in ("memory", "table", "resource limit")):
                 raise errors.ActivityOutOfMemory(f"{defn.ref} needs more memory than its limit of "
-                                                 f"{defn.limits.memory_mib} MiB: {exc}") from None
+                                                 f"{defn.limits.memory_mib} MiB allows: "
+                                                 f"{str(exc).splitlines()[0]}") from None
             raise errors.InvalidModule(f"{defn.ref} cannot be instantiated: {exc}") from None
         return store, instance.exports(store)
 
     def _context(self, defn: ActivityDefinition, log: host.Log | None) -> host.CallContext:
         return host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=ABIS[defn.runtime],
-                                secrets=self.secrets, log=log)
+                                secrets=self.secrets, log=log,
+                                state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes)
 
     def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
         """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
@@ -201,6 +212,10 @@ class Actor:
         data = self.executor.blobs.get(digest)
         store, exports = self.executor._instantiate(self.defn, actor=True)
         state = snapshot.restore(data, store, exports)
+        if host.state_size(state) > self._ctx.state_budget:
+            raise errors.ActivityOutOfMemory(f"snapshot {digest[:12]} holds {host.state_size(state)} bytes of actor "
+                                             f"state; {self.defn.ref}'s memory limit leaves "
+                                             f"{self._ctx.state_budget}")
         with self._lock:
             self._store, self._exports = store, exports
             self._ctx.state = state

@@ -12,42 +12,10 @@ import struct
 import wasmtime
 
 from pipeline import errors
+from pipeline.wasm.binary import encode_uleb, sections, skip_limits, skip_name, uleb
 
 EXPORT_PREFIX = "__loom_global_"
 _MAGIC = b"LOOMSNAP1\n"
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _encode_uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _skip_name(data: bytes, pos: int) -> int:
-    size, pos = _uleb(data, pos)
-    return pos + size
-
-
-def _skip_limits(data: bytes, pos: int) -> int:
-    flags, pos = data[pos], pos + 1
-    _, pos = _uleb(data, pos)
-    if flags & 1:
-        _, pos = _uleb(data, pos)
-    return pos
 
 
 def _skip_const_expr(data: bytes, pos: int) -> int:
@@ -56,59 +24,49 @@ def _skip_const_expr(data: bytes, pos: int) -> int:
         op, pos = data[pos], pos + 1
         kind = immediates.get(op, 0)
         if kind in ("sleb", "uleb"):
-            _, pos = _uleb(data, pos)
+            _, pos = uleb(data, pos)
         else:
             pos += kind
     return pos + 1
 
 
-def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
-    pos, out = 8, []
-    while pos < len(wasm):
-        section_id = wasm[pos]
-        size, start = _uleb(wasm, pos + 1)
-        out.append((section_id, wasm[start:start + size]))
-        pos = start + size
-    return out
-
-
 def export_mutable_globals(wasm: bytes) -> bytes:
     """The same module, additionally exporting each mutable global it defines."""
-    sections = _sections(wasm)
+    parts = sections(wasm)
     imported = 0
     mutable: list[int] = []
-    for section_id, body in sections:
+    for section_id, body in parts:
         if section_id == 2:  # imports: imported globals come first in the global index space
-            count, pos = _uleb(body, 0)
+            count, pos = uleb(body, 0)
             for _ in range(count):
-                pos = _skip_name(body, _skip_name(body, pos))
+                pos = skip_name(body, skip_name(body, pos))
                 kind, pos = body[pos], pos + 1
                 if kind in (0x00, 0x04):  # function: type index; tag: attribute byte, type index
-                    _, pos = _uleb(body, pos + (kind == 0x04))
+                    _, pos = uleb(body, pos + (kind == 0x04))
                 elif kind == 0x01:  # table: reference type, limits
-                    pos = _skip_limits(body, pos + 1)
+                    pos = skip_limits(body, pos + 1)
                 elif kind == 0x02:  # memory: limits
-                    pos = _skip_limits(body, pos)
+                    pos = skip_limits(body, pos)
                 else:  # global: value type, mutability
                     imported += 1
                     pos += 2
         elif section_id == 6:
-            count, pos = _uleb(body, 0)
+            count, pos = uleb(body, 0)
             for index in range(count):
                 is_mutable = body[pos + 1] == 1
                 pos = _skip_const_expr(body, pos + 2)
                 if is_mutable:
                     mutable.append(imported + index)
-    if not any(section_id == 7 for section_id, _ in sections):
+    if not any(section_id == 7 for section_id, _ in parts):
         raise errors.InvalidModule("an actor module must export its memory")
     out = bytearray(wasm[:8])
-    for section_id, body in sections:
+    for section_id, body in parts:
         if section_id == 7:
-            count, pos = _uleb(body, 0)
-            added = b"".join(_encode_uleb(len(name)) + name + b"\x03" + _encode_uleb(index)
+            count, pos = uleb(body, 0)
+            added = b"".join(encode_uleb(len(name)) + name + b"\x03" + encode_uleb(index)
                              for index in mutable for name in [f"{EXPORT_PREFIX}{index}".encode()])
-            body = _encode_uleb(count + len(mutable)) + body[pos:] + added
-        out += bytes([section_id]) + _encode_uleb(len(body)) + body
+            body = encode_uleb(count + len(mutable)) + body[pos:] + added
+        out += bytes([section_id]) + encode_uleb(len(body)) + body
     return bytes(out)
 
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
+import os
+import shutil
+import stat
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from pipeline import errors
 from pipeline.blobstore import FileBlobStore
+from pipeline.models import ActivityDefinition
 from pipeline.wasm import WasmExecutor
-from pipeline.wasm.engine import Engine
+from pipeline.wasm.engine import Engine, ModuleCache, artifact_tag
+
+from .conftest import rust_abi_module
 
 RUN_ONCE = """
 import json, sys
@@ -87,3 +97,91 @@ def test_engines_come_and_go_without_crashing_their_tickers():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() <= before
+
+
+def _constant(text: str) -> bytes:
+    """A module whose output is always ``text`` (JSON without quotes), so two modules tell their code apart."""
+    return rust_abi_module(f"(i64.const {16 << 32 | len(text)})", data=text)
+
+
+def test_artifact_copied_over_another_modules_path_is_refused(define, blobs, tmp_path) -> None:
+    """The tag binds an artifact to its module: a valid artifact under another module's name must not run."""
+    a, b = define(_constant("[1]"), name="a"), define(_constant("[2]"), name="b")
+    first = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
+    assert (first.run(a, {}), first.run(b, {})) == ([1], [2])
+    shutil.copyfile(first.modules.artifact_path(a.blob), first.modules.artifact_path(b.blob))
+    again = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
+    assert again.run(b, {}) == [2]
+    assert again.modules.stats == {"memory": 0, "disk": 0, "compiled": 1}
+    assert again.run(a, {}) == [1]
+    assert again.modules.stats == {"memory": 0, "disk": 1, "compiled": 1}
+
+
+def _empty(key_file: Path, elsewhere: Path) -> bytes:
+    key_file.write_bytes(b"")
+    return b""
+
+
+def _world_readable(key_file: Path, elsewhere: Path) -> bytes:
+    key_file.chmod(0o644)
+    return key_file.read_bytes()
+
+
+def _symlinked(key_file: Path, elsewhere: Path) -> bytes:
+    key_file.rename(elsewhere)
+    key_file.symlink_to(elsewhere)
+    return elsewhere.read_bytes()
+
+
+@pytest.mark.parametrize("spoil", [_empty, _world_readable, _symlinked])
+def test_untrustworthy_key_file_is_replaced_and_its_artifacts_recompiled(spoil, define, blobs, tmp_path) -> None:
+    """A key that is empty, readable by others or a symlink (maybe to a file someone else controls) may be known
+    to an attacker: artifacts signed with it are recompiled and a fresh private key replaces it."""
+    defn = define(_constant("[3]"))
+    cache_dir = tmp_path / "modules"
+    first = WasmExecutor(blobs, cache_dir=cache_dir)
+    first.run(defn, {})
+    key_file, elsewhere = cache_dir / ".hmac-key", tmp_path / "elsewhere-key"
+    old_key = spoil(key_file, elsewhere)
+    path = first.modules.artifact_path(defn.blob)
+    artifact = path.read_bytes()[:-32]
+    path.write_bytes(artifact + artifact_tag(old_key, defn.blob, first.engine.fingerprint, artifact))
+    again = WasmExecutor(blobs, cache_dir=cache_dir)
+    assert again.run(defn, {}) == [3]
+    assert again.modules.stats == {"memory": 0, "disk": 0, "compiled": 1}
+    st = key_file.lstat()
+    assert stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 == 0 and st.st_size == 32
+    assert key_file.read_bytes() != old_key
+    if elsewhere.exists():
+        assert elsewhere.read_bytes() == old_key  # the link was replaced, not written through
+    third = WasmExecutor(blobs, cache_dir=cache_dir)
+    assert third.run(defn, {}) == [3]
+    assert third.modules.stats == {"memory": 0, "disk": 1, "compiled": 0}
+
+
+def test_cache_directory_is_private(tmp_path) -> None:
+    ModuleCache(Engine(), tmp_path / "modules")
+    assert (tmp_path / "modules").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_module_with_two_memories_is_refused(executor, define, blobs) -> None:
+    """Memory limits are per linear memory: with multi-memory a module could claim several times its limit. Refused
+    at registration, and at execution for a module that reached the store another way."""
+    module = rust_abi_module(extra="(memory 1)")
+    with pytest.raises(errors.InvalidModule, match="multiple memories"):
+        define(module)
+    defn = ActivityDefinition(name="two", version="1.0.0", runtime="wasm", blob=blobs.put(module))
+    with pytest.raises(errors.InvalidModule, match="multiple memories"):
+        executor.run(defn, {})
+
+
+def test_cache_that_cannot_keep_a_private_key_stays_in_memory(tmp_path, monkeypatch) -> None:
+    """If no key file passes the checks (here: every file looks owned by someone else), nothing is signed or
+    loaded from disk with a key others may know."""
+    real_uid = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: real_uid + 1)
+    cache = ModuleCache(Engine(), tmp_path / "modules")
+    wasm = _constant("[4]")
+    cache.get(hashlib.sha256(wasm).hexdigest(), wasm)
+    assert cache.stats == {"memory": 0, "disk": 0, "compiled": 1}
+    assert not list((tmp_path / "modules").glob("*.cwasm"))

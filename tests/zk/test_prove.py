@@ -94,16 +94,3 @@ def test_unknown_kind_is_rejected(hello: zk.Guest) -> None:
         zk.prove(hello.elf, HELLO_INPUT, kind="groth17")
     with pytest.raises(errors.InvalidInput, match="receipt kind"):
         _native.prove(hello.elf, b"{}", kind="groth17")
-
-
-@pytest.mark.slow
-def test_succinct_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> None:
-    phases: list[str] = []
-    proof = zk.prove(hello.elf, HELLO_INPUT, kind="succinct", progress=lambda phase, *_: phases.append(phase))
-    r = proof.receipt
-    assert r.kind == "succinct" and phases[-1] == "succinct"
-    assert zk.verify(r.to_bytes(), hello.image_id) == composite.receipt.journal
-    tampered = bytearray(r.to_bytes())
-    tampered[len(tampered) // 2] ^= 0x80
-    with pytest.raises(errors.ReceiptInvalid):
-        zk.verify(bytes(tampered), hello.image_id)

@@ -1,0 +1,56 @@
+"""RISC Zero proving in parts, on bytes in risc0's own encoding: what a distributed prover schedules.
+
+A proof of many segments is made as RISC Zero's Bento plans it: execute the guest into segments; prove each
+segment; lift each segment receipt into a succinct receipt; join neighbours pairwise, level by level, into one;
+resolve the assumptions of a composing guest; wrap the result with the journal. Every part releases the GIL and
+takes and gives plain bytes, so any part can run in another process or on another machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pipeline import _native
+from pipeline.zk import Execution, Progress, Receipt, encode_input
+
+prove_segment: Callable[[bytes], bytes] = _native.prove_segment
+"""A ``Segment`` in, its ``SegmentReceipt`` out."""
+lift: Callable[[bytes], bytes] = _native.lift
+"""A ``SegmentReceipt`` in, a ``SuccinctReceipt<ReceiptClaim>`` out."""
+join: Callable[[bytes, bytes], bytes] = _native.join
+"""Two succinct receipts of consecutive parts of one execution (earlier first) in, one out."""
+resolve: Callable[[bytes, bytes], bytes] = _native.resolve
+"""A conditional succinct receipt and a succinct receipt of its first assumption in, the resolved one out."""
+segment_receipts: Callable[[Receipt], list[bytes]] = _native.segment_receipts
+"""The segment receipts of a composite receipt."""
+
+
+def execute_segments(elf: bytes, document: Any, *, segment_limit_po2: int | None = None,
+                     max_cycles: int | None = None, assumptions: Sequence[Receipt] = ()) -> tuple[Execution,
+                                                                                                  list[bytes]]:
+    """Runs the guest and returns its execution with every segment, in order, ready for ``prove_segment``."""
+    info, segments = _native.execute_segments(elf, encode_input(document), segment_limit_po2=segment_limit_po2,
+                                              max_cycles=max_cycles, assumptions=list(assumptions))
+    return Execution.of(info), segments
+
+
+def join_tree(receipts: Sequence[bytes], *, join: Callable[[bytes, bytes], bytes] = join,
+              progress: Progress | None = None) -> bytes:
+    """Joins succinct receipts of consecutive parts into one, pairwise: depth ceil(log2 n), n - 1 joins. ``join``
+    may be any function with the same contract (a remote task, say)."""
+    if not receipts:
+        raise ValueError("nothing to join")
+    level, done, total = list(receipts), 0, len(receipts) - 1
+    while len(level) > 1:
+        paired = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        done += len(paired)
+        if progress:
+            progress("join", done, total)
+        level = paired + level[len(paired) * 2:]
+    return level[0]
+
+
+def succinct_receipt(succinct: bytes, journal: bytes) -> Receipt:
+    """A receipt from the final succinct receipt and the journal the execution committed."""
+    return _native.succinct_receipt(succinct, journal)
