@@ -14,7 +14,7 @@ export LOOM_CACHE := $(CACHE)
 
 NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) \
               $(shell find rust-guests/tlsn-verifier -name '*.rs' -o -name Cargo.toml 2>/dev/null) scripts/patch-risc0.sh
-GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) scripts/build-guests.sh
+GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) $(wildcard activities/c/*.c) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
 .PHONY: help setup system test demo bench image-ids clean

@@ -5,6 +5,7 @@
   fresh-instance reference.
 - warm start from the on-disk module cache vs a cold compile. Goal: 20x faster or better.
 - json_pick in wasm vs the same selection in pure Python on a 1 MB document.
+- per-call overhead of a WASI command (stdin to stdout) vs the alloc/run ABI, both echoing their input.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipeline.home import build_dir
 from pipeline.registry import ActivityRegistry, register_module
 from pipeline.wasm import WasmExecutor
 from pipeline.wasm.engine import Engine, ModuleCache
+from pipeline.wasm.wasi import WasiExecutor
 
 PICK = build_dir() / "activities" / "json_pick.wasm"
 SMALL = {"document": {"a": {"b": [1, 2, 3]}}, "paths": ["a.b.2"]}
@@ -141,3 +143,50 @@ def _python_pick(text: bytes, paths: list[str]) -> dict:
             node = node[int(key)] if isinstance(node, list) else node[key]
         out[path] = node
     return out
+
+
+# The same transform, output = input, through each ABI: what remains is each one's per-call overhead.
+ECHO_ALLOC_RUN = """(module
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 1024))
+  (func (export "alloc") (param $len i32) (result i32)
+    (global.get $next) (global.set $next (i32.add (global.get $next) (local.get $len))))
+  (func (export "dealloc") (param i32 i32))
+  (func (export "run") (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len)))))"""
+ECHO_WASI = """(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const 65536))
+    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (i32.store (i32.const 4) (i32.load (i32.const 8)))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"""
+
+
+@pytest.fixture(scope="module")
+def echoes(tmp_path_factory):  # noqa: ANN201
+    root = tmp_path_factory.mktemp("echo")
+    blobs, registry = MemoryBlobStore(), ActivityRegistry(root / "r.sqlite")
+    executor = WasmExecutor(blobs, cache_dir=root / "modules")
+    alloc_run = register_module(wasmtime.wat2wasm(ECHO_ALLOC_RUN), name="echo-alloc-run", version="1.0.0",
+                                runtime="wasm", blobs=blobs, registry=registry)
+    wasi = register_module(wasmtime.wat2wasm(ECHO_WASI), name="echo-wasi", version="1.0.0", runtime="wasi",
+                           blobs=blobs, registry=registry)
+    wasi_executor = WasiExecutor.beside(executor)
+    assert executor.run(alloc_run, SMALL) == wasi_executor.run(wasi, SMALL) == SMALL  # warm: compiled, linked
+    return executor, alloc_run, wasi_executor, wasi
+
+
+@pytest.mark.benchmark(group="echo call: WASI vs alloc/run")
+def test_wasi_echo_stdio(benchmark, echoes) -> None:
+    _, _, wasi_executor, wasi = echoes
+    assert benchmark(wasi_executor.run, wasi, SMALL) == SMALL
+
+
+@pytest.mark.benchmark(group="echo call: WASI vs alloc/run")
+def test_wasi_echo_reference_alloc_run(benchmark, echoes) -> None:
+    executor, alloc_run, _, _ = echoes
+    assert benchmark(executor.run, alloc_run, SMALL) == SMALL

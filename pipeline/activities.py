@@ -29,6 +29,8 @@ BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
     "sha-chain": ("zkvm/sha-chain.elf", Runtime.risc0, Capabilities()),
     "json-claim": ("zkvm/json-claim.elf", Runtime.risc0, Capabilities()),
     "tlsn-claim": ("zkvm/tlsn-claim.elf", Runtime.risc0, Capabilities()),
+    "json-canon": ("wasi/json-canon.wasm", Runtime.wasi, Capabilities()),
+    "csv-to-json": ("wasi/csv-to-json.wasm", Runtime.wasi, Capabilities()),
 }
 
 
@@ -62,6 +64,11 @@ class Executors:
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
             self._wasm = self._wasm or WasmExecutor(self.blobs)
             return self._wasm.run(defn, document, log=log)
+        if defn.runtime is Runtime.wasi:
+            from pipeline.wasm.wasi import WasiExecutor
+
+            self._wasm = self._wasm or WasmExecutor(self.blobs)
+            return WasiExecutor.beside(self._wasm).run(defn, document, log=log)
         if defn.runtime is Runtime.extism:
             from pipeline.extism import ExtismExecutor
 

@@ -92,6 +92,7 @@ PAIRS = [
     ("test_call_loom_executor", "test_call_bare_wasmtime_reused_instance", "AssemblyScript call: Loom / bare wasmtime (reused instance)"),
     ("test_load_cold_compile", "test_load_warm_from_disk_cache", "module load: cold compile / warm disk cache, goal >= 20"),
     ("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / pure Python"),
+    ("test_wasi_echo_stdio", "test_wasi_echo_reference_alloc_run", "echo call: WASI stdin/stdout / alloc-run ABI"),
     ("test_runner_uncached", "test_direct_executor_loop", "trivial steps: runner / direct executor loop, goal <= 1.5"),
     ("test_runner_all_cached", "test_direct_executor_loop", "trivial steps: fully cached run / direct executor loop"),
     ("test_call_extism_plugin", "test_call_wasmtime_assemblyscript", "HMAC call: Extism executor / wasmtime executor"),

@@ -17,7 +17,7 @@ from typing import Any
 from pipeline import errors
 from pipeline.blobstore import BlobStore
 from pipeline.models import ActivityDefinition, HostFunction, Runtime
-from pipeline.secrets import EnvSecrets, SecretProvider
+from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.wasm import host
 from pipeline.wasm.binary import bound_tables_and_memory
 from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
@@ -77,7 +77,7 @@ class ExtismExecutor:
 
     def __init__(self, blobs: BlobStore, secrets: SecretProvider | None = None) -> None:
         self.blobs = blobs
-        self.secrets = secrets or EnvSecrets()
+        self.secrets = secrets or default_secrets()
         self._compiled: dict[tuple[str, int, int], Any] = {}
 
     def _plugin(self, defn: ActivityDefinition) -> Any:

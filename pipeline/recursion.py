@@ -43,10 +43,12 @@ def join_tree(receipts: Sequence[bytes], *, join: Callable[[bytes, bytes], bytes
         raise ValueError("nothing to join")
     level, done, total = list(receipts), 0, len(receipts) - 1
     while len(level) > 1:
-        paired = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        done += len(paired)
-        if progress:
-            progress("join", done, total)
+        paired = []
+        for i in range(0, len(level) - 1, 2):
+            paired.append(join(level[i], level[i + 1]))
+            done += 1
+            if progress:
+                progress("join", done, total)
         level = paired + level[len(paired) * 2:]
     return level[0]
 

@@ -41,7 +41,7 @@ from pipeline.journal import Journal, default_journal
 from pipeline.keyfile import private_key
 from pipeline.models import ActivityDefinition, ProveOptions, Runtime
 from pipeline.registry import ActivityRegistry, default_registry
-from pipeline.secrets import EnvSecrets, SecretProvider
+from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.spec import PipelineSpec, lookup, references, render
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -197,7 +197,7 @@ class Runner:
         self.registry = registry or default_registry()
         self.journal = journal or default_journal()
         self.workers = workers
-        self.secrets = secrets or EnvSecrets()
+        self.secrets = secrets or default_secrets()
         self._secrets_key = private_key(self.journal.path.parent / "secrets-digest.key") or secrets_module.token_bytes(32)
 
     def run(self, spec: PipelineSpec, document: Any, *, no_cache: bool = False,

@@ -12,7 +12,9 @@ reason. A verifier of the receipt must still decide whether it trusts the notary
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+import json
+import re
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,32 +29,42 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "exists"]
+SYMBOLS: dict[str, Op] = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_SYMBOLIC = re.compile(r"(\S+?)\s*(==|!=|<=|>=|<|>)\s*(.+)", re.DOTALL)
+CLAIM_FORMS = "'PATH OP VALUE' with OP one of == != < <= > >= eq ne lt le gt ge contains, or 'PATH exists'"
+
+
 class JsonClaim(_Model):
     """A claim over the JSON body of the (fully revealed) response: ``bazz eq 123``."""
 
     path: str = Field(description="dot path into the body; array indices as numbers (`items.0.id`)")
-    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "exists"]
+    op: Op
     value: Any = None
 
     @classmethod
     def parse(cls, text: str) -> JsonClaim:
-        """``PATH OP VALUE`` (VALUE is JSON, or a bare string), or ``PATH exists``."""
-        import json
-
+        """``PATH OP VALUE`` (VALUE is JSON, or a bare string; OP a word or, as users write it, a symbol, spaces
+        around it optional), or ``PATH exists``."""
         parts = text.split(None, 2)
         if len(parts) == 2 and parts[1] == "exists":
             return cls(path=parts[0], op="exists")
-        if len(parts) != 3:
-            raise errors.InvalidInput(f"claim {text!r} is not PATH OP VALUE (e.g. 'bazz eq 123')")
-        path, op, raw = parts
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        try:
-            return cls(path=path, op=op, value=value)  # type: ignore[arg-type]
-        except ValueError:
-            raise errors.InvalidInput(f"claim operator {op!r} is not one of eq ne lt le gt ge contains exists") from None
+        if len(parts) == 3 and parts[1] in get_args(Op):
+            return cls(path=parts[0], op=parts[1], value=_json_or_text(parts[2]))  # type: ignore[arg-type]
+        symbolic = _SYMBOLIC.fullmatch(text.strip())
+        if symbolic:
+            path, symbol, raw = symbolic.groups()
+            return cls(path=path, op=SYMBOLS[symbol], value=_json_or_text(raw.strip()))
+        if len(parts) == 3:
+            raise errors.InvalidInput(f"claim operator {parts[1]!r} is not accepted: claims are {CLAIM_FORMS}")
+        raise errors.InvalidInput(f"claim {text!r} is not a claim: claims are {CLAIM_FORMS}")
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 class BytesClaim(_Model):

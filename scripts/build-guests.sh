@@ -47,3 +47,25 @@ for main in "$repo"/rust-guests/zkvm/*/src/main.rs; do  # binaries only; library
   cp -p "$cache/target/zkvm/riscv32im-risc0-zkvm-elf/release/$name" "$out/zkvm/$name.elf"
 done
 ls -l "$out"/wasm "$out"/zkvm | sed 's/^/    /'
+
+echo "==> WASI commands (rust-guests/wasi/, activities/c/)"
+# runtime: wasi. rustc's wasm32-wasip1 target links wasi-libc (libc.a, crt1-command.o) from a self-contained
+# directory that Debian's rustc-web does not ship; Debian's wasi-libc package has them, so link against it instead.
+# Each Rust program is its own cargo workspace; they share one target dir. The C programs build with clang 16
+# against the same wasi-libc (wasm-ld from lld-16).
+wasi_libc=/usr/lib/wasm32-wasi
+mkdir -p "$out/wasi"
+for manifest in "$repo"/rust-guests/wasi/*/Cargo.toml; do
+  name=$(basename "$(dirname "$manifest")")
+  CARGO_TARGET_DIR="$cache/target/wasi" CARGO_TARGET_WASM32_WASIP1_LINKER=/usr/lib/llvm-16/bin/wasm-ld \
+  CARGO_ENCODED_RUSTFLAGS="$(join -C link-self-contained=no -L "$wasi_libc" -C link-arg="$wasi_libc/crt1-command.o" \
+    "${remap[@]}")" \
+    "$cargo" build --quiet --locked --release --manifest-path "$manifest" --target wasm32-wasip1 \
+      -Zbuild-std=std,panic_abort
+  cp -p "$cache/target/wasi/wasm32-wasip1/release/$name.wasm" "$out/wasi/"
+done
+for src in "$repo"/activities/c/*.c; do
+  clang-16 --target=wasm32-wasi --sysroot=/usr -std=c11 -O2 -Wall -Wextra -Werror -ffile-prefix-map="$repo=/loom" \
+    -Wl,--strip-all -o "$out/wasi/$(basename "$src" .c).wasm" "$src"
+done
+ls -l "$out"/wasi | sed 's/^/    /'

@@ -24,6 +24,7 @@ from pipeline.cli.output import (
 )
 from pipeline.models import Capabilities, Limits, Runtime
 from pipeline.registry import default_registry, register_module
+from pipeline.secrets import use_secrets_dir
 
 app = typer.Typer(help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).",
                   no_args_is_help=True)
@@ -72,9 +73,13 @@ def run(
     input: str = typer.Option(..., "--input", "-i", help="Input document: JSON text, @file, or @- (stdin)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the whole output (JSON) to this file instead of "
                              f"printing it (a terminal is shown at most {TERMINAL_BOUND // 1024} KiB)."),
+    secrets_dir: Path = typer.Option(None, "--secrets-dir", file_okay=False, help="A directory of secrets, one "
+                                     "file per secret named after it, readable by its owner only (chmod 600); read "
+                                     "after LOOM_SECRET_<name> variables. Default: $LOOM_SECRETS_DIR."),
 ) -> None:
     """Run an activity once and print its JSON output (log lines go to stderr)."""
     check_out_path(out)
+    use_secrets_dir(secrets_dir)
     defn = default_registry().resolve(ref)
     output = activities.Executors(default_blobstore()).run(defn, read_input(input), log=_log_line)
     if out is None:

@@ -26,10 +26,14 @@ from pipeline.cli.output import (
     safe,
 )
 from pipeline.runner import Runner, RunResult
+from pipeline.secrets import use_secrets_dir
 from pipeline.spec import load_pipeline
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
+SECRETS_DIR_OPT = typer.Option(None, "--secrets-dir", file_okay=False, help="A directory of secrets, one file "
+                               "per secret named after it, readable by its owner only (chmod 600); read after "
+                               "LOOM_SECRET_<name> variables. Sets LOOM_SECRETS_DIR for the run and its workers.")
 STYLE = {"succeeded": "green", "cached": "cyan", "skipped": "dim", "failed": "red", "running": "yellow",
          "retrying": "yellow", "started": "yellow", "interrupted": "magenta"}
 
@@ -98,12 +102,13 @@ def run(
     input: str = typer.Option("{}", "--input", "-i", help="Pipeline input: JSON text, @file, or @- (stdin)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step even if its result is cached."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes for independent steps."),
+    secrets_dir: Path = SECRETS_DIR_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run."""
     spec = load_pipeline(pipeline)
     document = _decode(read_input(input))
-    runner = Runner(workers=workers)
+    runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir))
     _finish(_run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache,
                                                                   events=events)), json_out)
 
@@ -147,7 +152,7 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
 
 
 @app.command()
-def resume(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
+def resume(run_id: str = typer.Argument(...), secrets_dir: Path = SECRETS_DIR_OPT, json_out: bool = JSON_OPT) -> None:
     """Continue a run from its journal without redoing finished steps."""
-    runner = Runner()
+    runner = Runner(secrets=use_secrets_dir(secrets_dir))
     _finish(_run_with_display(json_out, lambda events: runner.resume(run_id, events=events)), json_out)

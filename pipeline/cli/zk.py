@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from pipeline import errors, zk, zktls
+from pipeline import errors, tlsn, zk, zktls
 from pipeline.cli import tlsn as tlsn_cli
 from pipeline.cli.output import (
     PROVING_PHASES,
@@ -135,10 +135,12 @@ def proving_bar(name: str, dev_mode: bool, json_out: bool) -> Iterator[zk.Progre
 
 @app.command("tlsn-claim")
 def tlsn_claim(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A TLSNotary presentation (bincode)."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=tlsn_cli.PRESENTATION_HELP),
     notary_key: list[str] = tlsn_cli.NOTARY_KEY_OPT,
+    notaries: Path = tlsn_cli.NOTARIES_OPT,
     claim: str = typer.Option(None, "--claim", help="A claim over the response's JSON body: 'PATH OP VALUE' "
-                              "(ops: eq ne lt le gt ge contains exists), e.g. 'bazz eq 123'."),
+                              "(ops: == != < <= > >= or eq ne lt le gt ge, contains), or 'PATH exists'; "
+                              "e.g. 'bazz == 123'."),
     bytes_at: int = typer.Option(None, "--bytes-at", help="A claim over raw transcript bytes: their offset..."),
     bytes_text: str = typer.Option(None, "--bytes-text", help="...and the text they equal (or --bytes-hex)."),
     bytes_hex: str = typer.Option(None, "--bytes-hex", help="...or the bytes they equal, in hex."),
@@ -163,7 +165,8 @@ def tlsn_claim(
     A presentation that fails the policy gets no receipt (exit 1, with the reason); a false claim gets one.
     """
     check_out_path(out)
-    policy = tlsn_cli.make_policy(notary_key, server, now, max_age, root, no_mozilla_roots)
+    trust = tlsn_cli.notary_trust(notary_key, notaries)
+    policy = tlsn_cli.make_policy(trust, server, now, max_age, root, no_mozilla_roots)
     json_claim = zktls.JsonClaim.parse(claim) if claim is not None else None
     bytes_claim = None
     if bytes_at is not None or bytes_text is not None or bytes_hex is not None:
@@ -174,9 +177,11 @@ def tlsn_claim(
                                            text=bytes_text, hex=bytes_hex)
         except ValueError as exc:
             raise errors.InvalidInput(f"bytes claim: {exc}") from None
+    loaded = tlsn_cli.load_presentation(file)
+    signer = _trusted_signer(loaded.data, policy, trust)
     started = time.monotonic()
     with proving_bar(zktls.GUEST, dev_mode, json_out) as progress:
-        receipt = zk.prove_tlsn_claim(file.read_bytes(), policy, json_claim, bytes_claim=bytes_claim,
+        receipt = zk.prove_tlsn_claim(loaded.data, policy, json_claim, bytes_claim=bytes_claim,
                                       reveal=reveal, kind=kind, segment_limit_po2=segment_po2,
                                       dev_mode=dev_mode, progress=progress)
     seconds = time.monotonic() - started
@@ -186,12 +191,22 @@ def tlsn_claim(
     if json_out:
         emit({"image_id": zk.load_guest(zktls.GUEST).image_id, "kind": receipt.kind, "dev_mode": receipt.is_dev_mode,
               "journal": journal.model_dump(mode="json"), "seconds": round(seconds, 1),
-              "receipt_file": str(out) if out else None}, True)
+              "receipt_file": str(out) if out else None, "encoding": loaded.encoding,
+              "notary_name": signer.name}, True)
         return
     show_claim(journal)
+    console.print(Text.assemble("presentation read as ", tlsn_cli.encoding_text(loaded),
+                                plain(f"; signed by notary {signer.name!r} of your trust file") if signer.name else ""))
     console.print(Text.assemble(f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, "
                                 f"proved in {seconds:.0f} s", f", written to {plain(out)}" if out else "",
                                 (" (DEV MODE: proves nothing)", "bold yellow") if receipt.is_dev_mode else ""))
+
+
+def _trusted_signer(presentation: bytes, policy: tlsn.Policy, trust: tlsn.Trust) -> tlsn.TrustedNotary:
+    """The notary that signed, checked natively (milliseconds) before a proof (minutes): a presentation that the
+    policy or the trust file refuses gets no proof started, with the same verifier's reason."""
+    verified = tlsn.verify_presentation(presentation, policy)
+    return trust.signer(verified.notary.algorithm, verified.notary.key, verified.time)
 
 
 def show_claim(j: zktls.ClaimJournal) -> None:

@@ -27,7 +27,9 @@ REQUIRED_EXPORTS = {
     Runtime.assemblyscript: {"memory", "run", "__new", "__pin", "__unpin"},
     Runtime.wasm: {"memory", "run", "alloc", "dealloc"},
     Runtime.extism: {"run"},
+    Runtime.wasi: {"_start", "memory"},
 }
+WASI_MODULE = "wasi_snapshot_preview1"  # the only imports a 'wasi' module may have
 
 
 def read_guest(store: wasmtime.Store | wasmtime.Caller, ptr: int, size: int, *, what: str,
@@ -131,8 +133,9 @@ def _validator() -> wasmtime.Engine:
 
 
 def check_module(data: bytes, runtime: Runtime) -> None:
-    """Refuses a module that does not fit ``runtime``: not wasm at all, missing ABI exports, or an Extism plugin
-    registered under another runtime. Raises ``InvalidModule`` naming the problem."""
+    """Refuses a module that does not fit ``runtime``: not wasm at all, missing ABI exports, an Extism plugin or a
+    WASI program registered under another runtime, or a 'wasi' module that is not a WASI command (a reactor, or
+    imports beyond WASI preview 1). Raises ``InvalidModule`` naming the problem."""
     if runtime is Runtime.risc0:
         from pipeline import _native
 
@@ -152,7 +155,33 @@ def check_module(data: bytes, runtime: Runtime) -> None:
     if runtime is not Runtime.extism and any(i.startswith("extism:host/") for i in imports):
         raise errors.InvalidModule(f"this module imports Extism host functions (extism:host/...): it is an Extism "
                                    f"plugin; register it with runtime 'extism', not '{runtime.value}'")
-    missing = REQUIRED_EXPORTS.get(runtime, set()) - {e.name for e in module.exports}
+    wasi_imports = sorted(i for i in imports if i.startswith(f"{WASI_MODULE}/"))
+    if runtime in (Runtime.assemblyscript, Runtime.wasm) and wasi_imports:
+        raise errors.InvalidModule(f"this module imports WASI ({wasi_imports[0]}...): register a WASI command "
+                                   f"with runtime 'wasi', not '{runtime.value}'")
+    exports = {e.name: e.type for e in module.exports}
+    if runtime is Runtime.wasi:
+        foreign = sorted(imports - set(wasi_imports))
+        if foreign:
+            raise errors.InvalidModule(f"a 'wasi' module may import only from {WASI_MODULE}; this one imports "
+                                       f"{', '.join(foreign[:3])}{'...' if len(foreign) > 3 else ''}")
+        if "_start" not in exports and "_initialize" in exports:
+            raise errors.InvalidModule("this module is a WASI reactor (it exports _initialize, not _start): a "
+                                       "'wasi' activity must be a WASI command, a program with a main")
+        start = exports.get("_start")
+        if start is not None and not (isinstance(start, wasmtime.FuncType) and not start.params
+                                      and not start.results):
+            raise errors.InvalidModule("a 'wasi' module's _start must be a function with no parameters and no "
+                                       "results")
+        linker = wasmtime.Linker(_validator())
+        linker.define_wasi()
+        try:
+            linker.instantiate_pre(module)
+        except wasmtime.WasmtimeError as exc:
+            raise errors.InvalidModule(f"a 'wasi' module's imports must be WASI preview 1 functions: "
+                                       f"{reason(exc)}") from None
+    missing = REQUIRED_EXPORTS.get(runtime, set()) - set(exports)
     if missing:
-        hint = " (compile with asc --exportRuntime)" if runtime is Runtime.assemblyscript else ""
+        hint = {Runtime.assemblyscript: " (compile with asc --exportRuntime)",
+                Runtime.wasi: " (a WASI command: a wasm32-wasip1 program with a main)"}.get(runtime, "")
         raise errors.InvalidModule(f"a '{runtime.value}' module must export {', '.join(sorted(missing))}{hint}")

@@ -18,7 +18,7 @@ from pipeline import errors
 from pipeline.blobstore import BlobStore, sha256_hex
 from pipeline.home import loom_home
 from pipeline.models import ActivityDefinition
-from pipeline.secrets import EnvSecrets, SecretProvider
+from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.wasm import host, snapshot
 from pipeline.wasm.abi import ABIS
 from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
@@ -125,7 +125,7 @@ class WasmExecutor:
         self.blobs = blobs
         self.engine = engine or Engine()
         self.modules = ModuleCache(self.engine, cache_dir if cache_dir is not None else loom_home() / "modules")
-        self.secrets = secrets or EnvSecrets()
+        self.secrets = secrets or default_secrets()
         self._linker = wasmtime.Linker(self.engine.engine)
         host.define(self._linker)
         self._pre: dict[tuple[str, bool], wasmtime.InstancePre] = {}

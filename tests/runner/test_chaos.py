@@ -11,12 +11,11 @@ import signal
 import subprocess
 import sys
 import time
-import time
 
+from pipeline.blobstore import default_blobstore
 from pipeline.journal import default_journal
 from pipeline.models import Limits
 from pipeline.registry import default_registry, register_module
-from pipeline.blobstore import default_blobstore
 from tests.runner.test_durability import CHAIN, _check_journal, _loom_run, expected
 from tests.runner.test_trust import wait_for_no_orphans
 from tests.wasm.conftest import ECHO_BODY, rust_abi_module

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import zk
+from pipeline import errors, zk
 
 HELLO_INPUT = {"words": [7, 35]}
 
@@ -27,3 +27,25 @@ def composite(hello: zk.Guest) -> zk.Proof:
     assert seen[0] == ("segment", 0, proof.execution.segments)
     assert seen[-1] == ("segment", proof.execution.segments, proof.execution.segments)
     return proof
+
+
+def _flip_positions(size: int) -> list[int]:
+    """Every byte of the framing at both ends (tags, lengths, segment fields, claim, journal, metadata) and 300
+    spread through the seal."""
+    head, tail = range(0, 64), range(max(64, size - 640), size)
+    spread = range(64, max(64, size - 640), max(1, (size - 704) // 300))
+    return sorted({*head, *spread, *tail})
+
+
+def flips_accepted(data: bytes, image_id: str) -> list[int]:
+    """The offsets at which a receipt with one flipped bit still verifies (it should be none)."""
+    accepted = []
+    for pos in _flip_positions(len(data)):
+        tampered = bytearray(data)
+        tampered[pos] ^= 0x01
+        try:
+            zk.verify(bytes(tampered), image_id)
+        except errors.ReceiptInvalid:
+            continue
+        accepted.append(pos)
+    return accepted

@@ -12,9 +12,9 @@ import pytest
 from pipeline import errors, recursion, zk
 from pipeline.home import risc0_host_binary
 
-from .conftest import HELLO_INPUT
+from .conftest import HELLO_INPUT, flips_accepted
 
-PO2 = 16  # the smallest segments this machine proves in well under a minute
+PO2 = 16  # small segments: each proves in well under a minute here
 EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
     "identity.zkr": "0d79bc33b4760b4783cbb96fdc87724c7e0c463eb0ba1b2705d39f43c698bd2d",
     "join.zkr": "7a8f24092c34ed3eb81b3d0a0b796c588c615d3488ef9e61c21dbd1e4b83ea6e",
@@ -27,22 +27,13 @@ def test_recursion_programs_match_risc0s_control_ids() -> None:
     assert dict(zk._native.check_recursion_programs()) == EXPECTED_CONTROL_IDS
 
 
-def _three_segments(sha_chain: zk.Guest) -> dict:
-    """The smallest sha-chain input that executes into three segments at PO2."""
-    for rounds in range(10, 200, 5):
-        doc = {"rounds": rounds, "seed": "loom"}
-        if zk.execute(sha_chain.elf, doc, segment_limit_po2=PO2).segments >= 3:
-            return doc
-    raise AssertionError("no sha-chain input gives three segments")
-
-
 @pytest.fixture(scope="module")
 def in_parts() -> tuple[zk.Guest, dict, zk.Receipt, list[tuple[str, int, int]]]:
-    """A real succinct receipt of a three-segment execution, made in parts as a distributed prover would."""
-    guest = zk.load_guest("sha-chain")
-    doc = _three_segments(guest)
+    """A real succinct receipt of a three-segment execution, made in parts as a distributed prover would (hello's
+    smallest input executes into three segments of 2^16 cycles)."""
+    guest, doc = zk.load_guest("hello"), HELLO_INPUT
     execution, segments = recursion.execute_segments(guest.elf, doc, segment_limit_po2=PO2)
-    assert execution.segments == len(segments) >= 3
+    assert execution.segments == len(segments) == 3
     phases: list[tuple[str, int, int]] = []
     lifted = [recursion.lift(recursion.prove_segment(s)) for s in segments]
     final = recursion.join_tree(lifted, progress=lambda *event: phases.append(event))
@@ -53,7 +44,7 @@ def in_parts() -> tuple[zk.Guest, dict, zk.Receipt, list[tuple[str, int, int]]]:
 def test_a_three_segment_proof_is_one_succinct_receipt(in_parts) -> None:
     guest, doc, receipt, phases = in_parts
     assert receipt.kind == "succinct"
-    assert json.loads(zk.verify(receipt.to_bytes(), guest.image_id))["rounds"] == doc["rounds"]
+    assert json.loads(zk.verify(receipt.to_bytes(), guest.image_id)) == {"count": 2, "sum": 42}
     assert phases[-1][1:] == (2, 2)  # three segments: two joins, depth two
 
 
@@ -72,19 +63,9 @@ def test_risc0s_rust_verifier_accepts_it(in_parts, tmp_path) -> None:
 def test_flipped_bytes_and_a_wrong_image_are_refused(in_parts) -> None:
     guest, _, receipt, _ = in_parts
     data = receipt.to_bytes()
-    step = max(1, len(data) // 150)
-    accepted = []
-    for pos in [*range(0, 64), *range(64, len(data), step), *range(len(data) - 64, len(data))]:
-        tampered = bytearray(data)
-        tampered[pos] ^= 0x01
-        try:
-            zk.verify(bytes(tampered), guest.image_id)
-        except errors.ReceiptInvalid:
-            continue
-        accepted.append(pos)
-    assert accepted == []
+    assert flips_accepted(data, guest.image_id) == []
     with pytest.raises(errors.ImageIdMismatch):
-        zk.verify(data, zk.load_guest("hello").image_id)
+        zk.verify(data, zk.load_guest("sha-chain").image_id)
     with pytest.raises(errors.ReceiptInvalid, match="trailing|bytes"):
         zk.verify(data + b"\0", guest.image_id)
 
