@@ -23,7 +23,7 @@ def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
     by_name = {m.name: m.mean_s for m in report.measurements}
     for r in report.ratios:
         assert r["ratio"] == by_name[r["numerator"]] / by_name[r["denominator"]]
-    assert len(report.ratios) == 4 and report.machine["cores"] >= 1
+    assert len(report.ratios) == 5 and report.machine["cores"] >= 1
     markdown = (tmp_path / "report.md").read_text()
     assert "| AssemblyScript call: Loom / bare wasmtime (fresh instance)" in markdown
     assert (tmp_path / "timings.png").read_bytes().startswith(b"\x89PNG")

@@ -46,6 +46,7 @@ def test_granted_secret_is_readable(executor, define, monkeypatch) -> None:
 def test_file_secrets_and_chaining(blobs, define, tmp_path) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "api_token").write_text('"from-file"\n')
+    (tmp_path / "secrets" / "api_token").chmod(0o600)  # secret files must be private (see tests/test_secrets_dir.py)
     executor = WasmExecutor(blobs, cache_dir=None, secrets=ChainedSecrets(EnvSecrets(), FileSecrets(tmp_path / "secrets")))
     defn = define(secret_reader(),
                   capabilities=Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",)))
