@@ -102,7 +102,7 @@ impl Receipt {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.verify_with_context(&ctx, expected)))
                 .map_err(|panic| format!("malformed seal ({})", panic_message(&panic)))?
                 .map_err(|e| e.to_string())?;
-            check_segment_fields(&self.inner, &ctx)
+            check_descriptive_fields(&self.inner, &ctx)
         })
         .map_err(|e| match claimed {
             Some(claimed) if claimed != hex::encode(expected.as_bytes()) => ImageIdMismatch::new_err(format!(
@@ -147,19 +147,35 @@ pub struct ProveInfo {
     stats: Py<ExecutionInfo>,
 }
 
-/// risc0 deliberately leaves two descriptive fields of a segment receipt unchecked (its index and the digest of
-/// its verifier parameters). Loom refuses receipts in which they disagree with what they describe, so that no
-/// altered byte of a receipt goes unnoticed.
-fn check_segment_fields(receipt: &risc0_zkvm::Receipt, ctx: &VerifierContext) -> Result<(), String> {
-    let InnerReceipt::Composite(composite) = &receipt.inner else { return Ok(()) };
-    let expected = ctx.segment_verifier_parameters.as_ref().map(|p| p.digest());
-    for (position, segment) in composite.segments.iter().enumerate() {
-        if segment.index as usize != position {
-            return Err(format!("segment {position} is labelled as segment {}", segment.index));
+/// risc0 deliberately leaves some descriptive fields of a receipt unchecked: a segment receipt's index and the digest
+/// of its verifier parameters, and a succinct receipt's control ID (the seal proves its own, and the inclusion
+/// proof is checked against that one; high bits of the proof's index are never read). Loom refuses receipts in
+/// which they disagree with what they describe, so that no altered byte of a receipt goes unnoticed.
+fn check_descriptive_fields(receipt: &risc0_zkvm::Receipt, ctx: &VerifierContext) -> Result<(), String> {
+    match &receipt.inner {
+        InnerReceipt::Composite(composite) => {
+            let expected = ctx.segment_verifier_parameters.as_ref().map(|p| p.digest());
+            for (position, segment) in composite.segments.iter().enumerate() {
+                if segment.index as usize != position {
+                    return Err(format!("segment {position} is labelled as segment {}", segment.index));
+                }
+                if Some(segment.verifier_parameters) != expected {
+                    return Err(format!("segment {position} names verifier parameters this verifier does not use"));
+                }
+            }
         }
-        if Some(segment.verifier_parameters) != expected {
-            return Err(format!("segment {position} names verifier parameters this verifier does not use"));
+        InnerReceipt::Succinct(succinct) => {
+            let params = ctx.succinct_verifier_parameters.as_ref().ok_or("no succinct verifier parameters")?;
+            let suite = ctx.suites.get(&succinct.hashfn).ok_or("unknown hash function")?;
+            let proof = &succinct.control_inclusion_proof;
+            if proof.digests.len() >= 32 || proof.index >> proof.digests.len() != 0 {
+                return Err("the control inclusion proof's index lies outside its tree".into());
+            }
+            proof
+                .verify(&succinct.control_id, &params.control_root, suite.hashfn.as_ref())
+                .map_err(|_| "the receipt's control ID is not the recursion program its seal proves".to_string())?;
         }
+        _ => {}
     }
     Ok(())
 }
