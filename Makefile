@@ -17,14 +17,14 @@ NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Carg
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) $(wildcard activities/c/*.c) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
-.PHONY: help setup system test demo bench image-ids clean
+.PHONY: help setup system lint test demo bench image-ids wheel clean
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 system:  ## Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
 	@bash scripts/ensure-system.sh
 
-setup: system $(STAMPS)/native $(STAMPS)/host-bench $(STAMPS)/guests $(STAMPS)/activities  ## Everything the tests and demo need.
+setup: system $(STAMPS)/native $(STAMPS)/host-bench $(STAMPS)/data  ## Everything the tests and demo need.
 
 $(STAMPS)/venv: pyproject.toml
 	@echo "==> Python virtualenv ($(VENV)) with maturin"
@@ -62,7 +62,44 @@ $(STAMPS)/activities: activities/node_modules/.package-lock.json $(ACTIVITY_SRC)
 	@cd activities && node build.mjs
 	@mkdir -p $(STAMPS) && touch $@
 
-test: setup  ## Install everything and run the test suite (Rust unit tests, then pytest).
+# The package data (pipeline/_data): links to what Loom ships, found through importlib.resources in a checkout and
+# copied into the wheel.
+$(STAMPS)/data: $(STAMPS)/guests $(STAMPS)/activities rust-guests/zkvm/image-ids.json $(wildcard benches/*.py) \
+                scripts/link-data.sh
+	@bash scripts/link-data.sh
+	@touch $@
+
+# Built for the baseline x86-64 CPU, like everything else here, so it runs on any x86-64 Linux machine.
+$(STAMPS)/wheel: $(STAMPS)/native $(STAMPS)/data $(shell find pipeline -name '*.py' -o -name '*.pyi') pyproject.toml \
+                 README.md LICENSE
+	@echo "==> wheel (maturin build --release) into dist/"
+	@rm -rf dist
+	@CARGO_TARGET_DIR=$(CACHE)/target/native $(VENV)/bin/maturin build --release --locked --quiet -o dist 2>&1 \
+	  | grep -v -e '^📦' -e '^🔗' -e '^🐍' || true
+	@ls dist/*.whl >/dev/null && ls -sh dist/*.whl | sed 's/^/    /'
+	@touch $@
+
+wheel: $(STAMPS)/wheel  ## A wheel of Loom with everything it runs (native module, activities, guests) in dist/.
+
+# Rust: rustfmt over every tracked .rs file (three workspaces and the WASI programs), clippy on what builds for the
+# host (the wasm and zkVM binaries need targets only Debian's rustc-web has, which ships no clippy; their shared
+# crates, the verifier and the claims library, are checked here).
+lint: $(STAMPS)/native  ## ruff (lint, format), mypy --strict, stubtest of pipeline._native, rustfmt, clippy.
+	@echo "==> ruff, mypy --strict, stubtest"
+	@$(VENV)/bin/ruff check pipeline tests benches
+	@$(VENV)/bin/ruff format --check --quiet pipeline tests benches
+	@$(VENV)/bin/mypy
+	@$(PY) -m mypy.stubtest pipeline._native
+	@echo "==> rustfmt, clippy"
+	@git ls-files '*.rs' | xargs rustfmt --check --edition 2021
+	@CARGO_TARGET_DIR=$(CACHE)/target/native cargo clippy --quiet --release --locked \
+	  --manifest-path native/Cargo.toml --workspace --all-targets -- -D warnings
+	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo clippy --quiet --release --locked \
+	  --manifest-path rust-guests/Cargo.toml -p tlsn-verifier --all-targets -- -D warnings
+	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo clippy --quiet --release --locked \
+	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims --all-targets -- -D warnings
+
+test: setup $(STAMPS)/wheel lint  ## Install everything and run the test suite (Rust unit tests, then pytest).
 	@echo "==> cargo test (host-testable guest crates)"
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked \
 	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims
@@ -82,4 +119,4 @@ bench: setup  ## The quick benchmark suite into build/bench/report.md (`loom ben
 	@$(LOOM) bench --quick --out build/bench
 
 clean:  ## Remove this clone's build outputs (the shared caches under $(CACHE) stay).
-	rm -rf $(VENV) $(STAMPS) build activities/node_modules pipeline/_native*.so
+	rm -rf $(VENV) $(STAMPS) build dist activities/node_modules pipeline/_native*.so pipeline/_data

@@ -17,7 +17,7 @@ DOC = {"order": 42, "items": [f"item-{i}" for i in range(50)]}
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):  # noqa: ANN201
+def setup(tmp_path_factory):
     os.environ["LOOM_SECRET_hmac_key"] = "bench-key"
     blobs = MemoryBlobStore()
     registry = ActivityRegistry(tmp_path_factory.mktemp("reg") / "r.sqlite")

@@ -7,9 +7,10 @@ import os
 
 import pytest
 
+from pipeline.activities import register_module
+from pipeline.artifacts import artifact
 from pipeline.blobstore import default_blobstore
-from pipeline.home import build_dir
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from pipeline.runner import Runner
 from pipeline.spec import PipelineSpec
 from pipeline.wasm import WasmExecutor
@@ -18,14 +19,24 @@ STEPS = 300 if os.environ.get("LOOM_BENCH_QUICK") else 1000
 
 
 @pytest.fixture(scope="module")
-def echo(tmp_path_factory):  # noqa: ANN201
+def echo(tmp_path_factory):
     os.environ["LOOM_HOME"] = str(tmp_path_factory.mktemp("loom-home"))
-    return register_module((build_dir() / "wasm" / "echo.wasm").read_bytes(), name="echo", version="1.0.0",
-                           runtime="wasm", blobs=default_blobstore(), registry=default_registry())
+    return register_module(
+        artifact("wasm/echo.wasm").read_bytes(),
+        name="echo",
+        version="1.0.0",
+        runtime="wasm",
+        blobs=default_blobstore(),
+        registry=default_registry(),
+    )
 
 
-SPEC = PipelineSpec.model_validate({"name": "wide", "steps": {
-    f"s{i}": {"activity": "echo", "input": {"i": i, "x": "${input.x}"}} for i in range(STEPS)}})
+SPEC = PipelineSpec.model_validate(
+    {
+        "name": "wide",
+        "steps": {f"s{i}": {"activity": "echo", "input": {"i": i, "x": "${input.x}"}} for i in range(STEPS)},
+    }
+)
 
 
 @pytest.mark.benchmark(group="runner steps")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from pipeline import tlsn
-from tests.conftest import FIXTURES
+from pipeline.artifacts import SAMPLE_NOTARY_KEY, SAMPLE_PRESENTATION, artifact
 
-PRESENTATION = (FIXTURES / "tlsn" / "presentation.bin").read_bytes()
-POLICY = tlsn.Policy(notary_keys=("035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c",))
+PRESENTATION = artifact(SAMPLE_PRESENTATION).read_bytes()
+POLICY = tlsn.Policy(notary_keys=(SAMPLE_NOTARY_KEY,))
 
 
 @pytest.mark.benchmark(group="tlsn verify presentation.bin")

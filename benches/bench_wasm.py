@@ -17,32 +17,39 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from pipeline.activities import register_module
+from pipeline.artifacts import artifact
 from pipeline.blobstore import MemoryBlobStore
 from pipeline.models import Limits
-from pipeline.home import build_dir
-from pipeline.registry import ActivityRegistry, register_module
+from pipeline.registry import ActivityRegistry
 from pipeline.wasm import WasmExecutor
 from pipeline.wasm.engine import Engine, ModuleCache
 from pipeline.wasm.wasi import WasiExecutor
 
-PICK = build_dir() / "activities" / "json_pick.wasm"
+PICK = artifact("activities/json_pick.wasm")
 SMALL = {"document": {"a": {"b": [1, 2, 3]}}, "paths": ["a.b.2"]}
 SMALL_TEXT = json.dumps(SMALL)
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):  # noqa: ANN201
+def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     blobs = MemoryBlobStore()
-    defn = register_module(PICK.read_bytes(), name="json-pick", version="1.0.0", runtime="assemblyscript",
-                           limits=Limits(fuel=10**11, wall_clock_ms=60_000),  # 1 MB inputs need more than the defaults
-                           blobs=blobs, registry=ActivityRegistry(root / "r.sqlite"))
+    defn = register_module(
+        PICK.read_bytes(),
+        name="json-pick",
+        version="1.0.0",
+        runtime="assemblyscript",
+        limits=Limits(fuel=10**11, wall_clock_ms=60_000),  # 1 MB inputs need more than the defaults
+        blobs=blobs,
+        registry=ActivityRegistry(root / "r.sqlite"),
+    )
     executor = WasmExecutor(blobs, cache_dir=root / "modules")
     executor.run(defn, SMALL)  # warm: compiled and pre-linked
     return executor, defn, root
 
 
-def _bare_call(store: wasmtime.Store, exports, text: str) -> str:  # noqa: ANN001
+def _bare_call(store: wasmtime.Store, exports, text: str) -> str:
     data = text.encode("utf-16-le")
     ptr = exports["__new"](store, len(data), 2)
     exports["memory"].write(store, data, ptr)
@@ -54,7 +61,7 @@ def _bare_call(store: wasmtime.Store, exports, text: str) -> str:  # noqa: ANN00
 
 
 @pytest.fixture(scope="module")
-def bare():  # noqa: ANN201
+def bare():
     engine = wasmtime.Engine()
     module = wasmtime.Module(engine, PICK.read_bytes())
     linker = wasmtime.Linker(engine)
@@ -90,13 +97,13 @@ def test_call_bare_wasmtime_reused_instance(benchmark, bare) -> None:
 
 @pytest.mark.benchmark(group="module load")
 def test_load_cold_compile(benchmark) -> None:
-    engine, wasm = Engine(), (build_dir() / "activities" / "http_parse.wasm").read_bytes()
+    engine, wasm = Engine(), artifact("activities/http_parse.wasm").read_bytes()
     benchmark(lambda: ModuleCache(engine, None).get("x", wasm))
 
 
 @pytest.mark.benchmark(group="module load")
 def test_load_warm_from_disk_cache(benchmark, tmp_path: Path) -> None:
-    engine, wasm = Engine(), (build_dir() / "activities" / "http_parse.wasm").read_bytes()
+    engine, wasm = Engine(), artifact("activities/http_parse.wasm").read_bytes()
     ModuleCache(engine, tmp_path).get("x", wasm)
 
     def load() -> None:
@@ -109,9 +116,16 @@ def test_load_warm_from_disk_cache(benchmark, tmp_path: Path) -> None:
 
 def _megabyte_document() -> dict:
     rng = random.Random(7)
-    items = [{"id": i, "name": f"item-{i}", "tags": [rng.choice("abcdef") for _ in range(5)],
-              "price": round(rng.random() * 100, 2), "meta": {"ok": bool(i % 2), "rank": rng.randint(0, 999)}}
-             for i in range(9000)]
+    items = [
+        {
+            "id": i,
+            "name": f"item-{i}",
+            "tags": [rng.choice("abcdef") for _ in range(5)],
+            "price": round(rng.random() * 100, 2),
+            "meta": {"ok": bool(i % 2), "rank": rng.randint(0, 999)},
+        }
+        for i in range(9000)
+    ]
     return {"items": items, "total": len(items)}
 
 
@@ -167,14 +181,21 @@ ECHO_WASI = """(module
 
 
 @pytest.fixture(scope="module")
-def echoes(tmp_path_factory):  # noqa: ANN201
+def echoes(tmp_path_factory):
     root = tmp_path_factory.mktemp("echo")
     blobs, registry = MemoryBlobStore(), ActivityRegistry(root / "r.sqlite")
     executor = WasmExecutor(blobs, cache_dir=root / "modules")
-    alloc_run = register_module(wasmtime.wat2wasm(ECHO_ALLOC_RUN), name="echo-alloc-run", version="1.0.0",
-                                runtime="wasm", blobs=blobs, registry=registry)
-    wasi = register_module(wasmtime.wat2wasm(ECHO_WASI), name="echo-wasi", version="1.0.0", runtime="wasi",
-                           blobs=blobs, registry=registry)
+    alloc_run = register_module(
+        wasmtime.wat2wasm(ECHO_ALLOC_RUN),
+        name="echo-alloc-run",
+        version="1.0.0",
+        runtime="wasm",
+        blobs=blobs,
+        registry=registry,
+    )
+    wasi = register_module(
+        wasmtime.wat2wasm(ECHO_WASI), name="echo-wasi", version="1.0.0", runtime="wasi", blobs=blobs, registry=registry
+    )
     wasi_executor = WasiExecutor.beside(executor)
     assert executor.run(alloc_run, SMALL) == wasi_executor.run(wasi, SMALL) == SMALL  # warm: compiled, linked
     return executor, alloc_run, wasi_executor, wasi

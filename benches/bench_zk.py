@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from _support import HOST_BIN, peak_rss_mib
 
 from pipeline import zk
-
-from _support import HOST_BIN, peak_rss_mib
 
 ROUNDS = 1  # a 2^17-cycle segment takes over a minute on this 2-core CPU: one proof per side per case
 
@@ -38,8 +37,9 @@ def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds:
     input_file = tmp_path / "input.json"
     input_file.write_bytes(zk.encode_input(document))
 
-    rust_peak, out = peak_rss_mib([str(host_bin), "prove", str(guest.path), str(input_file), "composite", str(po2),
-                                   str(ROUNDS)])
+    rust_peak, out = peak_rss_mib(
+        [str(host_bin), "prove", str(guest.path), str(input_file), "composite", str(po2), str(ROUNDS)]
+    )
     rust = [json.loads(line) for line in out.splitlines()]
     rust_mean = statistics.mean(r["seconds"] for r in rust)
 
@@ -51,28 +51,39 @@ def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds:
 
     py_peak = float("nan")
     if (rounds, po2) == CASES[0]:  # one more proof, in a process of its own, for Python's peak memory
-        py_peak, _ = peak_rss_mib([sys.executable, "-c", (
-            "from pipeline import zk; g = zk.load_guest('sha-chain'); "
-            f"zk.prove(g.elf, {document!r}, segment_limit_po2={po2})")])
+        py_peak, _ = peak_rss_mib(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "from pipeline import zk; g = zk.load_guest('sha-chain'); "
+                    f"zk.prove(g.elf, {document!r}, segment_limit_po2={po2})"
+                ),
+            ]
+        )
 
     cycles = proof.execution.total_cycles
-    benchmark.extra_info.update({
-        "rounds": rounds,
-        "segment_po2": po2,
-        "segments": proof.execution.segments,
-        "total_cycles": cycles,
-        "rust_mean_s": rust_mean,
-        "python_mean_s": py_mean,
-        "ratio_python_over_rust": py_mean / rust_mean,
-        "python_cycles_per_s": cycles / py_mean,
-        "rust_cycles_per_s": cycles / rust_mean,
-        "python_peak_rss_mib": py_peak,
-        "rust_peak_rss_mib": rust_peak,
-        "seal_size": proof.receipt.seal_size,
-    })
-    print(f"\nsha-chain rounds={rounds} po2={po2}: {cycles} cycles, {proof.execution.segments} segments; "
-          f"python {py_mean:.2f}s vs rust {rust_mean:.2f}s = {py_mean / rust_mean:.3f}x; "
-          f"peak RSS python {py_peak:.0f} MiB, rust {rust_peak:.0f} MiB")
+    benchmark.extra_info.update(
+        {
+            "rounds": rounds,
+            "segment_po2": po2,
+            "segments": proof.execution.segments,
+            "total_cycles": cycles,
+            "rust_mean_s": rust_mean,
+            "python_mean_s": py_mean,
+            "ratio_python_over_rust": py_mean / rust_mean,
+            "python_cycles_per_s": cycles / py_mean,
+            "rust_cycles_per_s": cycles / rust_mean,
+            "python_peak_rss_mib": py_peak,
+            "rust_peak_rss_mib": rust_peak,
+            "seal_size": proof.receipt.seal_size,
+        }
+    )
+    print(
+        f"\nsha-chain rounds={rounds} po2={po2}: {cycles} cycles, {proof.execution.segments} segments; "
+        f"python {py_mean:.2f}s vs rust {rust_mean:.2f}s = {py_mean / rust_mean:.3f}x; "
+        f"peak RSS python {py_peak:.0f} MiB, rust {rust_peak:.0f} MiB"
+    )
 
 
 def test_verify_composite(benchmark) -> None:
@@ -106,8 +117,13 @@ def test_composite_vs_succinct(benchmark, segments: int) -> None:
     t0 = time.monotonic()
     composite = zk.prove(guest.elf, document, segment_limit_po2=17)
     composite_s = time.monotonic() - t0
-    succinct = benchmark.pedantic(zk.prove, args=(guest.elf, document),
-                                  kwargs={"segment_limit_po2": 17, "kind": "succinct"}, rounds=1, iterations=1)
+    succinct = benchmark.pedantic(
+        zk.prove,
+        args=(guest.elf, document),
+        kwargs={"segment_limit_po2": 17, "kind": "succinct"},
+        rounds=1,
+        iterations=1,
+    )
     succinct_s = benchmark.stats.stats.mean
     verify = {}
     for name, proof in (("composite", composite), ("succinct", succinct)):
@@ -117,13 +133,21 @@ def test_composite_vs_succinct(benchmark, segments: int) -> None:
             zk.verify(data, guest.image_id)
         verify[name] = ((time.monotonic() - t0) / 5, len(data))
     assert composite.execution.segments == succinct.execution.segments == segments
-    benchmark.extra_info.update({
-        "segments": segments, "rounds": document["rounds"],
-        "composite_prove_s": composite_s, "succinct_prove_s": succinct_s,
-        "ratio_succinct_over_composite": succinct_s / composite_s,
-        "composite_receipt_bytes": verify["composite"][1], "succinct_receipt_bytes": verify["succinct"][1],
-        "composite_verify_s": verify["composite"][0], "succinct_verify_s": verify["succinct"][0],
-    })
-    print(f"\n{segments} segment(s) at 2^17: composite {composite_s:.0f}s {verify['composite'][1]:,} B "
-          f"verify {verify['composite'][0] * 1000:.1f} ms | succinct {succinct_s:.0f}s {verify['succinct'][1]:,} B "
-          f"verify {verify['succinct'][0] * 1000:.1f} ms | time ratio {succinct_s / composite_s:.2f}")
+    benchmark.extra_info.update(
+        {
+            "segments": segments,
+            "rounds": document["rounds"],
+            "composite_prove_s": composite_s,
+            "succinct_prove_s": succinct_s,
+            "ratio_succinct_over_composite": succinct_s / composite_s,
+            "composite_receipt_bytes": verify["composite"][1],
+            "succinct_receipt_bytes": verify["succinct"][1],
+            "composite_verify_s": verify["composite"][0],
+            "succinct_verify_s": verify["succinct"][0],
+        }
+    )
+    print(
+        f"\n{segments} segment(s) at 2^17: composite {composite_s:.0f}s {verify['composite'][1]:,} B "
+        f"verify {verify['composite'][0] * 1000:.1f} ms | succinct {succinct_s:.0f}s {verify['succinct'][1]:,} B "
+        f"verify {verify['succinct'][0] * 1000:.1f} ms | time ratio {succinct_s / composite_s:.2f}"
+    )

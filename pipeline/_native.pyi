@@ -2,11 +2,32 @@
 
 Errors are Loom's own classes from ``pipeline.errors``: ``InvalidInput`` (bad ELF, image ID or kind),
 ``GuestPanicked`` (with the guest's message), ``ExecutionFailed``, ``ProvingFailed``, ``ReceiptInvalid`` and
-``ImageIdMismatch``; ``PresentationInvalid`` for TLSNotary presentations.
+``ImageIdMismatch``; ``PresentationInvalid`` for TLSNotary presentations, raised with its ``stage`` as data.
 """
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, final
+
+__all__ = [
+    "ExecutionInfo",
+    "ProveInfo",
+    "ProverOptions",
+    "Receipt",
+    "__version__",
+    "build_info",
+    "check_recursion_programs",
+    "execute",
+    "execute_segments",
+    "image_id",
+    "join",
+    "lift",
+    "prove",
+    "prove_segment",
+    "resolve",
+    "segment_receipts",
+    "succinct_receipt",
+    "tlsn_verify",
+]
 
 __version__: str
 
@@ -16,11 +37,12 @@ def build_info() -> dict[str, str]:
 def tlsn_verify(request: bytes) -> str:
     """Verifies a TLSNotary presentation: ``{"presentation": "<base64>", "policy": {...}}`` in, the verified facts
     as JSON text out (the same answer as the ``tlsn-verify`` wasm activity); ``PresentationInvalid`` naming the
-    failed check otherwise. Releases the GIL."""
+    failed check (its ``stage``) otherwise. Releases the GIL."""
 
 def image_id(elf: bytes) -> str:
     """Hex image ID of a RISC Zero guest: a user ELF (combined with the v1compat kernel) or a combined binary."""
 
+@final
 class ExecutionInfo:
     """What one execution of a guest did."""
 
@@ -32,6 +54,7 @@ class ExecutionInfo:
     paging_cycles: int
     reserved_cycles: int
 
+@final
 class Receipt:
     """A risc0 receipt: the journal and the seal proving a guest produced it."""
 
@@ -56,6 +79,7 @@ class Receipt:
         """Decode risc0's serialized form; ``ReceiptInvalid`` for anything that is not exactly one receipt
         (trailing bytes included)."""
 
+@final
 class ProveInfo:
     receipt: Receipt
     stats: ExecutionInfo
@@ -65,14 +89,33 @@ def execute(
 ) -> ExecutionInfo:
     """Run a guest with ``input`` on its stdin, without proving."""
 
+@final
+class ProverOptions:
+    """How to prove a guest, as one value (like risc0's ``ProverOpts``); an unknown ``kind`` is ``InvalidInput``."""
+
+    def __new__(
+        cls,
+        *,
+        kind: Literal["composite", "succinct"] = "composite",
+        segment_limit_po2: int | None = None,
+        max_cycles: int | None = None,
+        dev_mode: bool = False,
+    ) -> ProverOptions: ...
+    @property
+    def kind(self) -> Literal["composite", "succinct"]: ...
+    @property
+    def segment_limit_po2(self) -> int | None: ...
+    @property
+    def max_cycles(self) -> int | None: ...
+    @property
+    def dev_mode(self) -> bool:
+        """Make a fake receipt instantly: labelled "fake", refused by ``verify`` unless allowed."""
+
 def prove(
     elf: bytes,
     input: bytes,
+    options: ProverOptions,
     *,
-    kind: Literal["composite", "succinct"] = "composite",
-    segment_limit_po2: int | None = None,
-    max_cycles: int | None = None,
-    dev_mode: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     assumptions: list[Receipt] = ...,
 ) -> ProveInfo:

@@ -1,4 +1,5 @@
-"""Running any registered activity, whatever its runtime, and the activities Loom ships (built by ``make``)."""
+"""Activities by runtime: registering a module (checked against its runtime's ABI), registering the ones Loom ships
+(on first use), and running any registered activity with the executor its runtime needs."""
 
 from __future__ import annotations
 
@@ -6,48 +7,108 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, errors, zk
-from pipeline.blobstore import BlobStore
-from pipeline.home import build_dir
-from pipeline.models import ActivityDefinition, Capabilities, ProveOptions, Runtime
-from pipeline.registry import ActivityRegistry, register_module
+from pipeline.artifacts import artifact
+from pipeline.blobstore import BlobStore, default_blobstore, sha256_hex
+from pipeline.builtins import BUILTINS
+from pipeline.models import ActivityDefinition, Capabilities, Limits, ProveOptions, Runtime
+from pipeline.registry import ActivityRegistry, default_registry
 from pipeline.wasm import WasmExecutor
+from pipeline.wasm.abi import check_module
 from pipeline.wasm.host import Log
+from pipeline.wasm.wasi import WasiExecutor
 
-HMAC_GRANTS = Capabilities(host_functions=("loom_get_secret", "loom_log"), secrets=("hmac_key",))
 
-# name -> (file under build/, runtime, capabilities)
-BUILTINS: dict[str, tuple[str, Runtime, Capabilities]] = {
-    "counter": ("activities/counter.wasm", Runtime.assemblyscript, Capabilities()),
-    "json-pick": ("activities/json_pick.wasm", Runtime.assemblyscript, Capabilities()),
-    "http-parse": ("activities/http_parse.wasm", Runtime.assemblyscript, Capabilities()),
-    "redact": ("activities/redact.wasm", Runtime.assemblyscript, Capabilities()),
-    "echo": ("wasm/echo.wasm", Runtime.wasm, Capabilities()),
-    "tlsn-verify": ("wasm/tlsn_verify.wasm", Runtime.wasm, Capabilities()),
-    "hmac": ("activities/hmac.wasm", Runtime.assemblyscript, HMAC_GRANTS),
-    "hmac-plugin": ("wasm/hmac_plugin.wasm", Runtime.extism, HMAC_GRANTS),
-    "hello": ("zkvm/hello.elf", Runtime.risc0, Capabilities()),
-    "sha-chain": ("zkvm/sha-chain.elf", Runtime.risc0, Capabilities()),
-    "json-claim": ("zkvm/json-claim.elf", Runtime.risc0, Capabilities()),
-    "tlsn-claim": ("zkvm/tlsn-claim.elf", Runtime.risc0, Capabilities()),
-    "json-canon": ("wasi/json-canon.wasm", Runtime.wasi, Capabilities()),
-    "csv-to-json": ("wasi/csv-to-json.wasm", Runtime.wasi, Capabilities()),
-}
+def register_module(
+    module: bytes,
+    *,
+    name: str,
+    version: str,
+    runtime: Runtime | str,
+    limits: Limits | None = None,
+    capabilities: Capabilities | None = None,
+    blobs: BlobStore | None = None,
+    registry: ActivityRegistry | None = None,
+) -> ActivityDefinition:
+    """Checks that ``module`` fits ``runtime``'s ABI, stores it and registers it, in one call."""
+    runtime = Runtime(runtime)
+    check_module(module, runtime)
+    blobs = blobs or default_blobstore()
+    defn = ActivityDefinition(
+        name=name,
+        version=version,
+        runtime=runtime,
+        blob=blobs.put(module),
+        limits=limits or Limits(),
+        capabilities=capabilities or Capabilities(),
+    )
+    return (registry or default_registry()).register(defn)
+
+
+def register_builtin(name: str, blobs: BlobStore, registry: ActivityRegistry) -> ActivityDefinition:
+    """Registers one shipped activity as ``<Loom's version>+<module digest>``: idempotent for an unchanged module,
+    and a rebuilt module becomes the newest registration instead of clashing with the old one."""
+    builtin = BUILTINS[name]
+    module = artifact(builtin.file).read_bytes()
+    return register_module(
+        module,
+        name=name,
+        version=f"{__version__}+{sha256_hex(module)[:12]}",
+        runtime=builtin.runtime,
+        capabilities=builtin.capabilities,
+        blobs=blobs,
+        registry=registry,
+    )
 
 
 def register_builtins(blobs: BlobStore, registry: ActivityRegistry) -> list[ActivityDefinition]:
-    """Registers every shipped activity as ``<Loom's version>+<module digest>``: idempotent for unchanged modules,
-    and a rebuilt module becomes the newest registration instead of clashing with the old one."""
-    from pipeline.blobstore import sha256_hex
+    return [register_builtin(name, blobs, registry) for name in BUILTINS]
 
-    registered = []
-    for name, (file, runtime, capabilities) in BUILTINS.items():
-        path = build_dir() / file
-        if not path.is_file():
-            raise errors.InvalidInput(f"{path} is missing: run `make setup` to build Loom's activities")
-        module = path.read_bytes()
-        registered.append(register_module(module, name=name, version=f"{__version__}+{sha256_hex(module)[:12]}",
-                                          runtime=runtime, capabilities=capabilities, blobs=blobs, registry=registry))
-    return registered
+
+def resolve(registry: ActivityRegistry, blobs: BlobStore, ref: str) -> ActivityDefinition:
+    """``registry.resolve(ref)``, registering a shipped activity the first time it is asked for by name."""
+    try:
+        return registry.resolve(ref)
+    except errors.ActivityNotFound:
+        name = ref.split("@", 1)[0]
+        if name not in BUILTINS:
+            raise
+    register_builtin(name, blobs, registry)
+    return registry.resolve(ref)
+
+
+def run_risc0(
+    defn: ActivityDefinition,
+    document: Any,
+    blobs: BlobStore,
+    *,
+    progress: zk.Progress | None = None,
+    dev_mode: bool = False,
+    options: ProveOptions = ProveOptions(),
+) -> dict[str, Any]:
+    """A ``risc0`` activity as a pipeline step: prove the guest stored under ``defn.blob``, keep the receipt.
+
+    Returns the decoded journal with the receipt's digest, image ID and kind, which is what later steps use. The
+    activity's ``limits.fuel`` is the guest's cycle limit, so a runaway guest stops before it is proven.
+    """
+    elf = blobs.get(defn.blob)
+    proof = zk.prove(
+        elf,
+        document,
+        kind=options.kind,
+        segment_limit_po2=options.segment_po2,
+        dev_mode=dev_mode,
+        progress=progress,
+        max_cycles=defn.limits.fuel,
+    )
+    image_id = zk.image_id(elf)
+    proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
+    return {
+        "journal": zk.decode_journal(proof.receipt.journal),
+        "receipt": zk.store_receipt(proof.receipt, blobs),
+        "image_id": image_id,
+        "kind": proof.receipt.kind,
+        "cycles": proof.execution.total_cycles,
+    }
 
 
 class Executors:
@@ -58,23 +119,28 @@ class Executors:
         self._wasm: WasmExecutor | None = None
         self._extism: Any = None
 
-    def run(self, defn: ActivityDefinition, document: Any, *, log: Log | None = None,
-            progress: zk.Progress | None = None, options: ProveOptions | None = None) -> Any:
+    def run(
+        self,
+        defn: ActivityDefinition,
+        document: Any,
+        *,
+        log: Log | None = None,
+        progress: zk.Progress | None = None,
+        options: ProveOptions | None = None,
+    ) -> Any:
         """Runs one activity on one document with the executor its runtime needs."""
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
             self._wasm = self._wasm or WasmExecutor(self.blobs)
             return self._wasm.run(defn, document, log=log)
         if defn.runtime is Runtime.wasi:
-            from pipeline.wasm.wasi import WasiExecutor
-
             self._wasm = self._wasm or WasmExecutor(self.blobs)
             return WasiExecutor.beside(self._wasm).run(defn, document, log=log)
         if defn.runtime is Runtime.extism:
-            from pipeline.extism import ExtismExecutor
+            from pipeline.extism import ExtismExecutor  # an optional extra: imported only when a plugin runs
 
             self._extism = self._extism or ExtismExecutor(self.blobs)
             return self._extism.run(defn, document, log=log)
-        return zk.run_activity(defn, document, self.blobs, progress=progress, options=options or ProveOptions())
+        return run_risc0(defn, document, self.blobs, progress=progress, options=options or ProveOptions())
 
 
 def read_module(path: Path) -> bytes:

@@ -19,12 +19,17 @@ from pipeline.home import loom_home
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
+def is_digest(value: object) -> bool:
+    """A SHA-256 digest as Loom writes it: 64 lowercase hex digits."""
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _checked(digest: str) -> str:
-    if not isinstance(digest, str) or not _DIGEST.match(digest):
+    if not is_digest(digest):
         raise errors.InvalidInput(f"not a sha256 digest: {digest!r}")
     return digest
 

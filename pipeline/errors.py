@@ -6,6 +6,8 @@ a denied capability) never retry.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class LoomError(Exception):
     """Base of every error Loom raises on purpose. ``exit_code`` is what the CLI exits with: 1 the work ran and
@@ -132,9 +134,43 @@ class ImageIdMismatch(ReceiptInvalid):
 # --- TLSNotary ------------------------------------------------------------------------------------------------
 
 
-class PresentationInvalid(LoomError):
-    """A TLSNotary presentation was rejected; ``stage`` names the check (decode, signature, identity, policy...)."""
+class Stage(StrEnum):
+    """The check that rejected a TLSNotary presentation: the verifier's ``Stage`` (``rust-guests/tlsn-verifier``),
+    plus ``internal`` (the native verifier panicked) and ``unknown`` (a message that names no stage)."""
 
-    def __init__(self, message: str) -> None:
+    request = "request"
+    decode = "decode"
+    unsupported = "unsupported"
+    attestation = "attestation"
+    signature = "signature"
+    policy = "policy"
+    identity = "identity"
+    transcript = "transcript"
+    internal = "internal"
+    unknown = "unknown"
+
+    @classmethod
+    def of_message(cls, message: str) -> Stage:
+        """The stage a ``"stage: reason"`` message starts with: for rejections that arrive as text only (the wasm
+        activity's ``loom.fail``, the zkVM guest's panic)."""
+        return cls.named(message.split(":", 1)[0]) if ":" in message else cls.unknown
+
+    @classmethod
+    def named(cls, name: str) -> Stage:
+        """``unknown`` for a name this Loom does not know (a newer verifier's stage), instead of failing."""
+        try:
+            return cls(name)
+        except ValueError:
+            return cls.unknown
+
+
+class PresentationInvalid(LoomError):
+    """A TLSNotary presentation was rejected; ``stage`` names the check. The native verifier passes it as data;
+    without it, it is read from the message's ``"stage: "`` prefix."""
+
+    def __init__(self, message: str, stage: Stage | str | None = None) -> None:
         super().__init__(message)
-        self.stage = message.split(":", 1)[0] if ":" in message else "unknown"
+        self.stage = Stage.of_message(message) if stage is None else Stage.named(stage)
+
+    def __reduce__(self) -> tuple[type[PresentationInvalid], tuple[str, str]]:
+        return type(self), (str(self), self.stage.value)  # the stage survives a worker process boundary

@@ -1,6 +1,6 @@
 """Extism plugins as activities (``runtime: extism``), behind the same interface as ``WasmExecutor``.
 
-The Extism SDK is an optional extra (``pip install 'loom-pipeline[extism]'``), imported only when a plugin runs.
+The Extism SDK is an optional extra (``pip install 'loom-verifiable[extism]'``), imported only when a plugin runs.
 Plugins export ``run`` (input: the JSON document's bytes; output: a JSON document) and may import Loom's host
 functions from ``extism:host/user``: ``loom_log(level: i64, msg)`` and ``loom_get_secret(name) -> value``, granted
 per activity exactly as for wasm activities. Limits: the wall-clock deadline (``timeout_ms``), the memory cap (the
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from pipeline import errors
 from pipeline.blobstore import BlobStore
@@ -21,12 +22,15 @@ from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.wasm import host
 from pipeline.wasm.binary import bound_tables_and_memory
 from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
-from pipeline.wasm.executor import decode_output as _decode, encode_document
+from pipeline.wasm.executor import decode_output as _decode
+from pipeline.wasm.executor import encode_document
 
-INSTALL_HINT = "runtime 'extism' needs the Extism SDK: pip install 'loom-pipeline[extism]' (or pip install extism)"
+INSTALL_HINT = "runtime 'extism' needs the Extism SDK: pip install 'loom-verifiable[extism]' (or pip install extism)"
 
 _functions: list[Any] = []
 _functions_lock = threading.Lock()
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _sdk() -> Any:
@@ -44,31 +48,41 @@ def _host_functions() -> list[Any]:
             return _functions
         extism = _sdk()
 
-        def guarded(body):  # noqa: ANN001, ANN202 - a denial cannot raise through the SDK's callback: record it
+        def guarded(body: Callable[_P, _R]) -> Callable[_P, _R | str]:
+            """A denial cannot raise through the SDK's callback: record it in the call's context instead."""
+
             @functools.wraps(body)
-            def call(*args):  # noqa: ANN002, ANN202
+            def call(*args: _P.args, **kwargs: _P.kwargs) -> _R | str:
                 try:
-                    return body(*args)
+                    return body(*args, **kwargs)
                 except errors.LoomError as exc:
                     ctx = getattr(host._current, "ctx", None)
                     if ctx is not None and ctx.failure is None:
                         ctx.failure = exc
                     return ""
+
+            # The SDK infers a host function's results from its annotations (copied from ``body`` by ``wraps``),
+            # and reads "no result" only from a missing return annotation: it refuses ``-> None``.
+            if call.__annotations__.get("return", "") in ("None", None):
+                call.__annotations__ = {k: v for k, v in call.__annotations__.items() if k != "return"}
             return call
 
-        @extism.host_fn(name="loom_log", namespace="extism:host/user")
-        @guarded
-        def loom_log(level: int, msg: str):  # noqa: ANN202 - the SDK infers "no result" from no annotation
+        def loom_log(level: int, msg: str) -> None:
             data = msg.encode()
-            host.log_line(host.current(HostFunction.loom_log), host.LEVELS.get(level, "info"),
-                          data[:host.LOG_LINE_BYTES], len(data))
+            host.log_line(
+                host.current(HostFunction.loom_log),
+                host.LEVELS.get(level, "info"),
+                data[: host.LOG_LINE_BYTES],
+                len(data),
+            )
 
-        @extism.host_fn(name="loom_get_secret", namespace="extism:host/user")
-        @guarded
         def loom_get_secret(name: str) -> str:
-            return host.read_secret(name[:host.KEY_BYTES]) or ""
+            return host.read_secret(name[: host.KEY_BYTES]) or ""
 
-        _functions.extend([loom_log, loom_get_secret])
+        # host_fn registers a function with the SDK as it is applied (what decorating with it would do)
+        log_fn = extism.host_fn(name="loom_log", namespace="extism:host/user")(guarded(loom_log))
+        secret_fn = extism.host_fn(name="loom_get_secret", namespace="extism:host/user")(guarded(loom_get_secret))
+        _functions.extend([log_fn, secret_fn])
         return _functions
 
 
@@ -87,16 +101,23 @@ class ExtismExecutor:
         if compiled is None:
             budget = Budget.of(defn.limits, defn.capabilities)
             try:
-                wasm = bound_tables_and_memory(self.blobs.get(defn.blob), max_pages=budget.memory_pages,
-                                               max_table_elements=budget.table_elements, max_tables=MAX_TABLES)
+                wasm = bound_tables_and_memory(
+                    self.blobs.get(defn.blob),
+                    max_pages=budget.memory_pages,
+                    max_table_elements=budget.table_elements,
+                    max_tables=MAX_TABLES,
+                )
             except ValueError as exc:
                 raise errors.InvalidModule(f"{defn.ref}: {exc}") from None
             except MemoryError as exc:
                 raise errors.ActivityOutOfMemory(f"{defn.ref}: {exc}") from None
             except IndexError:
                 raise errors.InvalidModule(f"{defn.ref} is not a well-formed WebAssembly module") from None
-            manifest = {"wasm": [{"data": wasm}], "timeout_ms": defn.limits.wall_clock_ms,
-                        "memory": {"max_pages": budget.memory_pages}}
+            manifest = {
+                "wasm": [{"data": wasm}],
+                "timeout_ms": defn.limits.wall_clock_ms,
+                "memory": {"max_pages": budget.memory_pages},
+            }
             try:
                 compiled = extism.extism.CompiledPlugin(manifest, False, _host_functions())
             except extism.Error as exc:
@@ -109,8 +130,9 @@ class ExtismExecutor:
             raise errors.InvalidModule(f"{defn.ref} has runtime '{defn.runtime.value}', not 'extism'")
         data = encode_document(document, defn)
         plugin = self._plugin(defn)
-        ctx = host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=None, secrets=self.secrets,
-                               log=log)
+        ctx = host.CallContext(
+            activity=defn.ref, capabilities=defn.capabilities, abi=None, secrets=self.secrets, log=log
+        )
         host.enter(ctx, defn.limits.wall_clock_ms)
         try:
             output = plugin.call("run", data)
@@ -122,8 +144,10 @@ class ExtismExecutor:
             raise ctx.failure
         limit = defn.limits.output_mib * MIB
         if len(output) > limit:
-            raise errors.OutputTooLarge(f"{defn.ref}: the output is {len(output)} bytes; the activity's limit is "
-                                        f"{limit} bytes (limits.output_mib)")
+            raise errors.OutputTooLarge(
+                f"{defn.ref}: the output is {len(output)} bytes; the activity's limit is "
+                f"{limit} bytes (limits.output_mib)"
+            )
         return _decode(output, defn)
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Where Loom keeps things: one data dir for everything it persists, and the build dir of the source tree."""
+"""Where Loom keeps things: one data dir for everything it persists, and the cache of costly build outputs."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ def loom_home() -> Path:
     base = Path(env) if env else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "loom"
     base.mkdir(parents=True, exist_ok=True)
     return base
-
-
-def build_dir() -> Path:
-    """Built guests and activities (``make`` writes them): ``$LOOM_BUILD_DIR`` or ``<source tree>/build``."""
-    env = os.environ.get("LOOM_BUILD_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "build"
 
 
 def cache_dir() -> Path:

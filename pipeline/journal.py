@@ -1,7 +1,8 @@
 """The run journal: every run, step attempt and cached result, in SQLite (WAL) in the data dir.
 
-Each record is written in its own transaction before the runner moves on, so a run killed at any point leaves a
-consistent history to resume from, and several runs (in several processes) can share one journal.
+Each record is committed before the runner moves on (records made at the same moment, such as the steps a batch
+finished, share one transaction), so a run killed at any point leaves a consistent history to resume from, and
+several runs (in several processes) can share one journal. Statuses are stored as their plain string values.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +38,62 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE TABLE IF NOT EXISTS cache (cache_key TEXT PRIMARY KEY, output_blob TEXT NOT NULL, created_at REAL NOT NULL);
 """
 
-DONE = ("succeeded", "cached", "skipped")
+
+class StepStatus(StrEnum):
+    """An attempt's status, as stored in the journal."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    CACHED = "cached"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process died
+
+
+class RunStatus(StrEnum):
+    """A run's status; ``interrupted`` is never stored: it is how a ``running`` run whose process is gone reads."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.CACHED, StepStatus.SKIPPED})
+"""The statuses of a step that needs no more attempts."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    """An attempt to record: ``running``, or already over when it is ``cached`` or ``skipped``."""
+
+    step: str
+    attempt: int
+    activity: str
+    status: StepStatus = StepStatus.RUNNING
+    cache_key: str | None = None
+    input_digest: str | None = None
+    output_blob: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEnd:
+    """How a running attempt ended; a success with a ``cache_key`` becomes that key's cached result."""
+
+    step: str
+    attempt: int
+    status: StepStatus
+    output_blob: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+    cache_key: str | None = None
 
 
 class Attempt(BaseModel):
     run_id: str
     step: str
     attempt: int
-    status: str  # running | succeeded | cached | skipped | failed | interrupted (its process died)
+    status: StepStatus
     activity: str
     cache_key: str | None = None
     input_digest: str | None = None
@@ -62,7 +113,7 @@ class Run(BaseModel):
     pipeline: str
     spec: str
     input_blob: str
-    status: str  # running | succeeded | failed | interrupted (running in the journal, but its process is gone)
+    status: RunStatus
     created_at: float
     finished_at: float | None = None
     output_blob: str | None = None
@@ -133,7 +184,7 @@ class Journal:
             db.execute("ROLLBACK")
             raise
 
-    def _rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
 
     def lock(self, run_id: str) -> RunLock:
@@ -141,27 +192,35 @@ class Journal:
 
     def _seen(self, run: Run) -> Run:
         """A run the journal says is running but whose process is gone is shown as interrupted."""
-        if run.status == "running" and not self.lock(run.run_id).held_elsewhere():
-            return run.model_copy(update={"status": "interrupted"})
+        if run.status == RunStatus.RUNNING and not self.lock(run.run_id).held_elsewhere():
+            return run.model_copy(update={"status": RunStatus.INTERRUPTED})
         return run
 
     # runs
     def start_run(self, pipeline: str, spec_json: str, input_blob: str) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._tx() as db:
-            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, NULL, NULL, NULL)",
-                       (run_id, pipeline, spec_json, input_blob, time.time()))
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                (run_id, pipeline, spec_json, input_blob, RunStatus.RUNNING, time.time()),
+            )
         return run_id
 
-    def finish_run(self, run_id: str, status: str, output_blob: str | None = None, error: str | None = None) -> None:
+    def finish_run(
+        self, run_id: str, status: RunStatus, output_blob: str | None = None, error: str | None = None
+    ) -> None:
         with self._tx() as db:
-            db.execute("UPDATE runs SET status = ?, finished_at = ?, output_blob = ?, error = ? WHERE run_id = ?",
-                       (status, time.time(), output_blob, error, run_id))
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, output_blob = ?, error = ? WHERE run_id = ?",
+                (status, time.time(), output_blob, error, run_id),
+            )
 
     def reopen_run(self, run_id: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = ?",
-                       (run_id,))
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = NULL, error = NULL WHERE run_id = ?",
+                (RunStatus.RUNNING, run_id),
+            )
 
     def run(self, run_id: str) -> Run | None:
         rows = self._rows("SELECT * FROM runs WHERE run_id = ?", (run_id,))
@@ -174,31 +233,88 @@ class Journal:
     def interrupt_attempts(self, run_id: str) -> int:
         """Marks the attempts a dead process left running as interrupted; returns how many."""
         with self._tx() as db:
-            return db.execute("UPDATE attempts SET status = 'interrupted', finished_at = ? "
-                              "WHERE run_id = ? AND status = 'running'", (time.time(), run_id)).rowcount
+            return db.execute(
+                "UPDATE attempts SET status = ?, finished_at = ? WHERE run_id = ? AND status = ?",
+                (StepStatus.INTERRUPTED, time.time(), run_id, StepStatus.RUNNING),
+            ).rowcount
 
     # attempts
-    def begin_attempt(self, run_id: str, step: str, activity: str, cache_key: str | None,
-                      input_digest: str | None) -> int:
+    def begin_attempt(
+        self, run_id: str, step: str, activity: str, cache_key: str | None, input_digest: str | None
+    ) -> int:
+        """Records the next attempt of a step as running; returns its number."""
         with self._tx() as db:
-            (last,) = db.execute("SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id = ? AND step = ?",
-                                 (run_id, step)).fetchone()
-            db.execute("INSERT INTO attempts (run_id, step, attempt, status, activity, cache_key, input_digest, "
-                       "started_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
-                       (run_id, step, last + 1, activity, cache_key, input_digest, time.time()))
+            row = db.execute(
+                "SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id = ? AND step = ?", (run_id, step)
+            ).fetchone()
+            last = int(row[0])
+            self._insert(
+                db, run_id, [NewAttempt(step, last + 1, activity, cache_key=cache_key, input_digest=input_digest)]
+            )
         return last + 1
 
-    def end_attempt(self, run_id: str, step: str, attempt: int, status: str, *, output_blob: str | None = None,
-                    error_type: str | None = None, error: str | None = None) -> None:
+    def begin_attempts(self, run_id: str, attempts: list[NewAttempt]) -> None:
+        """Records attempts in one transaction (the runner numbers them: it holds the run's lock)."""
+        if attempts:
+            with self._tx() as db:
+                self._insert(db, run_id, attempts)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, run_id: str, attempts: list[NewAttempt]) -> None:
+        now = time.time()
+        db.executemany(
+            "INSERT INTO attempts (run_id, step, attempt, status, activity, cache_key, input_digest, "
+            "output_blob, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    run_id,
+                    a.step,
+                    a.attempt,
+                    a.status,
+                    a.activity,
+                    a.cache_key,
+                    a.input_digest,
+                    a.output_blob,
+                    now,
+                    None if a.status == StepStatus.RUNNING else now,
+                )
+                for a in attempts
+            ],
+        )
+
+    def end_attempt(
+        self,
+        run_id: str,
+        step: str,
+        attempt: int,
+        status: StepStatus,
+        *,
+        output_blob: str | None = None,
+        error_type: str | None = None,
+        error: str | None = None,
+        cache_key: str | None = None,
+    ) -> None:
+        self.end_attempts(run_id, [AttemptEnd(step, attempt, status, output_blob, error_type, error, cache_key)])
+
+    def end_attempts(self, run_id: str, ends: list[AttemptEnd]) -> None:
+        """Records how attempts ended, and the cache entries of the successes, in one transaction."""
+        if not ends:
+            return
+        now = time.time()
         with self._tx() as db:
-            db.execute("UPDATE attempts SET status = ?, output_blob = ?, error_type = ?, error = ?, finished_at = ? "
-                       "WHERE run_id = ? AND step = ? AND attempt = ?",
-                       (status, output_blob, error_type, error, time.time(), run_id, step, attempt))
-            if status == "succeeded" and output_blob:
-                key = db.execute("SELECT cache_key FROM attempts WHERE run_id = ? AND step = ? AND attempt = ?",
-                                 (run_id, step, attempt)).fetchone()[0]
-                if key:
-                    db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, output_blob, time.time()))
+            db.executemany(
+                "UPDATE attempts SET status = ?, output_blob = ?, error_type = ?, error = ?, "
+                "finished_at = ? WHERE run_id = ? AND step = ? AND attempt = ?",
+                [(e.status, e.output_blob, e.error_type, e.error, now, run_id, e.step, e.attempt) for e in ends],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?)",
+                [
+                    (e.cache_key, e.output_blob, now)
+                    for e in ends
+                    if e.status == StepStatus.SUCCEEDED and e.output_blob and e.cache_key
+                ],
+            )
 
     def attempts(self, run_id: str) -> list[Attempt]:
         rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY started_at, step, attempt", (run_id,))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from pipeline.blobstore import is_digest
+
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 
 
-class Runtime(str, Enum):
+class Runtime(StrEnum):
     """How an activity's blob is executed."""
 
     assemblyscript = "assemblyscript"  # AssemblyScript module, string in / string out (UTF-16 objects)
@@ -32,14 +33,25 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fuel: int = Field(default=1_000_000_000, gt=0, le=MAX_FUEL,
-                      description="wasm instructions (roughly) per call; for risc0 guests, the cycle limit")
-    wall_clock_ms: int = Field(default=10_000, gt=0, le=86_400_000, description="deadline per call, enforced by "
-                               "epochs and checked in host functions")
-    memory_mib: int = Field(default=256, gt=0, le=4096, description="everything a call can make the host hold: "
-                            "linear memory, tables and host-side state together")
-    output_mib: int = Field(default=16, gt=0, le=1024, description="largest output per call, checked before it "
-                            "is read")
+    fuel: int = Field(
+        default=1_000_000_000,
+        gt=0,
+        le=MAX_FUEL,
+        description="wasm instructions (roughly) per call; for risc0 guests, the cycle limit",
+    )
+    wall_clock_ms: int = Field(
+        default=10_000,
+        gt=0,
+        le=86_400_000,
+        description="deadline per call, enforced by epochs and checked in host functions",
+    )
+    memory_mib: int = Field(
+        default=256,
+        gt=0,
+        le=4096,
+        description="everything a call can make the host hold: linear memory, tables and host-side state together",
+    )
+    output_mib: int = Field(default=16, gt=0, le=1024, description="largest output per call, checked before it is read")
 
     def within(self, ceiling: Limits) -> bool:
         """Whether every bound is at most ``ceiling``'s: a pipeline step may lower an activity's limits, never
@@ -47,7 +59,7 @@ class Limits(BaseModel):
         return all(getattr(self, f) <= getattr(ceiling, f) for f in Limits.model_fields)
 
 
-class ReceiptKind(str, Enum):
+class ReceiptKind(StrEnum):
     """What a RISC Zero proof gives: a composite receipt (one seal per segment: fastest to make, grows with the
     execution) or a succinct one (segments lifted and joined by recursion: one constant-size seal)."""
 
@@ -68,7 +80,7 @@ class ProveOptions(BaseModel):
     segment_po2: int | None = Field(default=None, ge=MIN_SEGMENT_PO2, le=MAX_SEGMENT_PO2)
 
 
-class HostFunction(str, Enum):
+class HostFunction(StrEnum):
     """The host functions an activity can be granted (see ``pipeline.wasm.host``)."""
 
     loom_log = "loom_log"
@@ -104,14 +116,16 @@ class Capabilities(BaseModel):
     host_functions: tuple[HostFunction, ...] = Field(default=(), description="loom_log, loom_get_secret, loom_state")
     secrets: tuple[str, ...] = Field(default=(), description="names readable through loom_get_secret")
     wasi_dirs: tuple[WasiDir, ...] = Field(default=(), description="wasi: host directories preopened read-only")
-    wasi_env: tuple[str, ...] = Field(default=(), description="wasi: environment variables, each a granted secret "
-                                      "(its value comes from the secret provider)")
+    wasi_env: tuple[str, ...] = Field(
+        default=(),
+        description="wasi: environment variables, each a granted secret (its value comes from the secret provider)",
+    )
 
     @field_validator("secrets")
     @classmethod
     def _secret_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for name in v:
-            if not _SECRET_NAME.match(name):
+            if not _SECRET_NAME.fullmatch(name):
                 raise ValueError(f"secret name {name!r} must be letters, digits, '_', '.' or '-' (at most 128)")
         return v
 
@@ -143,21 +157,21 @@ class ActivityDefinition(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not _NAME.fullmatch(v):
             raise ValueError("name must be lowercase letters, digits, '-' or '_', starting with a letter")
         return v
 
     @field_validator("version")
     @classmethod
     def _version(cls, v: str) -> str:
-        if not _SEMVER.match(v):
+        if not _SEMVER.fullmatch(v):
             raise ValueError(f"version {v!r} is not semver (MAJOR.MINOR.PATCH)")
         return v
 
     @field_validator("blob")
     @classmethod
     def _blob(cls, v: str) -> str:
-        if not _SHA256.match(v):
+        if not is_digest(v):
             raise ValueError("blob must be a lowercase hex sha256 digest")
         return v
 

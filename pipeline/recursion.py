@@ -26,17 +26,28 @@ segment_receipts: Callable[[Receipt], list[bytes]] = _native.segment_receipts
 """The segment receipts of a composite receipt."""
 
 
-def execute_segments(elf: bytes, document: Any, *, segment_limit_po2: int | None = None,
-                     max_cycles: int | None = None, assumptions: Sequence[Receipt] = ()) -> tuple[Execution,
-                                                                                                  list[bytes]]:
+def execute_segments(
+    elf: bytes,
+    document: Any,
+    *,
+    segment_limit_po2: int | None = None,
+    max_cycles: int | None = None,
+    assumptions: Sequence[Receipt] = (),
+) -> tuple[Execution, list[bytes]]:
     """Runs the guest and returns its execution with every segment, in order, ready for ``prove_segment``."""
-    info, segments = _native.execute_segments(elf, encode_input(document), segment_limit_po2=segment_limit_po2,
-                                              max_cycles=max_cycles, assumptions=list(assumptions))
+    info, segments = _native.execute_segments(
+        elf,
+        encode_input(document),
+        segment_limit_po2=segment_limit_po2,
+        max_cycles=max_cycles,
+        assumptions=list(assumptions),
+    )
     return Execution.of(info), segments
 
 
-def join_tree(receipts: Sequence[bytes], *, join: Callable[[bytes, bytes], bytes] = join,
-              progress: Progress | None = None) -> bytes:
+def join_tree(
+    receipts: Sequence[bytes], *, join: Callable[[bytes, bytes], bytes] = join, progress: Progress | None = None
+) -> bytes:
     """Joins succinct receipts of consecutive parts into one, pairwise: depth ceil(log2 n), n - 1 joins. ``join``
     may be any function with the same contract (a remote task, say)."""
     if not receipts:
@@ -49,7 +60,7 @@ def join_tree(receipts: Sequence[bytes], *, join: Callable[[bytes, bytes], bytes
             done += 1
             if progress:
                 progress("join", done, total)
-        level = paired + level[len(paired) * 2:]
+        level = paired + level[len(paired) * 2 :]
     return level[0]
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline import errors
-from pipeline.blobstore import BlobStore, default_blobstore
 from pipeline.home import loom_home
-from pipeline.models import ActivityDefinition, Capabilities, Limits, Runtime
+from pipeline.models import ActivityDefinition
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activities (
@@ -31,7 +30,7 @@ CREATE TABLE IF NOT EXISTS activities (
 _WAL_ATTEMPTS = 50  # about 12 s of backing off in all
 
 
-def semver_key(version: str) -> tuple:
+def semver_key(version: str) -> tuple[int, int, int, bool, tuple[tuple[int, int] | tuple[int, str], ...]]:
     """Orders versions as semver does: numerically, and a pre-release before its release."""
     core, _, pre = version.split("+")[0].partition("-")
     major, minor, patch = (int(p) for p in core.split("."))
@@ -68,13 +67,18 @@ class ActivityRegistry:
         """Adds a definition; registering the same one again is a no-op, changing a published version is refused.
         Insert-or-ignore then re-read, in one transaction, so processes racing for a version cannot both insert."""
         with closing(self._connect()) as db, db:
-            db.execute("INSERT OR IGNORE INTO activities (name, version, definition) VALUES (?, ?, ?)",
-                       (defn.name, defn.version, defn.model_dump_json()))
-            row = db.execute("SELECT name, version, definition FROM activities WHERE name = ? AND version = ?",
-                             (defn.name, defn.version)).fetchone()
+            db.execute(
+                "INSERT OR IGNORE INTO activities (name, version, definition) VALUES (?, ?, ?)",
+                (defn.name, defn.version, defn.model_dump_json()),
+            )
+            row = db.execute(
+                "SELECT name, version, definition FROM activities WHERE name = ? AND version = ?",
+                (defn.name, defn.version),
+            ).fetchone()
         if self._parse(row) != defn:
-            raise errors.InvalidInput(f"{defn.ref} is already registered with different content; "
-                                      "publish a new version instead")
+            raise errors.InvalidInput(
+                f"{defn.ref} is already registered with different content; publish a new version instead"
+            )
         return defn
 
     def resolve(self, name: str, version: str | None = None) -> ActivityDefinition:
@@ -104,8 +108,10 @@ class ActivityRegistry:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             problem = f"{where}: {first['msg']}" if where else first["msg"]
-            raise errors.InvalidInput(f"{self.db_path}: {name}@{version}: stored definition is invalid "
-                                      f"({problem}); remove the row or restore the registry") from None
+            raise errors.InvalidInput(
+                f"{self.db_path}: {name}@{version}: stored definition is invalid "
+                f"({problem}); remove the row or restore the registry"
+            ) from None
         if defn.ref != f"{name}@{version}":
             raise errors.InvalidInput(f"{self.db_path}: {name}@{version}: stored definition is for {defn.ref}")
         return defn
@@ -114,25 +120,3 @@ class ActivityRegistry:
 def default_registry() -> ActivityRegistry:
     """The registry in the data dir (``$LOOM_HOME/registry.sqlite``)."""
     return ActivityRegistry(loom_home() / "registry.sqlite")
-
-
-def register_module(
-    module: bytes,
-    *,
-    name: str,
-    version: str,
-    runtime: Runtime | str,
-    limits: Limits | None = None,
-    capabilities: Capabilities | None = None,
-    blobs: BlobStore | None = None,
-    registry: ActivityRegistry | None = None,
-) -> ActivityDefinition:
-    """Checks that ``module`` fits ``runtime``'s ABI, stores it and registers it, in one call."""
-    from pipeline.wasm.abi import check_module
-
-    runtime = Runtime(runtime)
-    check_module(module, runtime)
-    blobs = blobs or default_blobstore()
-    defn = ActivityDefinition(name=name, version=version, runtime=runtime, blob=blobs.put(module),
-                              limits=limits or Limits(), capabilities=capabilities or Capabilities())
-    return (registry or default_registry()).register(defn)

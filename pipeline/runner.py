@@ -1,8 +1,11 @@
 """The pipeline runner: a DAG of steps run by a pool of worker processes, journaled, cached and resumable.
 
-- Independent steps run concurrently on worker processes (proving is CPU-bound). ``Workers`` is the seam where
-  another engine could back execution later.
-- Every attempt is journaled before the runner moves on; outputs go to the blob store.
+- Independent steps run concurrently on worker processes (``pipeline.workers``; proving is CPU-bound). Steps
+  that become ready together go to the workers in batches (a proof alone), so a thousand small steps cost tens of
+  round trips, not thousands; a runner keeps its workers between its runs (spawning them costs more than such a
+  run), and replaces them when the environment changed.
+- Every attempt is journaled before the runner moves on (the attempts started, or finished, at one moment in one
+  transaction); outputs go to the blob store.
 - Cache key = (activity blob digest, canonical input digest, limits, grants, secret names, a keyed digest of the
   granted secrets' values): a cached step is not executed again, and no output derived from a secret reaches a
   step that was not granted it, or outlives the secret's rotation.
@@ -10,48 +13,47 @@
   deterministic ones (a trap, an invalid proof, a denied capability, bad input) fail the run at once.
 - ``resume`` continues a run from its journal (after a crash or kill -9) without redoing finished steps, with the
   activity versions pinned when the run started; a run still live in another process is refused (``RunLock``).
-- Worker processes die with the runner (parent-death signal and a watchdog), so a kill -9 orphans nothing.
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import heapq
 import hmac
 import json
-import multiprocessing
 import os
-import queue
 import random
 import secrets as secrets_module
-import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline import errors
+from pipeline import activities, errors
 from pipeline.blobstore import BlobStore, default_blobstore
-from pipeline.journal import Journal, default_journal
+from pipeline.journal import (
+    DONE,
+    Attempt,
+    AttemptEnd,
+    Journal,
+    NewAttempt,
+    RunStatus,
+    StepStatus,
+    default_journal,
+)
 from pipeline.keyfile import private_key
 from pipeline.models import ActivityDefinition, ProveOptions, Runtime
 from pipeline.registry import ActivityRegistry, default_registry
 from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.spec import PipelineSpec, lookup, references, render
+from pipeline.workers import Event, Events, Job, Succeeded, WorkerResult, Workers, batch_results, canonical, close_all
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-Events = Callable[[str, str, dict[str, Any]], None]
-"""``events(step, event, details)``: event is started | succeeded | cached | skipped | failed | retrying | progress."""
-
-
-def canonical(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+MAX_BATCH = 32  # steps per worker round trip: enough to amortise it, few enough to keep the workers balanced
 
 
 def secrets_digest(names: tuple[str, ...], provider: SecretProvider, key: bytes) -> str:
@@ -67,146 +69,177 @@ def secrets_digest(names: tuple[str, ...], provider: SecretProvider, key: bytes)
 def cache_key(defn: ActivityDefinition, document: Any, secrets: str, options: ProveOptions | None = None) -> str:
     """What decides a step's output: the module, the input, the limits, the grants, the secrets' digest and, for a
     proof, the receipt kind and segment size."""
-    parts = [defn.blob, hashlib.sha256(canonical(document)).hexdigest(), defn.limits.model_dump_json(),
-             defn.capabilities.model_dump_json(), secrets, options.model_dump_json() if options else ""]
+    return _key(
+        defn.blob,
+        hashlib.sha256(canonical(document)).hexdigest(),
+        defn.limits.model_dump_json(),
+        defn.capabilities.model_dump_json(),
+        secrets,
+        options.model_dump_json() if options else "",
+    )
+
+
+def _key(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 class RunResult(BaseModel):
     run_id: str
-    status: str
+    status: RunStatus
     output: Any = None
     error: str | None = None
     executed: int = 0
     cached: int = 0
 
 
-# --- workers --------------------------------------------------------------------------------------------------
-
-_worker_state: dict[str, Any] = {}
+# --- the state of a run ---------------------------------------------------------------------------------------
 
 
-def _init_worker(home: str, events: Any, parent: int) -> None:
-    os.environ["LOOM_HOME"] = home
-    _worker_state["events"] = events
-    _die_with(parent)
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """What a step runs, worked out once per run: its activity (with the step's lower limits) and proof options,
+    as JSON for the workers and for the cache key."""
+
+    defn: ActivityDefinition
+    defn_json: str
+    options_json: str | None
+    limits_json: str
+    capabilities_json: str
+
+    def key(self, input_digest: str, secrets: str) -> str:
+        """``cache_key`` of this step on an input with this digest."""
+        return _key(
+            self.defn.blob, input_digest, self.limits_json, self.capabilities_json, secrets, self.options_json or ""
+        )
+
+    @property
+    def batched(self) -> bool:
+        """Proofs take minutes: each goes to a worker alone; anything else may share a round trip."""
+        return self.defn.runtime is not Runtime.risc0
 
 
-def _die_with(parent: int) -> None:
-    """Ends this worker when the runner ends, however it ends: Linux's parent-death signal, and a watchdog thread
-    for the moment between spawn and prctl (and for systems without it)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How a step starts: its journal record, and either its output (``skipped`` or ``cached``: done at once) or
+    the job a worker runs (``running``)."""
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="loom-watchdog", daemon=True).start()
+    record: NewAttempt
+    output: Any = None
+    job: Job | None = None
 
 
-def _run_in_worker(step: str, defn_json: str, document: Any, options_json: str | None) -> dict[str, Any]:
-    """Runs one step in a worker process; returns the output's blob digest or the error, never raises."""
-    from pipeline.activities import Executors
+class RunState:
+    """Where a run stands: steps waiting on others, ready, running (by the future of their batch), waiting to
+    retry, and done (their outputs form the context later steps render from)."""
 
-    if "executors" not in _worker_state:
-        _worker_state["executors"] = Executors(default_blobstore())
-    executors: Executors = _worker_state["executors"]
-    events = _worker_state.get("events")
+    def __init__(self, spec: PipelineSpec, document: Any, deps: dict[str, set[str]]) -> None:
+        self.deps = deps
+        self.order = {name: i for i, name in enumerate(spec.steps)}
+        self.dependents: dict[str, list[str]] = {name: [] for name in spec.steps}
+        for name, needs in deps.items():
+            for need in needs:
+                self.dependents[need].append(name)
+        self.context: dict[str, Any] = {"input": document, "steps": {}}
+        self.waiting = {name: set(needs) for name, needs in deps.items()}
+        self.ready: list[str] = []
+        self.running: dict[Future[list[WorkerResult]], tuple[Launch, ...]] = {}
+        self.delayed: list[tuple[float, str]] = []  # a heap of (monotonic time, step)
+        self.skipped: set[str] = set()
+        self.attempts: dict[str, int] = {}  # the last attempt number of each step
+        self.executed = self.cached = 0
+        self.failure: str | None = None
 
-    def progress(phase: str, done: int, total: int) -> None:
-        if events is not None:
-            events.put((step, "progress", {"phase": phase, "done": done, "total": total}))
+    def resumed(self, attempts: list[Attempt], load: Callable[[str | None], Any]) -> list[Attempt]:
+        """Takes in what the journal holds of this run (on resume): the attempt numbers used, and the steps done,
+        with their outputs; then the steps that wait on nothing are ready. Returns the done steps' attempts."""
+        done = {}
+        for attempt in attempts:
+            self.attempts[attempt.step] = max(self.attempts.get(attempt.step, 0), attempt.attempt)
+            if attempt.status in DONE:
+                done[attempt.step] = attempt
+        for step in done:
+            del self.waiting[step]
+        for step, attempt in done.items():
+            self.finish(step, load(attempt.output_blob), skipped=attempt.status == StepStatus.SKIPPED)
+        self._release([name for name, needs in self.waiting.items() if not needs])
+        return list(done.values())
 
-    try:
-        defn = ActivityDefinition.model_validate_json(defn_json)
-        options = ProveOptions.model_validate_json(options_json) if options_json else None
-        output = executors.run(defn, document, progress=progress, options=options)
-        return {"ok": True, "output_blob": executors.blobs.put(canonical(output))}
-    except errors.LoomError as exc:
-        return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": exc.retryable}
-    except Exception as exc:  # noqa: BLE001 - a bug or resource failure in the worker: report, may pass
-        return {"ok": False, "type": type(exc).__name__, "message": str(exc), "retryable": True}
+    def _release(self, steps: list[str]) -> None:
+        for step in steps:
+            del self.waiting[step]
+        self.ready.extend(steps)
 
+    def finish(self, step: str, output: Any, *, skipped: bool = False) -> None:
+        """A step is done: its dependents that wait on nothing else become ready."""
+        self.context["steps"][step] = {"output": output}
+        if skipped:
+            self.skipped.add(step)
+        for dependent in self.dependents[step]:
+            needs = self.waiting.get(dependent)
+            if needs is not None:
+                needs.discard(step)
+                if not needs:
+                    self._release([dependent])
 
-class Workers:
-    """A pool of worker processes (spawned, so no wasmtime or prover state is ever forked)."""
+    def take_ready(self) -> list[str]:
+        """The ready steps, in the pipeline's order, and those due for a retry."""
+        now = time.monotonic()
+        while self.delayed and self.delayed[0][0] <= now:
+            self.ready.append(heapq.heappop(self.delayed)[1])
+        ready, self.ready = sorted(self.ready, key=self.order.__getitem__), []
+        return ready
 
-    def __init__(self, processes: int, events: Events | None) -> None:
-        self.processes, self.events = processes, events
-        self._pool: ProcessPoolExecutor | None = None  # started on the first submit: cached runs spawn nothing
-        self._queue: Any = None
-        self._stop = threading.Event()
+    def next_attempt(self, step: str) -> int:
+        self.attempts[step] = self.attempts.get(step, 0) + 1
+        return self.attempts[step]
 
-    def _start(self) -> ProcessPoolExecutor:
-        ctx = multiprocessing.get_context("spawn")
-        self._queue = ctx.Queue() if self.events else None
-        if self.events:
-            threading.Thread(target=self._relay, args=(self.events,), daemon=True).start()
-        return ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(os.environ.get("LOOM_HOME", ""), self._queue, os.getpid()))
+    def retry(self, step: str, delay: float) -> None:
+        heapq.heappush(self.delayed, (time.monotonic() + delay, step))
 
-    def _relay(self, events: Events) -> None:
-        while not self._stop.is_set():
-            try:
-                step, event, details = self._queue.get(timeout=0.1)  # type: ignore[union-attr]
-            except queue.Empty:
-                continue
-            events(step, event, details)
-
-    def submit(self, step: str, defn: ActivityDefinition, document: Any, options: ProveOptions | None) -> Future:
-        args = (_run_in_worker, step, defn.model_dump_json(), document, options.model_dump_json() if options else None)
-        if self._pool is None:
-            self._pool = self._start()
-        try:
-            return self._pool.submit(*args)
-        except BrokenProcessPool:  # a worker died (killed, out of memory): start a new pool
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-            return self._pool.submit(*args)
-
-    def close(self, *, kill: bool = False) -> None:
-        """Waits for running work, or with ``kill`` (the run is being abandoned) ends the workers at once."""
-        if self._pool is not None:
-            if kill:
-                for process in list(getattr(self._pool, "_processes", {}).values()):
-                    process.kill()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._stop.set()
-
-
-def _outcome(future: Future) -> dict[str, Any]:
-    """A worker's result; a worker that died is a failure that may pass."""
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        return {"ok": False, "type": "WorkerDied", "message": f"the worker process died: {exc}", "retryable": True}
+    def until_retry(self) -> float | None:
+        """Seconds until the next retry is due; None when none is waiting."""
+        return max(0.0, self.delayed[0][0] - time.monotonic()) if self.delayed else None
 
 
 # --- the runner -----------------------------------------------------------------------------------------------
 
 
 class Runner:
-    def __init__(self, *, blobs: BlobStore | None = None, registry: ActivityRegistry | None = None,
-                 journal: Journal | None = None, workers: int = 2, secrets: SecretProvider | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        blobs: BlobStore | None = None,
+        registry: ActivityRegistry | None = None,
+        journal: Journal | None = None,
+        workers: int = 2,
+        secrets: SecretProvider | None = None,
+    ) -> None:
         self.blobs = blobs or default_blobstore()
         self.registry = registry or default_registry()
         self.journal = journal or default_journal()
         self.workers = workers
         self.secrets = secrets or default_secrets()
-        self._secrets_key = private_key(self.journal.path.parent / "secrets-digest.key") or secrets_module.token_bytes(32)
+        self._secrets_key = private_key(self.journal.path.parent / "secrets-digest.key") or secrets_module.token_bytes(
+            32
+        )
+        # Workers kept between runs: spawning them costs more than a thousand small steps. Closed with the runner.
+        self._idle: list[Workers] = []
+        weakref.finalize(self, close_all, self._idle)
 
-    def run(self, spec: PipelineSpec, document: Any, *, no_cache: bool = False,
-            events: Events | None = None) -> RunResult:
+    def run(
+        self, spec: PipelineSpec, document: Any, *, no_cache: bool = False, events: Events | None = None
+    ) -> RunResult:
         """Validates the pipeline against its input, then runs it to completion with the activity versions resolved
         now (the journal keeps the spec with those versions pinned, for resume)."""
         definitions = self._validate(spec, document)
-        pinned = spec.model_copy(update={"steps": {name: step.model_copy(update={"activity": definitions[name].ref})
-                                                   for name, step in spec.steps.items()}})
+        pinned = spec.model_copy(
+            update={
+                "steps": {
+                    name: step.model_copy(update={"activity": definitions[name].ref})
+                    for name, step in spec.steps.items()
+                }
+            }
+        )
         run_id = self.journal.start_run(spec.name, pinned.model_dump_json(), self.blobs.put(canonical(document)))
         lock = self.journal.lock(run_id)
         lock.acquire()
@@ -221,12 +254,13 @@ class Runner:
         run = self.journal.run(run_id)
         if run is None:
             raise errors.InvalidInput(f"no run {run_id} in {self.journal.path}")
-        if run.status == "succeeded":
+        if run.status == RunStatus.SUCCEEDED:
             return RunResult(run_id=run_id, status=run.status, output=self._load(run.output_blob))
         lock = self.journal.lock(run_id)
         if not lock.acquire():
-            raise errors.RunInProgress(f"run {run_id} is still running in another process; resume it once that "
-                                       "process has ended")
+            raise errors.RunInProgress(
+                f"run {run_id} is still running in another process; resume it once that process has ended"
+            )
         try:
             self.journal.interrupt_attempts(run_id)
             self.journal.reopen_run(run_id)
@@ -237,6 +271,12 @@ class Runner:
         finally:
             lock.release()
 
+    def _resolve(self, spec: PipelineSpec) -> dict[str, ActivityDefinition]:
+        """Each activity reference once (a shipped one is registered on first use)."""
+        return {
+            ref: activities.resolve(self.registry, self.blobs, ref) for ref in {s.activity for s in spec.steps.values()}
+        }
+
     def _validate(self, spec: PipelineSpec, document: Any) -> dict[str, ActivityDefinition]:
         """Everything that can be checked before a step runs: references, the input fields they read, the
         activities (resolved once, per step) and that no step raises its activity's limits."""
@@ -245,133 +285,243 @@ class Runner:
         for ref in references(templates):
             if ref.startswith("input"):
                 lookup({"input": document}, ref)  # a missing input field fails before any step runs
-        resolved = {ref: self.registry.resolve(ref) for ref in {s.activity for s in spec.steps.values()}}
+        resolved = self._resolve(spec)
         definitions = {name: resolved[step.activity] for name, step in spec.steps.items()}
         for name, step in spec.steps.items():
             if step.prove and definitions[name].runtime is not Runtime.risc0:
-                raise errors.InvalidInput(f"step {name}: prove options apply to risc0 activities, and "
-                                          f"{definitions[name].ref} is a {definitions[name].runtime.value} one")
+                raise errors.InvalidInput(
+                    f"step {name}: prove options apply to risc0 activities, and "
+                    f"{definitions[name].ref} is a {definitions[name].runtime.value} one"
+                )
             if step.limits and not step.limits.within(definitions[name].limits):
-                raise errors.InvalidInput(f"step {name}: its limits {step.limits.model_dump()} exceed those "
-                                          f"{definitions[name].ref} was registered with "
-                                          f"{definitions[name].limits.model_dump()}; a step may only lower them")
+                raise errors.InvalidInput(
+                    f"step {name}: its limits {step.limits.model_dump()} exceed those "
+                    f"{definitions[name].ref} was registered with "
+                    f"{definitions[name].limits.model_dump()}; a step may only lower them"
+                )
         return definitions
 
     def _load(self, digest: str | None) -> Any:
         return None if digest is None else json.loads(self.blobs.get(digest))
 
-    def _execute(self, run_id: str, spec: PipelineSpec, document: Any, no_cache: bool,
-                 events: Events | None) -> RunResult:
-        emit = events or (lambda *_: None)
+    def _execute(
+        self, run_id: str, spec: PipelineSpec, document: Any, no_cache: bool, events: Events | None
+    ) -> RunResult:
         deps = spec.dependencies()
-        definitions = {ref: self.registry.resolve(ref) for ref in {s.activity for s in spec.steps.values()}}
-        pool = Workers(self.workers, events)
+        definitions = self._resolve(spec)
+        pool = self._borrow_workers()
+        pool.events = events
         try:
-            return self._drive(run_id, spec, document, no_cache, emit, deps, definitions, pool)
+            result = _Execution(
+                self, run_id, spec, document, no_cache, events, pool, self._plans(spec, definitions)
+            ).drive(RunState(spec, document, deps))
         except BaseException as exc:  # a bug or Ctrl-C: the run is over, and the journal must say so
             pool.close(kill=True)
-            self.journal.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}".strip())
+            self.journal.finish_run(run_id, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}".strip())
             raise
-        finally:
+        pool.events = None
+        if self._idle:  # another run's pool was parked meanwhile: one is enough
             pool.close()
+        else:
+            self._idle.append(pool)
+        return result
 
-    def _drive(self, run_id: str, spec: PipelineSpec, document: Any, no_cache: bool, emit: Events,
-               deps: dict[str, set[str]], definitions: dict[str, ActivityDefinition], pool: Workers) -> RunResult:
-        context: dict[str, Any] = {"input": document, "steps": {}}
-        skipped: set[str] = set()
-        for step, attempt in self.journal.completed(run_id).items():
-            context["steps"][step] = {"output": self._load(attempt.output_blob)}
-            if attempt.status == "skipped":
-                skipped.add(step)
-            emit(step, attempt.status, {"resumed": True})
-        pending = [s for s in spec.steps if s not in context["steps"]]
-        running: dict[Future, tuple[str, int, ActivityDefinition, Any]] = {}
-        delayed: list[tuple[float, str]] = []
-        executed = cached = 0
-        failure: str | None = None
+    def _borrow_workers(self) -> Workers:
+        """The idle pool if its workers suit this run: spawned with the environment of now (not before a secret or
+        LOOM_HOME changed), by this thread. A new pool otherwise (also for a run started while another one uses
+        the pool)."""
         try:
-            while (pending or running or delayed) and failure is None:
-                now = time.monotonic()
-                while delayed and delayed[0][0] <= now:
-                    pending.append(heapq.heappop(delayed)[1])
-                for step in [s for s in pending if deps[s] <= set(context["steps"])]:
-                    pending.remove(step)
-                    outcome = self._launch(run_id, spec, step, definitions, context, skipped, deps, no_cache, pool,
-                                           emit)
-                    if isinstance(outcome, tuple):
-                        running[outcome[0]] = outcome[1]
-                    elif outcome == "cached":
-                        cached += 1
-                if not running:
-                    if delayed:
-                        time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
+            pool = self._idle.pop()
+        except IndexError:
+            return Workers(self.workers)
+        if (
+            pool.environment == os.environ
+            and pool.owner in (None, threading.current_thread())
+            and pool.processes == self.workers
+        ):
+            return pool
+        pool.close()
+        close_all(self._idle)
+        return Workers(self.workers)
+
+    def _plans(self, spec: PipelineSpec, definitions: dict[str, ActivityDefinition]) -> dict[str, StepPlan]:
+        """Each step's plan, made once for the steps that share an activity, limits and proof options."""
+        plans: dict[tuple[Any, ...], StepPlan] = {}
+        by_step = {}
+        for name, step in spec.steps.items():
+            key = (step.activity, step.limits, step.prove)
+            if key not in plans:
+                defn = definitions[step.activity]
+                if step.limits:
+                    defn = defn.model_copy(update={"limits": step.limits})
+                options = step.prove.model_dump_json() if step.prove else None
+                plans[key] = StepPlan(
+                    defn,
+                    defn.model_dump_json(),
+                    options,
+                    defn.limits.model_dump_json(),
+                    defn.capabilities.model_dump_json(),
+                )
+            by_step[name] = plans[key]
+        return by_step
+
+
+class _Execution:
+    """One run being driven: launches the ready steps, hands their jobs to the workers in batches, journals what
+    comes back (the steps that finished together in one transaction) and retries what may pass."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        run_id: str,
+        spec: PipelineSpec,
+        document: Any,
+        no_cache: bool,
+        events: Events | None,
+        pool: Workers,
+        plans: dict[str, StepPlan],
+    ) -> None:
+        self.runner, self.journal, self.blobs = runner, runner.journal, runner.blobs
+        self.run_id, self.spec, self.no_cache, self.pool, self.plans = run_id, spec, no_cache, pool, plans
+        self.emit: Events = events or (lambda *_: None)
+        self._null: str | None = None  # the blob of a skipped step's output
+        self._secrets: dict[tuple[str, ...], str] = {}  # digests of granted secrets, read once per run
+
+    def drive(self, state: RunState) -> RunResult:
+        for attempt in state.resumed(self.journal.attempts(self.run_id), self.runner._load):
+            self.emit(attempt.step, Event(attempt.status), {"resumed": True})
+        try:
+            while state.failure is None:
+                if ready := state.take_ready():
+                    self._start(state, ready)  # steps served at once (cache, skipped) may make others ready
                     continue
-                timeout = max(0.0, delayed[0][0] - time.monotonic()) if delayed else None
-                finished, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    step, attempt, defn, _ = running.pop(future)
-                    result = _outcome(future)
-                    if result["ok"]:
-                        executed += 1
-                        self.journal.end_attempt(run_id, step, attempt, "succeeded", output_blob=result["output_blob"])
-                        context["steps"][step] = {"output": self._load(result["output_blob"])}
-                        emit(step, "succeeded", {"attempt": attempt})
-                        continue
-                    self.journal.end_attempt(run_id, step, attempt, "failed", error_type=result["type"],
-                                             error=result["message"])
-                    policy = spec.steps[step].retry
-                    if result["retryable"] and attempt < policy.max_attempts:
-                        delay = policy.delay(attempt + 1, random.random())
-                        heapq.heappush(delayed, (time.monotonic() + delay, step))
-                        emit(step, "retrying", {"attempt": attempt, "delay_s": delay, "error": result["message"]})
-                    else:
-                        failure = f"step {step} failed: {result['type']}: {result['message']}"
-                        emit(step, "failed", {"attempt": attempt, "error": result["message"]})
-            for future, (step, attempt, _, _) in running.items():  # after a failure: record what was in flight
-                result = _outcome(future)
-                status = "succeeded" if result["ok"] else "failed"
-                self.journal.end_attempt(run_id, step, attempt, status, output_blob=result.get("output_blob"),
-                                         error_type=result.get("type"), error=result.get("message"))
+                if not state.running:
+                    if not state.delayed:
+                        break
+                    time.sleep(state.until_retry() or 0.0)
+                    continue
+                finished, _ = wait(state.running, timeout=state.until_retry(), return_when=FIRST_COMPLETED)
+                self._record(state, finished)
         except errors.LoomError as exc:
-            failure = str(exc)
-        if failure:
-            self.journal.finish_run(run_id, "failed", error=failure)
-            return RunResult(run_id=run_id, status="failed", error=failure, executed=executed, cached=cached)
-        try:
-            output = render(spec.output, context) if spec.output is not None else \
-                {name: step["output"] for name, step in context["steps"].items()}
-        except errors.LoomError as exc:
-            self.journal.finish_run(run_id, "failed", error=f"output: {exc}")
-            return RunResult(run_id=run_id, status="failed", error=f"output: {exc}", executed=executed, cached=cached)
-        self.journal.finish_run(run_id, "succeeded", output_blob=self.blobs.put(canonical(output)))
-        return RunResult(run_id=run_id, status="succeeded", output=output, executed=executed, cached=cached)
+            state.failure = str(exc)
+        if state.running:  # after a failure: record what was in flight
+            self._record(state, list(state.running), after_failure=True)
+        return self._finish(state)
 
-    def _launch(self, run_id: str, spec: PipelineSpec, step: str, definitions: dict[str, ActivityDefinition],
-                context: dict[str, Any], skipped: set[str], deps: dict[str, set[str]], no_cache: bool, pool: Workers,
-                emit: Events) -> Any:
-        """Starts a step: skipped, served from cache, or submitted; returns (future, bookkeeping) when submitted."""
-        spec_step = spec.steps[step]
-        defn = definitions[spec_step.activity]
-        if spec_step.limits:
-            defn = defn.model_copy(update={"limits": spec_step.limits})
-        if deps[step] & skipped or (spec_step.when and not render(spec_step.when, context)):
-            attempt = self.journal.begin_attempt(run_id, step, defn.ref, None, None)
-            self.journal.end_attempt(run_id, step, attempt, "skipped", output_blob=self.blobs.put(b"null"))
-            context["steps"][step] = {"output": None}
-            skipped.add(step)
-            emit(step, "skipped", {})
-            return "skipped"
-        document = render(spec_step.input, context)
-        key = cache_key(defn, document, secrets_digest(defn.capabilities.secrets, self.secrets, self._secrets_key),
-                        spec_step.prove)
-        hit = None if no_cache else self.journal.cached(key)
+    def _finish(self, state: RunState) -> RunResult:
+        def failed(error: str) -> RunResult:
+            self.journal.finish_run(self.run_id, RunStatus.FAILED, error=error)
+            return RunResult(
+                run_id=self.run_id, status=RunStatus.FAILED, error=error, executed=state.executed, cached=state.cached
+            )
+
+        if state.failure:
+            return failed(state.failure)
+        try:
+            output = (
+                render(self.spec.output, state.context)
+                if self.spec.output is not None
+                else {name: step["output"] for name, step in state.context["steps"].items()}
+            )
+        except errors.LoomError as exc:
+            return failed(f"output: {exc}")
+        self.journal.finish_run(self.run_id, RunStatus.SUCCEEDED, output_blob=self.blobs.put(canonical(output)))
+        return RunResult(
+            run_id=self.run_id, status=RunStatus.SUCCEEDED, output=output, executed=state.executed, cached=state.cached
+        )
+
+    def _start(self, state: RunState, steps: list[str]) -> None:
+        """Launches steps: their attempts are journaled in one transaction, then the jobs go to the workers."""
+        launches = [self._launch(state, step) for step in steps]
+        self.journal.begin_attempts(self.run_id, [launch.record for launch in launches])
+        jobs: list[Launch] = []
+        for launch in launches:
+            record = launch.record
+            if launch.job is None:
+                state.finish(record.step, launch.output, skipped=record.status == StepStatus.SKIPPED)
+                state.cached += record.status == StepStatus.CACHED
+                self.emit(record.step, Event(record.status), {})
+            else:
+                jobs.append(launch)
+                self.emit(record.step, Event.STARTED, {"attempt": record.attempt, "activity": record.activity})
+        self._submit(state, jobs)
+
+    def _launch(self, state: RunState, step: str) -> Launch:
+        """How a step starts: skipped, served from the cache, or as a job for a worker."""
+        spec_step, plan = self.spec.steps[step], self.plans[step]
+        attempt, ref = state.next_attempt(step), plan.defn.ref
+        if state.deps[step] & state.skipped or (spec_step.when and not render(spec_step.when, state.context)):
+            if self._null is None:
+                self._null = self.blobs.put(b"null")
+            return Launch(NewAttempt(step, attempt, ref, StepStatus.SKIPPED, output_blob=self._null))
+        document = render(spec_step.input, state.context)
         input_digest = hashlib.sha256(canonical(document)).hexdigest()
+        granted = plan.defn.capabilities.secrets
+        if granted not in self._secrets:
+            self._secrets[granted] = secrets_digest(granted, self.runner.secrets, self.runner._secrets_key)
+        key = plan.key(input_digest, self._secrets[granted])
+        hit = None if self.no_cache else self.journal.cached(key)
         if hit and self.blobs.has(hit):
-            attempt = self.journal.begin_attempt(run_id, step, defn.ref, key, input_digest)
-            self.journal.end_attempt(run_id, step, attempt, "cached", output_blob=hit)
-            context["steps"][step] = {"output": self._load(hit)}
-            emit(step, "cached", {})
-            return "cached"
-        attempt = self.journal.begin_attempt(run_id, step, defn.ref, key, input_digest)
-        emit(step, "started", {"attempt": attempt, "activity": defn.ref})
-        return pool.submit(step, defn, document, spec_step.prove), (step, attempt, defn, document)
+            return Launch(
+                NewAttempt(step, attempt, ref, StepStatus.CACHED, key, input_digest, hit), output=self.runner._load(hit)
+            )
+        job = Job(step, plan.defn_json, document, plan.options_json)
+        return Launch(NewAttempt(step, attempt, ref, StepStatus.RUNNING, key, input_digest), job=job)
+
+    def _submit(self, state: RunState, launches: list[Launch]) -> None:
+        """Proofs one by one; other steps in batches, about four per worker when many are ready at once (a batch
+        runs its steps one after another, and is journaled when it returns)."""
+        shared = [launch for launch in launches if self._batched(launch)]
+        alone = [(launch,) for launch in launches if not self._batched(launch)]
+        size = min(MAX_BATCH, max(1, len(shared) // (self.pool.processes * 4)))
+        for batch in alone + [tuple(shared[i : i + size]) for i in range(0, len(shared), size)]:
+            future = self.pool.submit(tuple(launch.job for launch in batch))  # type: ignore[misc]
+            state.running[future] = batch
+
+    def _batched(self, launch: Launch) -> bool:
+        """A retry runs alone: a step that kills its worker takes no other step's attempts with it."""
+        return launch.record.attempt == 1 and self.plans[launch.record.step].batched
+
+    def _record(self, state: RunState, finished: Any, *, after_failure: bool = False) -> None:
+        """Journals the steps of finished batches in one transaction, then moves the run on: outputs into the
+        context, failures that may pass to a retry, any other failure to the end of the run."""
+        done: list[tuple[NewAttempt, WorkerResult]] = []
+        for future in finished:
+            batch = state.running.pop(future)
+            results = batch_results(future, len(batch))
+            done += [(launch.record, result) for launch, result in zip(batch, results, strict=True)]
+        self.journal.end_attempts(
+            self.run_id,
+            [
+                AttemptEnd(
+                    record.step,
+                    record.attempt,
+                    StepStatus.SUCCEEDED,
+                    output_blob=result.output_blob,
+                    cache_key=record.cache_key,
+                )
+                if isinstance(result, Succeeded)
+                else AttemptEnd(
+                    record.step, record.attempt, StepStatus.FAILED, error_type=result.type, error=result.message
+                )
+                for record, result in done
+            ],
+        )
+        if after_failure:
+            return
+        for record, result in done:
+            step, attempt = record.step, record.attempt
+            if isinstance(result, Succeeded):
+                state.executed += 1
+                output = self.runner._load(result.output_blob) if result.output is None else json.loads(result.output)
+                state.finish(step, output)
+                self.emit(step, Event.SUCCEEDED, {"attempt": attempt})
+                continue
+            policy = self.spec.steps[step].retry
+            if result.retryable and attempt < policy.max_attempts:
+                delay = policy.delay(attempt + 1, random.random())
+                state.retry(step, delay)
+                self.emit(step, Event.RETRYING, {"attempt": attempt, "delay_s": delay, "error": result.message})
+            elif state.failure is None:
+                state.failure = f"step {step} failed: {result.type}: {result.message}"
+                self.emit(step, Event.FAILED, {"attempt": attempt, "error": result.message})

@@ -20,7 +20,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 
 
 def _checked(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"invalid secret name {name!r}")
     return name
 
@@ -73,8 +73,10 @@ def _check_private(path: Path, st: os.stat_result) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise errors.InvalidInput(f"secret file {path} is not a regular file")
     if st.st_mode & 0o077:
-        raise errors.InvalidInput(f"secret file {path} is open to its group or others (mode "
-                                  f"{stat.S_IMODE(st.st_mode):04o}): make it readable by its owner only (chmod 600)")
+        raise errors.InvalidInput(
+            f"secret file {path} is open to its group or others (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}): make it readable by its owner only (chmod 600)"
+        )
 
 
 class ChainedSecrets:

@@ -8,7 +8,6 @@ only when the referenced value is truthy. Steps that reference each other form t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline import errors
+from pipeline.canonical import compact_json
 from pipeline.models import Limits, ProveOptions
 
 REF = re.compile(r"\$\{([^}]*)\}")
@@ -102,9 +102,10 @@ class PipelineSpec(BaseModel):
 
 def _check_path(where: str, ref: str) -> None:
     """One rule for every reference, so a malformed one fails before any step runs, not after all of them."""
-    if not _PATH.match(ref):
-        raise errors.InvalidInput(f"{where}: bad reference ${{{ref}}} "
-                                  "(use ${input.PATH} or ${steps.NAME.output.PATH})")
+    if not _PATH.fullmatch(ref):
+        raise errors.InvalidInput(
+            f"{where}: bad reference ${{{ref}}} (use ${{input.PATH}} or ${{steps.NAME.output.PATH}})"
+        )
 
 
 def _check_acyclic(deps: dict[str, set[str]]) -> None:
@@ -158,7 +159,7 @@ def render(template: Any, context: dict[str, Any]) -> Any:
 
 
 def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return value if isinstance(value, str) else compact_json(value)
 
 
 class _Refused(Exception):
@@ -172,7 +173,7 @@ class _Refused(Exception):
 class _JsonLoader(yaml.SafeLoader):
     """SafeLoader limited to JSON's values, whose mappings refuse a key given twice instead of keeping the last."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep)
         first: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -190,8 +191,9 @@ class _JsonLoader(yaml.SafeLoader):
             raise _Refused(f"an integer of {len(node.value)} digits is too long", line) from None
 
     def construct_not_json(self, node: yaml.Node) -> NoReturn:
-        raise _Refused(f"{node.tag} is not a JSON value; write a string, number, list or mapping",
-                       node.start_mark.line + 1)
+        raise _Refused(
+            f"{node.tag} is not a JSON value; write a string, number, list or mapping", node.start_mark.line + 1
+        )
 
 
 _JsonLoader.add_constructor("tag:yaml.org,2002:int", _JsonLoader.construct_yaml_int)
@@ -245,13 +247,17 @@ def _read_text(path: Path) -> str:
     except OSError as exc:
         raise _Refused(f"cannot read pipeline: {exc.strerror}") from None
     if len(raw) > MAX_BYTES:
-        raise _Refused(f"{size if size > MAX_BYTES else 'over ' + str(MAX_BYTES)} bytes; "
-                       f"a pipeline file may have at most {MAX_BYTES} bytes")
+        raise _Refused(
+            f"{size if size > MAX_BYTES else 'over ' + str(MAX_BYTES)} bytes; "
+            f"a pipeline file may have at most {MAX_BYTES} bytes"
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Refused(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte offset {exc.start}",
-                       raw.count(b"\n", 0, exc.start) + 1) from None
+        raise _Refused(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte offset {exc.start}",
+            raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
 
 
 def _check_events(text: str) -> None:
@@ -259,10 +265,13 @@ def _check_events(text: str) -> None:
     (a 500-byte file can expand to a billion values) and deep nesting (the composer recurses)."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = None if event.start_mark is None else event.start_mark.line + 1  # the parser always sets it
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused("YAML anchors and aliases (&name, *name) are not needed in a pipeline and not allowed: "
-                           "write the value out", line)
+            raise _Refused(
+                "YAML anchors and aliases (&name, *name) are not needed in a pipeline and not allowed: "
+                "write the value out",
+                line,
+            )
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -274,8 +283,9 @@ def _check_events(text: str) -> None:
 def _yaml_refusal(exc: yaml.YAMLError, text: str) -> _Refused:
     """A YAML error as one line with its line and column (PyYAML's own text spans several lines)."""
     if isinstance(exc, yaml.reader.ReaderError):
-        return _Refused(f"not valid YAML: character #x{exc.character:04x} is not allowed",
-                        text.count("\n", 0, exc.position) + 1)
+        return _Refused(
+            f"not valid YAML: character #x{exc.character:04x} is not allowed", text.count("\n", 0, exc.position) + 1
+        )
     mark = getattr(exc, "problem_mark", None)
     problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
     if mark is None:
@@ -283,7 +293,7 @@ def _yaml_refusal(exc: yaml.YAMLError, text: str) -> _Refused:
     return _Refused(f"not valid YAML: {problem}", mark.line + 1, mark.column + 1)
 
 
-def _line_of(node: Any, loc: tuple) -> int:
+def _line_of(node: Any, loc: tuple[int | str, ...]) -> int:
     """The YAML line of the deepest node along ``loc`` (1-based)."""
     line = node.start_mark.line + 1 if node is not None else 1
     for key in loc:

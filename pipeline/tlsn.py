@@ -24,6 +24,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from pipeline import errors
+from pipeline.artifacts import artifact
+from pipeline.blobstore import MemoryBlobStore
+from pipeline.builtins import BUILTINS
+from pipeline.models import ActivityDefinition
+from pipeline.wasm import WasmExecutor
 
 HashName = Literal["sha256", "blake3", "keccak256"]
 Backend = Literal["native", "wasm"]
@@ -221,10 +226,13 @@ def _from_tlsn_js(text: str) -> LoadedPresentation:
         where = "".join(f"{p}: " for p in first["loc"])
         raise errors.InvalidInput(f"not a tlsn-js presentation: {where}{first['msg']}") from None
     if document.version not in TLSN_JS_VERSIONS:
-        raise errors.InvalidInput(f"tlsn-js presentation version {document.version[:40]!r} is not supported: Loom "
-                                  f"reads versions {', '.join(TLSN_JS_VERSIONS)}")
-    return LoadedPresentation(data=_unhex(document.data, "the tlsn-js data field"), encoding="tlsn-js-json",
-                              meta=document.meta)
+        raise errors.InvalidInput(
+            f"tlsn-js presentation version {document.version[:40]!r} is not supported: Loom "
+            f"reads versions {', '.join(TLSN_JS_VERSIONS)}"
+        )
+    return LoadedPresentation(
+        data=_unhex(document.data, "the tlsn-js data field"), encoding="tlsn-js-json", meta=document.meta
+    )
 
 
 def _unhex(text: str, what: str) -> bytes:
@@ -245,8 +253,11 @@ def _unbase64(text: str) -> bytes:
 
 # --- trusted notaries ---------------------------------------------------------------------------------------------
 
-_CURVE_OF_ALGORITHM: dict[str, Curve] = {"secp256k1": "secp256k1", "secp256k1eth": "secp256k1",
-                                         "secp256r1": "secp256r1"}
+_CURVE_OF_ALGORITHM: dict[str, Curve] = {
+    "secp256k1": "secp256k1",
+    "secp256k1eth": "secp256k1",
+    "secp256r1": "secp256r1",
+}
 
 
 class TrustedNotary(BaseModel):
@@ -276,8 +287,9 @@ class TrustedNotary(BaseModel):
 
     def covers(self, when: int) -> bool:
         """Whether a session at ``when`` is inside the validity window."""
-        return ((self.valid_from is None or when >= self.valid_from)
-                and (self.valid_until is None or when <= self.valid_until))
+        return (self.valid_from is None or when >= self.valid_from) and (
+            self.valid_until is None or when <= self.valid_until
+        )
 
     def describe(self) -> str:
         return f"notary {self.name!r}" if self.name else f"notary key {self.key}"
@@ -289,8 +301,9 @@ def _compressed(sec1: bytes) -> str:
         return sec1.hex()
     if len(sec1) == 65 and sec1[0] == 4:
         return bytes([2 + (sec1[64] & 1)]).hex() + sec1[1:33].hex()
-    raise errors.InvalidInput(f"notary key of {len(sec1)} bytes: SEC1 keys are 33 bytes (02/03, compressed) or 65 "
-                              "(04, uncompressed)")
+    raise errors.InvalidInput(
+        f"notary key of {len(sec1)} bytes: SEC1 keys are 33 bytes (02/03, compressed) or 65 (04, uncompressed)"
+    )
 
 
 def _pem_key(text: str) -> tuple[str, Curve]:
@@ -303,10 +316,14 @@ def _pem_key(text: str) -> tuple[str, Curve]:
     except (ValueError, TypeError) as exc:
         raise errors.InvalidInput(f"not a PEM public key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in ("secp256k1", "secp256r1"):
-        kind = (key.curve.name if isinstance(key, ec.EllipticCurvePublicKey)
-                else type(key).__name__.removesuffix("PublicKey"))
-        raise errors.InvalidInput(f"the PEM notary key is a {kind} key; notaries sign with secp256k1 or P-256 "
-                                  "(secp256r1) keys")
+        kind = (
+            key.curve.name
+            if isinstance(key, ec.EllipticCurvePublicKey)
+            else type(key).__name__.removesuffix("PublicKey")
+        )
+        raise errors.InvalidInput(
+            f"the PEM notary key is a {kind} key; notaries sign with secp256k1 or P-256 (secp256r1) keys"
+        )
     point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
     return point.hex(), key.curve.name  # type: ignore[return-value]
 
@@ -344,8 +361,9 @@ def load_trust_file(path: Path) -> tuple[TrustedNotary, ...]:
 
 def _trusted_entry(path: Path, entry: _TrustFileEntry) -> TrustedNotary:
     try:
-        return TrustedNotary.parse(entry.key, name=entry.name, valid_from=entry.valid_from,
-                                   valid_until=entry.valid_until)
+        return TrustedNotary.parse(
+            entry.key, name=entry.name, valid_from=entry.valid_from, valid_until=entry.valid_until
+        )
     except errors.InvalidInput as exc:
         raise errors.InvalidInput(f"notaries file {path}, notary {entry.name!r}: {exc}") from None
 
@@ -369,12 +387,17 @@ class Trust(BaseModel):
         same_key = [n for n in self.notaries if n.key == _compressed(bytes.fromhex(key))]
         same_curve = [n for n in same_key if curve in n.curves]
         if not same_curve:
-            raise errors.PresentationInvalid(f"policy: the attestation is signed with a {curve} key; the trusted "
-                                             f"{same_key[0].describe()} is a {same_key[0].curves[0]} key")
+            raise errors.PresentationInvalid(
+                f"policy: the attestation is signed with a {curve} key; the trusted "
+                f"{same_key[0].describe()} is a {same_key[0].curves[0]} key",
+                errors.Stage.policy,
+            )
         signer = next((n for n in same_curve if n.covers(when)), None)
         if signer is None:
-            raise errors.PresentationInvalid(f"policy: the session at {when} ({_utc(when)}) is outside the validity "
-                                             f"of {_validity(same_curve[0])}")
+            raise errors.PresentationInvalid(
+                f"policy: the session at {when} ({_utc(when)}) is outside the validity of {_validity(same_curve[0])}",
+                errors.Stage.policy,
+            )
         return signer
 
 
@@ -383,8 +406,10 @@ def _utc(when: int) -> str:
 
 
 def _validity(n: TrustedNotary) -> str:
-    bounds = [f"valid from {n.valid_from} ({_utc(n.valid_from)})" if n.valid_from is not None else "",
-              f"valid until {n.valid_until} ({_utc(n.valid_until)})" if n.valid_until is not None else ""]
+    bounds = [
+        f"valid from {n.valid_from} ({_utc(n.valid_from)})" if n.valid_from is not None else "",
+        f"valid until {n.valid_until} ({_utc(n.valid_until)})" if n.valid_until is not None else "",
+    ]
     return f"{n.describe()}, {' and '.join(b for b in bounds if b)}"
 
 
@@ -403,13 +428,14 @@ def verify_to_dict(presentation: bytes, policy: Policy, backend: Backend = "nati
     """The verifier's JSON answer as data, exactly as the backend gave it."""
     document = request_document(presentation, policy)
     if backend == "native":
-        from pipeline import _native
+        from pipeline import _native  # loaded on first use: wasm-only callers never map the prover
 
-        return json.loads(_native.tlsn_verify(json.dumps(document).encode()))
+        answer: dict[str, Any] = json.loads(_native.tlsn_verify(json.dumps(document).encode()))
+        return answer
     if backend == "wasm":
         try:
             return _wasm_verifier().run(document)
-        except errors.ActivityRejected as exc:
+        except errors.ActivityRejected as exc:  # loom.fail carries text only: the stage is its "stage: " prefix
             raise errors.PresentationInvalid(str(exc)) from None
     raise errors.InvalidInput(f"backend must be 'native' or 'wasm', not {backend!r}")
 
@@ -418,20 +444,20 @@ class _WasmVerifier:
     """The built ``tlsn-verify`` module in an executor of its own, compiled once and kept warm."""
 
     def __init__(self) -> None:
-        from pipeline.activities import BUILTINS, read_module
-        from pipeline.blobstore import MemoryBlobStore
-        from pipeline.home import build_dir
-        from pipeline.models import ActivityDefinition
-        from pipeline.wasm import WasmExecutor
-
-        file, runtime, capabilities = BUILTINS["tlsn-verify"]
+        builtin = BUILTINS["tlsn-verify"]
         blobs = MemoryBlobStore()
-        self.defn = ActivityDefinition(name="tlsn-verify", version="0.0.0", runtime=runtime,
-                                       blob=blobs.put(read_module(build_dir() / file)), capabilities=capabilities)
+        self.defn = ActivityDefinition(
+            name="tlsn-verify",
+            version="0.0.0",
+            runtime=builtin.runtime,
+            blob=blobs.put(artifact(builtin.file).read_bytes()),
+            capabilities=builtin.capabilities,
+        )
         self.executor = WasmExecutor(blobs)
 
     def run(self, document: dict[str, Any]) -> dict[str, Any]:
-        return self.executor.run(self.defn, document)
+        answer: dict[str, Any] = self.executor.run(self.defn, document)
+        return answer
 
 
 _wasm: _WasmVerifier | None = None

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline import _native, errors, zktls
-from pipeline.home import build_dir
-from pipeline.models import ProveOptions, ReceiptKind
+from pipeline import _native, errors
+from pipeline.artifacts import data_dir
+from pipeline.canonical import compact_json
+from pipeline.models import ReceiptKind
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
-    from pipeline.models import ActivityDefinition
-    from pipeline.tlsn import Policy
 
 Receipt = _native.Receipt
 Progress = Callable[[str, int, int], None]
@@ -70,19 +69,24 @@ class Guest(BaseModel):
 
 
 def guest_names() -> list[str]:
-    """Names of the guests ``make`` built (build/zkvm/*.elf)."""
-    return sorted(p.stem for p in (build_dir() / "zkvm").glob("*.elf"))
+    """Names of the guests Loom ships (``zkvm/*.elf`` in its data dir)."""
+    return sorted(p.stem for p in (data_dir() / "zkvm").glob("*.elf"))
 
 
 def load_guest(name_or_path: str | Path) -> Guest:
-    """A guest by name (``sha-chain``, from build/zkvm/) or by path to an ELF."""
+    """A guest by name (``sha-chain``, one Loom ships) or by path to an ELF."""
     path = Path(name_or_path)
     if not path.is_file():
-        path = build_dir() / "zkvm" / f"{name_or_path}.elf"
+        path = data_dir() / "zkvm" / f"{name_or_path}.elf"
     if not path.is_file():
         known = ", ".join(guest_names()) or "none: run `make setup`"
         raise errors.InvalidInput(f"no guest {str(name_or_path)!r} (built guests: {known})")
-    return Guest(name=path.stem, path=path, image_id=_native.image_id(path.read_bytes()))
+    return Guest(name=path.stem, path=path, image_id=image_id(path.read_bytes()))
+
+
+def image_id(elf: bytes) -> str:
+    """The image ID receipts of this ELF name (hex)."""
+    return _native.image_id(elf)
 
 
 def encode_input(document: Any) -> bytes:
@@ -91,7 +95,7 @@ def encode_input(document: Any) -> bytes:
         return document
     if isinstance(document, str):
         return document.encode()
-    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    return compact_json(document).encode()
 
 
 def decode_journal(journal: bytes) -> Any:
@@ -102,38 +106,34 @@ def decode_journal(journal: bytes) -> Any:
         return {"hex": journal.hex()}
 
 
-def execute(elf: bytes, document: Any, *, segment_limit_po2: int | None = None,
-            max_cycles: int | None = None) -> Execution:
+def execute(
+    elf: bytes, document: Any, *, segment_limit_po2: int | None = None, max_cycles: int | None = None
+) -> Execution:
     """Runs a guest without proving: journal and cycle counts, in a fraction of a proof's time."""
-    return Execution.of(_native.execute(elf, encode_input(document), segment_limit_po2=segment_limit_po2,
-                                        max_cycles=max_cycles))
+    return Execution.of(
+        _native.execute(elf, encode_input(document), segment_limit_po2=segment_limit_po2, max_cycles=max_cycles)
+    )
 
 
-def prove(elf: bytes, document: Any, *, kind: ReceiptKind | str = ReceiptKind.composite,
-          segment_limit_po2: int | None = None, max_cycles: int | None = None, dev_mode: bool = False,
-          progress: Progress | None = None, assumptions: Sequence[Receipt] = ()) -> Proof:
+def prove(
+    elf: bytes,
+    document: Any,
+    *,
+    kind: ReceiptKind | str = ReceiptKind.composite,
+    segment_limit_po2: int | None = None,
+    max_cycles: int | None = None,
+    dev_mode: bool = False,
+    progress: Progress | None = None,
+    assumptions: Sequence[Receipt] = (),
+) -> Proof:
     """Proves a guest on a document. ``assumptions`` are receipts of what the guest verifies (``env::verify``); a
     succinct proof resolves them into one receipt that stands alone. ``dev_mode`` makes a labelled fake receipt
     that proves nothing."""
-    info = _native.prove(elf, encode_input(document), kind=ReceiptKind(kind).value,
-                         segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode,
-                         progress=progress, assumptions=list(assumptions))
+    options = _native.ProverOptions(
+        kind=ReceiptKind(kind).value, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode
+    )
+    info = _native.prove(elf, encode_input(document), options, progress=progress, assumptions=list(assumptions))
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
-
-
-def prove_tlsn_claim(presentation: bytes, policy: Policy, claim: zktls.JsonClaim | None = None, *,
-                     bytes_claim: zktls.BytesClaim | None = None, reveal: bool = False,
-                     kind: ReceiptKind | str = ReceiptKind.composite, segment_limit_po2: int | None = None,
-                     dev_mode: bool = False, progress: Progress | None = None) -> Receipt:
-    """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
-    the claims hold (see :mod:`pipeline.zktls`; decode its journal with ``zktls.decode``). Raises
-    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt."""
-    document = zktls.claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
-    try:
-        return prove(load_guest(zktls.GUEST).elf, document, kind=kind, segment_limit_po2=segment_limit_po2,
-                     dev_mode=dev_mode, progress=progress).receipt
-    except errors.GuestPanicked as exc:
-        raise zktls.guest_error(exc) from None
 
 
 def verify(receipt: Receipt | bytes, image_id: str, *, allow_dev_mode: bool = False) -> bytes:
@@ -150,25 +150,3 @@ def store_receipt(receipt: Receipt, blobs: BlobStore) -> str:
 
 def load_receipt(digest: str, blobs: BlobStore) -> Receipt:
     return Receipt.from_bytes(blobs.get(digest))
-
-
-def run_activity(defn: ActivityDefinition, document: Any, blobs: BlobStore, *,
-                 progress: Progress | None = None, dev_mode: bool = False,
-                 options: ProveOptions = ProveOptions()) -> dict[str, Any]:
-    """A ``risc0`` activity as a pipeline step: prove the guest stored under ``defn.blob``, keep the receipt.
-
-    Returns the decoded journal with the receipt's digest, image ID and kind, which is what later steps use. The
-    activity's ``limits.fuel`` is the guest's cycle limit, so a runaway guest stops before it is proven.
-    """
-    elf = blobs.get(defn.blob)
-    proof = prove(elf, document, kind=options.kind, segment_limit_po2=options.segment_po2, dev_mode=dev_mode,
-                  progress=progress, max_cycles=defn.limits.fuel)
-    image_id = _native.image_id(elf)
-    proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
-    return {
-        "journal": decode_journal(proof.receipt.journal),
-        "receipt": store_receipt(proof.receipt, blobs),
-        "image_id": image_id,
-        "kind": proof.receipt.kind,
-        "cycles": proof.execution.total_cycles,
-    }

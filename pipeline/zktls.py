@@ -18,11 +18,11 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline import errors
-from pipeline.tlsn import Policy
+from pipeline import errors, zk
+from pipeline.models import ReceiptKind
+from pipeline.tlsn import Notary, Policy
 
 GUEST = "tlsn-claim"
-STAGES = {"request", "decode", "unsupported", "attestation", "signature", "policy", "identity", "transcript"}
 
 
 class _Model(BaseModel):
@@ -50,7 +50,7 @@ class JsonClaim(_Model):
         if len(parts) == 2 and parts[1] == "exists":
             return cls(path=parts[0], op="exists")
         if len(parts) == 3 and parts[1] in get_args(Op):
-            return cls(path=parts[0], op=parts[1], value=_json_or_text(parts[2]))  # type: ignore[arg-type]
+            return cls(path=parts[0], op=parts[1], value=_json_or_text(parts[2]))
         symbolic = _SYMBOLIC.fullmatch(text.strip())
         if symbolic:
             path, symbol, raw = symbolic.groups()
@@ -109,15 +109,10 @@ class TranscriptDigest(_Model):
     received: DirectionDigest
 
 
-class ClaimNotary(_Model):
-    algorithm: Literal["secp256k1", "secp256r1", "secp256k1eth"]
-    key: str
-
-
 class ClaimJournal(_Model):
     """What a ``tlsn-claim`` receipt proves."""
 
-    notary: ClaimNotary
+    notary: Notary
     server: str | None = Field(description="the server whose certificate chain was verified (None if not required)")
     time: int
     tls_version: Literal["1.2", "1.3"]
@@ -129,9 +124,16 @@ class ClaimJournal(_Model):
     cycles: list[tuple[str, int]] | None = Field(None, description="cycles per phase, only when profiling")
 
 
-def claim_request(presentation: bytes, policy: Policy, claim: JsonClaim | None = None, *,
-                  bytes_claim: BytesClaim | None = None, reveal: bool = False, profile: bool = False,
-                  accelerate: bool = True) -> dict[str, Any]:
+def claim_request(
+    presentation: bytes,
+    policy: Policy,
+    claim: JsonClaim | None = None,
+    *,
+    bytes_claim: BytesClaim | None = None,
+    reveal: bool = False,
+    profile: bool = False,
+    accelerate: bool = True,
+) -> dict[str, Any]:
     """The guest's input. ``accelerate=False`` makes the guest use portable arithmetic instead of RISC Zero's
     bigint circuits (same verdict, many more cycles): for measuring the accelerator."""
     if claim is None and bytes_claim is None:
@@ -161,6 +163,36 @@ def decode(journal: bytes) -> ClaimJournal:
 def guest_error(exc: errors.GuestPanicked) -> errors.LoomError:
     """The guest's refusal as the error a caller handles: the presentation's, or the request's."""
     message = str(exc).removeprefix(f"{GUEST}: ")
-    if message.split(":", 1)[0] in STAGES:
-        return errors.PresentationInvalid(message)
-    return errors.InvalidInput(message)
+    stage = errors.Stage.of_message(message)
+    if stage is errors.Stage.unknown:
+        return errors.InvalidInput(message)
+    return errors.PresentationInvalid(message, stage)
+
+
+def prove(
+    presentation: bytes,
+    policy: Policy,
+    claim: JsonClaim | None = None,
+    *,
+    bytes_claim: BytesClaim | None = None,
+    reveal: bool = False,
+    kind: ReceiptKind | str = ReceiptKind.composite,
+    segment_limit_po2: int | None = None,
+    dev_mode: bool = False,
+    progress: zk.Progress | None = None,
+) -> zk.Receipt:
+    """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
+    the claims hold (decode its journal with :func:`decode`). Raises
+    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt."""
+    document = claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
+    try:
+        return zk.prove(
+            zk.load_guest(GUEST).elf,
+            document,
+            kind=kind,
+            segment_limit_po2=segment_limit_po2,
+            dev_mode=dev_mode,
+            progress=progress,
+        ).receipt
+    except errors.GuestPanicked as exc:
+        raise guest_error(exc) from None

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: the main job end to end. Verify TLSNotary's golden presentation on its own, register the shipped
-# activities, run the flagship notarized-claim pipeline on it (verify the presentation in the wasm sandbox, parse
-# the HTTP response, pick a JSON field, prove a claim about the body in RISC Zero), run it again to show every step
+# `make demo`: the main job end to end. Verify TLSNotary's golden presentation on its own, run the flagship
+# notarized-claim pipeline on it with no registration step (verify the presentation in the wasm
+# sandbox, parse the HTTP response, pick a JSON field, prove a claim about the body in RISC Zero), run it again to show every step
 # served from the cache, then verify the receipt on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +10,6 @@ export LOOM_HOME="${LOOM_HOME:-$PWD/.demo-home}"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Loom $($loom info --json | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print(d["loom"], "| risc0", d["native.risc0_zkvm"], "| wasmtime", d["wasmtime"], "| data in", d["loom_home"])')"
-step "loom activity builtins   (register the activities make built)"
-$loom activity builtins
-
 presentation=../shared/fixtures/tlsn/presentation.bin
 notary_key=035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c
 step "loom tlsn verify $presentation   (TLSNotary's golden presentation)"

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own LOOM_HOME; real fixtures come from ../shared, built guests from build/."""
+"""Shared fixtures: every test gets its own LOOM_HOME; real fixtures come from ../shared, built guests from the data
+dir."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.home import build_dir
+from pipeline.artifacts import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -31,8 +32,9 @@ def fixtures() -> Path:
 
 @pytest.fixture(scope="session")
 def built() -> Path:
-    """The build dir `make` fills: wasm/ (Rust activities), zkvm/ (RISC Zero ELFs), activities/ (AssemblyScript)."""
-    path = build_dir()
-    if not path.is_dir():
+    """Loom's shipped files (`make` builds and links them): wasm/ (Rust activities), zkvm/ (RISC Zero ELFs),
+    activities/ (AssemblyScript), wasi/ (WASI commands)."""
+    path = data_dir()
+    if not (path / "zkvm").is_dir():
         pytest.fail(f"{path} is missing: run `make setup` first")
     return path

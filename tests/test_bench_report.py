@@ -14,8 +14,12 @@ from pipeline import bench, errors
 
 
 def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pipeline", "bench", "--suite", "wasm", "--quick",
-                             "--out", str(tmp_path), "--json"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "bench", "--suite", "wasm", "--quick", "--out", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     report = bench.Report.model_validate_json((tmp_path / "report.json").read_text())
     raw = json.loads((tmp_path / "raw-wasm.json").read_text())
@@ -33,8 +37,20 @@ def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
         if m.name == "test_load_cold_compile":
             m.mean_s *= 3
     (tmp_path / "slower.json").write_text(slower.model_dump_json())
-    flagged = subprocess.run([sys.executable, "-m", "pipeline", "bench", "compare", str(tmp_path / "report.json"),
-                              str(tmp_path / "slower.json"), "--json"], capture_output=True, text=True)
+    flagged = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "bench",
+            "compare",
+            str(tmp_path / "report.json"),
+            str(tmp_path / "slower.json"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert flagged.returncode == 1
     rows = json.loads(flagged.stdout)
     assert [r["name"] for r in rows if r["regression"]] == ["test_load_cold_compile"]
@@ -42,9 +58,9 @@ def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
 
 def test_a_failing_suite_names_the_failed_benchmark(tmp_path: Path, monkeypatch) -> None:
     suite = tmp_path / "bench_broken.py"
-    suite.write_text("def test_broken_benchmark(benchmark):\n"
-                     "    benchmark(lambda: 1)\n"
-                     "    assert False, 'broken on purpose'\n")
+    suite.write_text(
+        "def test_broken_benchmark(benchmark):\n    benchmark(lambda: 1)\n    assert False, 'broken on purpose'\n"
+    )
     monkeypatch.setitem(bench.SUITES, "broken", str(suite))
     with pytest.raises(errors.LoomError) as failure:
         bench.run_suites(["broken"], tmp_path / "out", quick=True)

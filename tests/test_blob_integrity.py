@@ -58,8 +58,9 @@ def test_putting_an_intact_blob_again_does_not_rewrite_it(tmp_path: Path) -> Non
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_write_fsyncs_the_file_before_the_rename_and_then_its_directory(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_fsyncs_the_file_before_the_rename_and_then_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without both, a power cut can leave the journal naming a blob whose file is empty or missing."""
     blobs = FileBlobStore(tmp_path / "blobs")
     digest = "ab" + "0" * 62

@@ -26,8 +26,14 @@ FUTURE = 4_000_000_000  # 2096: inside the test PKI's validity, after any machin
 
 
 def loom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=600,
-                          env=os.environ, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ,
+        check=False,
+    )
 
 
 def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -47,8 +53,9 @@ def presentation(fixtures: Path) -> str:
 
 @pytest.mark.parametrize("po2", ["99", str(MIN_SEGMENT_PO2 - 1), str(MAX_SEGMENT_PO2 + 1), "-1"])
 @pytest.mark.parametrize("command", ["execute", "prove", "tlsn-claim"])
-def test_segment_po2_outside_risc0s_range_is_a_usage_error(built: Path, presentation: str, command: str,
-                                                           po2: str) -> None:
+def test_segment_po2_outside_risc0s_range_is_a_usage_error(
+    built: Path, presentation: str, command: str, po2: str
+) -> None:
     if command == "tlsn-claim":
         args = ["tlsn-claim", presentation, "--notary-key", GOLDEN_NOTARY_KEY, "--claim", "bazz eq 123", "--dev-mode"]
     else:
@@ -83,8 +90,18 @@ def test_prove_checks_out_before_proving(built: Path, tmp_path: Path) -> None:
 
 def test_tlsn_claim_checks_out_before_proving(built: Path, presentation: str, tmp_path: Path) -> None:
     for out, why in _bad_outs(tmp_path):
-        refused = loom("zk", "tlsn-claim", presentation, "--notary-key", GOLDEN_NOTARY_KEY, "--claim", "bazz eq 123",
-                       "--dev-mode", "--out", out)
+        refused = loom(
+            "zk",
+            "tlsn-claim",
+            presentation,
+            "--notary-key",
+            GOLDEN_NOTARY_KEY,
+            "--claim",
+            "bazz eq 123",
+            "--dev-mode",
+            "--out",
+            out,
+        )
         assert_one_line_usage_error(refused, "InvalidInput", why)
         assert "DEV MODE" not in refused.stderr
 
@@ -127,8 +144,9 @@ def future_presentation(fixtures: Path, tmp_path: Path) -> list[str]:
     sent = b"GET / HTTP/1.1\r\nHost: test-server.io\r\n\r\n"
     received = b'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{"a": 1}'
     path = tmp_path / "future.bin"
-    path.write_bytes(notary.notarize(sent, received, handshake=server.handshake(), server_name=server.name,
-                                     time=FUTURE, notary=n))
+    path.write_bytes(
+        notary.notarize(sent, received, handshake=server.handshake(), server_name=server.name, time=FUTURE, notary=n)
+    )
     (tmp_path / "root.der").write_bytes(server.root_der)
     return [str(path), "--notary-key", n.public_key.hex(), "--root", str(tmp_path / "root.der")]
 
@@ -151,13 +169,33 @@ def test_tlsn_claim_refuses_a_session_dated_in_the_future(built: Path, future_pr
 # --- limits and grants ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("option", "value", "named"), [("--name", "Bad", "name"), ("--memory-mib", "5000", "memory_mib"),
-                                                         ("--fuel", str(2**64), "fuel"), ("--grant", "loom_net", "host_functions"),
-                                                         ("--secret", "../etc", "secret name"), ("--output-mib", "0", "output_mib")])
-def test_activity_register_refuses_bad_limits_and_grants_in_one_line(built: Path, option: str, value: str,
-                                                                      named: str) -> None:
-    args = ["activity", "register", str(built / "wasm" / "echo.wasm"), "--name", "echo2", "--version", "1.0.0",
-            "--runtime", "wasm", option, value]
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--name", "Bad", "name"),
+        ("--memory-mib", "5000", "memory_mib"),
+        ("--fuel", str(2**64), "fuel"),
+        ("--grant", "loom_net", "host_functions"),
+        ("--secret", "../etc", "secret name"),
+        ("--output-mib", "0", "output_mib"),
+    ],
+)
+def test_activity_register_refuses_bad_limits_and_grants_in_one_line(
+    built: Path, option: str, value: str, named: str
+) -> None:
+    args = [
+        "activity",
+        "register",
+        str(built / "wasm" / "echo.wasm"),
+        "--name",
+        "echo2",
+        "--version",
+        "1.0.0",
+        "--runtime",
+        "wasm",
+        option,
+        value,
+    ]
     refused = loom(*args)
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.count("\n") == 1 and "InvalidInput" in refused.stderr and named in refused.stderr

@@ -13,11 +13,12 @@ import pytest
 import wasmtime
 
 from pipeline import errors
-from pipeline.activities import HMAC_GRANTS, Executors, register_builtins
+from pipeline.activities import Executors, register_builtins, register_module
 from pipeline.blobstore import default_blobstore
+from pipeline.builtins import HMAC_GRANTS
 from pipeline.extism import ExtismExecutor
 from pipeline.models import Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from pipeline.runner import Runner
 from pipeline.spec import PipelineSpec
 
@@ -25,7 +26,7 @@ DOC = {"order": 42, "items": ["a", "b"]}
 
 
 @pytest.fixture
-def registered(built, monkeypatch):  # noqa: ANN001, ANN201
+def registered(built, monkeypatch):
     monkeypatch.setenv("LOOM_SECRET_hmac_key", "s3cret")
     register_builtins(default_blobstore(), default_registry())
     return default_registry()
@@ -46,9 +47,15 @@ def test_plugin_and_assemblyscript_activity_agree(registered) -> None:
 
 
 def test_plugin_runs_as_a_pipeline_step(registered) -> None:
-    spec = PipelineSpec.model_validate({"name": "sign", "steps": {
-        "sign": {"activity": "hmac-plugin", "input": "${input}"},
-        "check": {"activity": "echo", "input": "${steps.sign.output.hmac}"}}})
+    spec = PipelineSpec.model_validate(
+        {
+            "name": "sign",
+            "steps": {
+                "sign": {"activity": "hmac-plugin", "input": "${input}"},
+                "check": {"activity": "echo", "input": "${steps.sign.output.hmac}"},
+            },
+        }
+    )
     result = Runner().run(spec, DOC)
     assert result.status == "succeeded", result.error
     assert result.output["sign"] == _expected(json.dumps(DOC, ensure_ascii=False).encode())
@@ -58,22 +65,37 @@ def test_plugin_runs_as_a_pipeline_step(registered) -> None:
 def test_ungranted_secret_is_denied(registered) -> None:
     blobs = default_blobstore()
     defn = registered.resolve("hmac-plugin")
-    no_secret = register_module(blobs.get(defn.blob), name="hmac-nosecret", version="1.0.0", runtime="extism",
-                                capabilities=HMAC_GRANTS.model_copy(update={"secrets": ("other",)}), blobs=blobs,
-                                registry=registered)
+    no_secret = register_module(
+        blobs.get(defn.blob),
+        name="hmac-nosecret",
+        version="1.0.0",
+        runtime="extism",
+        capabilities=HMAC_GRANTS.model_copy(update={"secrets": ("other",)}),
+        blobs=blobs,
+        registry=registered,
+    )
     with pytest.raises(errors.CapabilityDenied, match="secret 'hmac_key'"):
         ExtismExecutor(blobs).run(no_secret, DOC)
-    no_grant = register_module(blobs.get(defn.blob), name="hmac-nogrant", version="1.0.0", runtime="extism",
-                               blobs=blobs, registry=registered)
+    no_grant = register_module(
+        blobs.get(defn.blob), name="hmac-nogrant", version="1.0.0", runtime="extism", blobs=blobs, registry=registered
+    )
     with pytest.raises(errors.CapabilityDenied, match="loom_get_secret, which it was not granted"):
         ExtismExecutor(blobs).run(no_grant, DOC)
 
 
 def test_endless_plugin_stops_at_its_deadline(registered) -> None:
-    endless = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "run") (result i32) '
-                                '(loop $l (br $l)) (i32.const 0)))')
-    defn = register_module(endless, name="endless", version="1.0.0", runtime="extism",
-                           limits=Limits(wall_clock_ms=300), blobs=default_blobstore(), registry=registered)
+    endless = wasmtime.wat2wasm(
+        '(module (memory (export "memory") 1) (func (export "run") (result i32) (loop $l (br $l)) (i32.const 0)))'
+    )
+    defn = register_module(
+        endless,
+        name="endless",
+        version="1.0.0",
+        runtime="extism",
+        limits=Limits(wall_clock_ms=300),
+        blobs=default_blobstore(),
+        registry=registered,
+    )
     start = time.monotonic()
     with pytest.raises(errors.ActivityTimeout, match="300 ms"):
         ExtismExecutor(default_blobstore()).run(defn, {})
@@ -97,4 +119,4 @@ except errors.InvalidModule as exc:
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "'echo': {'ok': True}" in out
-    assert "pip install 'loom-pipeline[extism]'" in out
+    assert "pip install 'loom-verifiable[extism]'" in out

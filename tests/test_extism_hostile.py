@@ -9,10 +9,11 @@ import pytest
 import wasmtime
 
 from pipeline import errors
+from pipeline.activities import register_module
 from pipeline.blobstore import default_blobstore
 from pipeline.extism import ExtismExecutor
 from pipeline.models import Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 
 pytest.importorskip("extism")  # the optional extra; make installs it, so CI runs these
 
@@ -22,21 +23,32 @@ TABLE_BOMB = """(module (memory (export "memory") 1) (table $t 1 funcref)
     (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1))))"""
 
 
-def _register(wat: str, name: str, limits: Limits = Limits()):  # noqa: ANN202
-    return register_module(wasmtime.wat2wasm(wat), name=name, version="1.0.0", runtime="extism", limits=limits,
-                           blobs=default_blobstore(), registry=default_registry())
+def _register(wat: str, name: str, limits: Limits = Limits()):
+    return register_module(
+        wasmtime.wat2wasm(wat),
+        name=name,
+        version="1.0.0",
+        runtime="extism",
+        limits=limits,
+        blobs=default_blobstore(),
+        registry=default_registry(),
+    )
 
 
 def test_table_growth_in_a_plugin_is_bounded_by_its_memory_cap() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     defn = _register(TABLE_BOMB, "table-bomb", Limits(memory_mib=4))
-    with pytest.raises(errors.ActivityTrapped, match="returned 1|code 1|failed"):
+    with pytest.raises(errors.ActivityTrapped, match=r"returned 1|code 1|failed"):
         ExtismExecutor(default_blobstore()).run(defn, {})
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before < 100
 
 
 def test_a_plugin_whose_table_starts_above_its_cap_is_refused() -> None:
-    defn = _register('(module (memory (export "memory") 1) (table 10000000 funcref) '
-                     '(func (export "run") (result i32) (i32.const 0)))', "big-table", Limits(memory_mib=1))
+    defn = _register(
+        '(module (memory (export "memory") 1) (table 10000000 funcref) '
+        '(func (export "run") (result i32) (i32.const 0)))',
+        "big-table",
+        Limits(memory_mib=1),
+    )
     with pytest.raises(errors.ActivityOutOfMemory, match="table 0 starts at 10000000"):
         ExtismExecutor(default_blobstore()).run(defn, {})

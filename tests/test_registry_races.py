@@ -35,7 +35,7 @@ def _hammer(db: str, blob: str, start: Any, results: Any) -> None:
                 outcomes.append((f"1.0.{v}", "ok"))
             except errors.InvalidInput:
                 outcomes.append((f"1.0.{v}", "refused"))
-    except Exception as exc:  # noqa: BLE001 - any other error is what the test reports
+    except Exception as exc:  # any other error is what the test reports
         outcomes.append(("-", f"{type(exc).__name__}: {exc}"))
     results.put((blob, outcomes))
 
@@ -71,8 +71,15 @@ def test_different_content_racing_for_a_version_exactly_one_wins(tmp_path: Path)
         assert registry.resolve("race", f"1.0.{v}") == _defn(f"1.0.{v}", winner)
 
 
-@pytest.mark.parametrize("stored", ["{not json", '{"name": "race"}', '{"name": "race", "version": "1.0.0", '
-                                    '"runtime": "wasm", "blob": "' + "c" * 64 + '", "extra": 1}', "[]"])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "{not json",
+        '{"name": "race"}',
+        '{"name": "race", "version": "1.0.0", "runtime": "wasm", "blob": "' + "c" * 64 + '", "extra": 1}',
+        "[]",
+    ],
+)
 def test_a_corrupted_row_is_one_line_naming_the_file_and_activity(tmp_path: Path, stored: str) -> None:
     db = tmp_path / "r.sqlite"
     registry = ActivityRegistry(db)

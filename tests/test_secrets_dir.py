@@ -23,8 +23,14 @@ DOC = json.dumps({"order": 42, "items": ["a", "b"]})
 
 
 def loom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def signed(key: str, document: str = DOC) -> str:
@@ -64,8 +70,16 @@ def test_a_secret_file_others_can_read_is_refused(registered: None, tmp_path: Pa
 
 def test_environment_variables_come_first(registered: None, tmp_path: Path) -> None:
     folder = secrets_dir(tmp_path, 0o600)
-    ran = loom("activity", "run", "hmac", "--input", DOC, "--secrets-dir", str(folder),
-               env={"LOOM_SECRET_hmac_key": "from-env"})
+    ran = loom(
+        "activity",
+        "run",
+        "hmac",
+        "--input",
+        DOC,
+        "--secrets-dir",
+        str(folder),
+        env={"LOOM_SECRET_hmac_key": "from-env"},
+    )
     assert ran.returncode == 0 and json.loads(ran.stdout)["hmac"] == signed("from-env"), ran.stderr
 
 

@@ -11,7 +11,7 @@ from pipeline.registry import ActivityRegistry, semver_key
 
 
 @pytest.fixture(params=["memory", "files"])
-def store(request, tmp_path):  # noqa: ANN001, ANN201
+def store(request, tmp_path):
     return MemoryBlobStore() if request.param == "memory" else FileBlobStore(tmp_path / "blobs")
 
 

@@ -16,11 +16,11 @@ import pytest
 from rich.console import Console
 
 from pipeline import zktls
+from pipeline.activities import register_module
 from pipeline.cli import output
 from pipeline.cli import zk as zk_cli
 from pipeline.journal import default_journal
 from pipeline.models import Capabilities
-from pipeline.registry import register_module
 from tests.tlsn import notary
 from tests.wasm.conftest import ECHO_BODY, rust_abi_module
 
@@ -30,8 +30,15 @@ ESC = "\x1b"
 
 
 def loom(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, input=input, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        input=input,
+        check=False,
+    )
 
 
 def wat_bytes(data: bytes) -> str:
@@ -91,13 +98,18 @@ def test_print_json_to_a_pipe_is_everything_compact(monkeypatch: pytest.MonkeyPa
 def test_claim_journal_from_a_receipt_is_shown_inert(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     monkeypatch.setattr(zk_cli, "console", Console(file=out, width=300))
-    journal = zktls.ClaimJournal.model_validate({
-        "notary": {"algorithm": "secp256k1", "key": "02ab"}, "server": HOSTILE, "time": 1671637529,
-        "tls_version": "1.2",
-        "transcript": {d: {"length": 1, "authenticated": [[0, 1]], "sha256": "00"} for d in ("sent", "received")},
-        "claim": {"claim": {"path": "[bold]a", "op": "eq", "value": HOSTILE}, "found": True, "holds": True},
-        "bytes": {"claim": {"start": 0, "text": "[/]\x9b"}, "revealed": True, "holds": False}, "holds": False,
-    })
+    journal = zktls.ClaimJournal.model_validate(
+        {
+            "notary": {"algorithm": "secp256k1", "key": "02ab"},
+            "server": HOSTILE,
+            "time": 1671637529,
+            "tls_version": "1.2",
+            "transcript": {d: {"length": 1, "authenticated": [[0, 1]], "sha256": "00"} for d in ("sent", "received")},
+            "claim": {"claim": {"path": "[bold]a", "op": "eq", "value": HOSTILE}, "found": True, "holds": True},
+            "bytes": {"claim": {"start": 0, "text": "[/]\x9b"}, "revealed": True, "holds": False},
+            "holds": False,
+        }
+    )
     zk_cli.show_claim(journal)
     text = out.getvalue()
     assert ESC not in text and "\x9b" not in text
@@ -112,8 +124,14 @@ def test_runs_list_and_show_print_a_hostile_journal_literally() -> None:
     journal = default_journal()
     run_id = journal.start_run(f"pipe{HOSTILE}", "{}", "0" * 64)
     attempt = journal.begin_attempt(run_id, f"step[bold]{ESC}]0;title\x07", "act@1.0.0", None, None)
-    journal.end_attempt(run_id, f"step[bold]{ESC}]0;title\x07", attempt, "failed", error_type="ActivityTrapped",
-                        error=f"{HOSTILE}\nsecond line")
+    journal.end_attempt(
+        run_id,
+        f"step[bold]{ESC}]0;title\x07",
+        attempt,
+        "failed",
+        error_type="ActivityTrapped",
+        error=f"{HOSTILE}\nsecond line",
+    )
     journal.finish_run(run_id, "failed", error=f"{HOSTILE}\nsecond line")
     for args in (["runs", "list"], ["runs", "list"], ["runs", "show", run_id]):  # twice: it used to stay broken
         shown = loom(*args)
@@ -125,9 +143,14 @@ def test_runs_list_and_show_print_a_hostile_journal_literally() -> None:
 
 def test_a_guests_failure_is_one_inert_line_on_stderr() -> None:
     reason = f"{HOSTILE}\nerror: fake second line\x9b".encode()
-    register("rejecter", rust_abi_module(f"(call $fail (i32.const 16) (i32.const {len(reason)})) (i64.const 0)",
-                                         imports='(import "loom" "fail" (func $fail (param i32 i32)))',
-                                         data=wat_bytes(reason)))
+    register(
+        "rejecter",
+        rust_abi_module(
+            f"(call $fail (i32.const 16) (i32.const {len(reason)})) (i64.const 0)",
+            imports='(import "loom" "fail" (func $fail (param i32 i32)))',
+            data=wat_bytes(reason),
+        ),
+    )
     failed = loom("activity", "run", "rejecter", "--input", "{}")
     assert failed.returncode == 1
     assert failed.stderr.count("\n") == 1 and ESC not in failed.stderr and "\x9b" not in failed.stderr
@@ -138,9 +161,11 @@ def test_a_guests_failure_is_one_inert_line_on_stderr() -> None:
 def test_activity_log_lines_are_inert() -> None:
     line = f"{HOSTILE}[bold]\nfake".encode()
     body = f"(call $log (i32.const 2) (i32.const 16) (i32.const {len(line)})) {ECHO_BODY}"
-    register("logger", rust_abi_module(body, imports='(import "loom" "log" (func $log (param i32 i32 i32)))',
-                                       data=wat_bytes(line)),
-             capabilities=Capabilities(host_functions=("loom_log",)))
+    register(
+        "logger",
+        rust_abi_module(body, imports='(import "loom" "log" (func $log (param i32 i32 i32)))', data=wat_bytes(line)),
+        capabilities=Capabilities(host_functions=("loom_log",)),
+    )
     ran = loom("activity", "run", "logger", "--input", '{"x": 1}')
     assert ran.returncode == 0, ran.stderr
     assert ESC not in ran.stderr and f"warn {SHOWN}[bold]\\x0afake\n" in ran.stderr
@@ -165,8 +190,14 @@ def test_a_mebibyte_of_output_is_fast_bounded_on_a_terminal_and_whole_in_a_file(
     assert piped.returncode == 0, piped.stderr
     assert json.loads(piped.stdout) == document and time.monotonic() - started < 20
 
-    terminal = loom("activity", "run", "echo-big", "--input", f"@{tmp_path / 'in.json'}",
-                    env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1"})
+    terminal = loom(
+        "activity",
+        "run",
+        "echo-big",
+        "--input",
+        f"@{tmp_path / 'in.json'}",
+        env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1"},
+    )
     assert terminal.returncode == 0, terminal.stderr
     assert len(terminal.stdout.encode()) <= output.TERMINAL_BOUND and '"000000x' in terminal.stdout
     assert "more bytes not shown: use --out FILE" in terminal.stderr
@@ -184,11 +215,15 @@ def test_a_transcript_and_reason_phrase_cannot_drive_the_terminal(fixtures: Path
     received = b"HTTP/1.1 200 OK [/x]\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     n = notary.Notary()
     presentation = tmp_path / "p.bin"
-    presentation.write_bytes(notary.notarize(sent, received, handshake=test_server.handshake(),
-                                             server_name=test_server.name, time=1790000000, notary=n))
+    presentation.write_bytes(
+        notary.notarize(
+            sent, received, handshake=test_server.handshake(), server_name=test_server.name, time=1790000000, notary=n
+        )
+    )
     (tmp_path / "root.der").write_bytes(test_server.root_der)
-    shown = loom("tlsn", "verify", str(presentation), "--notary-key", n.public_key.hex(),
-                 "--root", str(tmp_path / "root.der"))
+    shown = loom(
+        "tlsn", "verify", str(presentation), "--notary-key", n.public_key.hex(), "--root", str(tmp_path / "root.der")
+    )
     assert shown.returncode == 0, shown.stderr
     assert ESC not in shown.stdout and "\x07" not in shown.stdout
     assert '"a": "\\x1b[2J\\x1b]0;pwned\\x07[bold]"' in shown.stdout

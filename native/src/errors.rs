@@ -1,5 +1,9 @@
 //! Loom's Python exception classes (defined once, in `pipeline/errors.py`), raised from Rust.
+//!
+//! Native code returns [`NativeError`]; its one `From` impl below is the only place a Python exception is made,
+//! so each class and its arguments are chosen in one place.
 use pyo3::import_exception;
+use pyo3::PyErr;
 
 import_exception!(pipeline.errors, GuestPanicked);
 import_exception!(pipeline.errors, ExecutionFailed);
@@ -8,6 +12,50 @@ import_exception!(pipeline.errors, ReceiptInvalid);
 import_exception!(pipeline.errors, ImageIdMismatch);
 import_exception!(pipeline.errors, InvalidInput);
 import_exception!(pipeline.errors, PresentationInvalid);
+
+/// A failure of native code, one variant per Python exception class it becomes, with that exception's message.
+#[derive(Debug)]
+pub(crate) enum NativeError {
+    GuestPanicked(String),
+    ExecutionFailed(String),
+    ProvingFailed(String),
+    ReceiptInvalid(String),
+    ImageIdMismatch(String),
+    InvalidInput(String),
+    /// A rejected TLSNotary presentation. `stage` is passed as data, so Python need not parse it from the
+    /// message: a `tlsn_verifier::Stage` name, or "internal" for a caught panic.
+    PresentationInvalid {
+        message: String,
+        stage: &'static str,
+    },
+}
+
+pub(crate) type NativeResult<T> = Result<T, NativeError>;
+
+impl From<NativeError> for PyErr {
+    fn from(error: NativeError) -> Self {
+        match error {
+            NativeError::GuestPanicked(message) => GuestPanicked::new_err(message),
+            NativeError::ExecutionFailed(message) => ExecutionFailed::new_err(message),
+            NativeError::ProvingFailed(message) => ProvingFailed::new_err(message),
+            NativeError::ReceiptInvalid(message) => ReceiptInvalid::new_err(message),
+            NativeError::ImageIdMismatch(message) => ImageIdMismatch::new_err(message),
+            NativeError::InvalidInput(message) => InvalidInput::new_err(message),
+            NativeError::PresentationInvalid { message, stage } => {
+                PresentationInvalid::new_err((message, stage))
+            }
+        }
+    }
+}
+
+impl From<tlsn_verifier::Error> for NativeError {
+    fn from(error: tlsn_verifier::Error) -> Self {
+        NativeError::PresentationInvalid {
+            message: error.to_string(),
+            stage: error.stage.as_str(),
+        }
+    }
+}
 
 /// The message of a caught panic, for the error that replaces it.
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

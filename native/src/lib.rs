@@ -16,7 +16,14 @@ fn build_info() -> std::collections::BTreeMap<&'static str, &'static str> {
     std::collections::BTreeMap::from([
         ("loom_native", env!("CARGO_PKG_VERSION")),
         ("risc0_zkvm", "5.0.0-rc.1"),
-        ("profile", if cfg!(debug_assertions) { "debug" } else { "release" }),
+        (
+            "profile",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+        ),
         ("target", std::env::consts::ARCH),
     ])
 }

@@ -2,15 +2,17 @@
 //! activity, so both backends give byte-identical answers.
 use pyo3::prelude::*;
 
-use crate::errors::{panic_message, PresentationInvalid};
+use crate::errors::{panic_message, NativeError, NativeResult};
 
 /// Verifies `{"presentation": "<base64>", "policy": {...}}`; returns the verified facts as JSON text.
 #[pyfunction]
-pub fn tlsn_verify(py: Python<'_>, request: &[u8]) -> PyResult<String> {
+pub fn tlsn_verify(py: Python<'_>, request: &[u8]) -> NativeResult<String> {
     py.detach(|| {
-        std::panic::catch_unwind(|| tlsn_verifier::verify_request(request))
-            .map_err(|panic| format!("internal: verifier panicked ({})", panic_message(&panic)))?
-            .map_err(|e| e.to_string())
+        let verified = std::panic::catch_unwind(|| tlsn_verifier::verify_request(request))
+            .map_err(|panic| NativeError::PresentationInvalid {
+                message: format!("internal: verifier panicked ({})", panic_message(&panic)),
+                stage: "internal",
+            })?;
+        Ok(verified?)
     })
-    .map_err(PresentationInvalid::new_err)
 }

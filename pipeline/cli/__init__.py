@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import platform
+from importlib.metadata import version
 
 import typer
 
-from pipeline import __version__
+from pipeline import __version__, _native
+from pipeline.artifacts import data_dir
 from pipeline.cli import activity, bench, runs, tlsn, zk
-from pipeline.cli.output import emit
+from pipeline.cli.output import JSON_OPT, emit, run_app
+from pipeline.home import loom_home
 
 app = typer.Typer(
     name="loom",
@@ -27,13 +30,9 @@ app.add_typer(bench.app, name="bench")
 
 
 @app.command()
-def info(json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
-    """Show versions of Loom, its native module, wasmtime and Python, and where Loom keeps its data."""
-    from importlib.metadata import version
-
-    from pipeline import _native
-    from pipeline.home import build_dir, loom_home
-
+def info(json_out: bool = JSON_OPT) -> None:
+    """Show versions of Loom, its native module, wasmtime and Python, where Loom keeps its data, and where its \
+shipped files are."""  # one line: it is the command's summary in `loom --help`
     facts = {
         "loom": __version__,
         "native": _native.__version__,
@@ -41,13 +40,11 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON for scr
         "wasmtime": version("wasmtime"),
         "python": platform.python_version(),
         "loom_home": str(loom_home()),
-        "build_dir": str(build_dir()),
+        "data_dir": str(data_dir()),
     }
     emit(facts, json_out, title="Loom")
 
 
 def main() -> None:
     """Console-script entry point: maps Loom errors to exit codes (see ``pipeline.cli.output``)."""
-    from pipeline.cli.output import run_app
-
     run_app(app)

@@ -9,8 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import activities
+from pipeline.activities import register_builtins, register_module, resolve
 from pipeline.blobstore import default_blobstore
 from pipeline.cli.output import (
+    JSON_OPT,
+    SECRETS_DIR_OPT,
     TERMINAL_BOUND,
     check_out_path,
     console,
@@ -22,13 +25,13 @@ from pipeline.cli.output import (
     safe,
     write_json,
 )
-from pipeline.models import Capabilities, Limits, Runtime
-from pipeline.registry import default_registry, register_module
+from pipeline.models import ActivityDefinition, Capabilities, Limits, Runtime
+from pipeline.registry import default_registry
 from pipeline.secrets import use_secrets_dir
 
-app = typer.Typer(help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).",
-                  no_args_is_help=True)
-JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
+app = typer.Typer(
+    help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).", no_args_is_help=True
+)
 
 
 @app.command()
@@ -39,25 +42,32 @@ def register(
     runtime: Runtime = typer.Option(..., "--runtime", help="assemblyscript, wasm, extism or risc0."),
     fuel: int = typer.Option(Limits().fuel, help="Fuel per call (wasm instructions, roughly)."),
     wall_clock_ms: int = typer.Option(Limits().wall_clock_ms, help="Deadline per call in milliseconds."),
-    memory_mib: int = typer.Option(Limits().memory_mib, help="Everything a call may hold in MiB: its memory, "
-                                   "tables and actor state together."),
+    memory_mib: int = typer.Option(
+        Limits().memory_mib, help="Everything a call may hold in MiB: its memory, tables and actor state together."
+    ),
     output_mib: int = typer.Option(Limits().output_mib, help="Largest output per call in MiB."),
-    grant: list[str] = typer.Option([], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state)."),
+    grant: list[str] = typer.Option(
+        [], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state)."
+    ),
     secret: list[str] = typer.Option([], "--secret", help="Secret name the activity may read."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Check a module against its runtime's ABI, store it, and register it as NAME@VERSION."""
-    defn = register_module(activities.read_module(file), name=name, version=version, runtime=runtime,
-                           limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib,
-                                         output_mib=output_mib),
-                           capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret)))
+    defn = register_module(
+        activities.read_module(file),
+        name=name,
+        version=version,
+        runtime=runtime,
+        limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib, output_mib=output_mib),
+        capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret)),
+    )
     emit(defn.model_dump(mode="json"), json_out, title=f"Registered {defn.ref}")
 
 
 @app.command()
 def builtins(json_out: bool = JSON_OPT) -> None:
-    """Register the activities Loom ships (built by `make`) at Loom's version."""
-    defs = activities.register_builtins(default_blobstore(), default_registry())
+    """Register the activities Loom ships at Loom's version (`loom run` also registers them on first use)."""
+    defs = register_builtins(default_blobstore(), default_registry())
     _print_definitions(defs, json_out)
 
 
@@ -71,16 +81,19 @@ def list_(json_out: bool = JSON_OPT) -> None:
 def run(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION (latest version when omitted)."),
     input: str = typer.Option(..., "--input", "-i", help="Input document: JSON text, @file, or @- (stdin)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the whole output (JSON) to this file instead of "
-                             f"printing it (a terminal is shown at most {TERMINAL_BOUND // 1024} KiB)."),
-    secrets_dir: Path = typer.Option(None, "--secrets-dir", file_okay=False, help="A directory of secrets, one "
-                                     "file per secret named after it, readable by its owner only (chmod 600); read "
-                                     "after LOOM_SECRET_<name> variables. Default: $LOOM_SECRETS_DIR."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write the whole output (JSON) to this file instead of "
+        f"printing it (a terminal is shown at most {TERMINAL_BOUND // 1024} KiB).",
+    ),
+    secrets_dir: Path = SECRETS_DIR_OPT,
 ) -> None:
     """Run an activity once and print its JSON output (log lines go to stderr)."""
     check_out_path(out)
     use_secrets_dir(secrets_dir)
-    defn = default_registry().resolve(ref)
+    defn = resolve(default_registry(), default_blobstore(), ref)
     output = activities.Executors(default_blobstore()).run(defn, read_input(input), log=_log_line)
     if out is None:
         print_json(output, hint="use --out FILE, or pipe the output, to get all of it")
@@ -93,15 +106,20 @@ def _log_line(level: str, message: str) -> None:
     err_console.print(Text.assemble((plain(level), "dim"), " ", plain(message)), soft_wrap=True)
 
 
-def _print_definitions(defs, json_out: bool) -> None:  # noqa: ANN001
+def _print_definitions(defs: list[ActivityDefinition], json_out: bool) -> None:
     if json_out:
         emit([d.model_dump(mode="json") for d in defs], True)
         return
     table = Table("name", "version", "runtime", "blob", "limits", "grants")
     for d in defs:
         grants = ", ".join([*d.capabilities.host_functions, *(f"secret:{s}" for s in d.capabilities.secrets)])
-        table.add_row(safe(d.name), safe(d.version), safe(d.runtime.value), safe(d.blob[:12]),
-                      f"{d.limits.fuel:.0e} fuel, {d.limits.wall_clock_ms} ms, {d.limits.memory_mib} MiB, "
-                      f"output {d.limits.output_mib} MiB",
-                      safe(grants or "-"))
+        table.add_row(
+            safe(d.name),
+            safe(d.version),
+            safe(d.runtime.value),
+            safe(d.blob[:12]),
+            f"{d.limits.fuel:.0e} fuel, {d.limits.wall_clock_ms} ms, {d.limits.memory_mib} MiB, "
+            f"output {d.limits.output_mib} MiB",
+            safe(grants or "-"),
+        )
     console.print(table)

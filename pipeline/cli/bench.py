@@ -9,10 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import bench
-from pipeline.cli.output import EXIT_FAILED, console, emit, safe
+from pipeline.cli.output import EXIT_FAILED, JSON_OPT, console, emit, safe
 
-app = typer.Typer(help="Benchmarks: proof throughput, verification, activity calls, the runner.",
-                  invoke_without_command=True)
+app = typer.Typer(
+    help="Benchmarks: proof throughput, verification, activity calls, the runner.", invoke_without_command=True
+)
 
 
 @app.callback()
@@ -21,7 +22,7 @@ def run(
     suite: str = typer.Option("all", "--suite", help="wasm, extism, runner, tlsn, zk, zktls, or all."),
     quick: bool = typer.Option(False, "--quick", help="Smaller cases: under 10 minutes on 2 cores."),
     out: Path = typer.Option(Path("build/bench"), "--out", help="Where report.json, report.md and plots go."),
-    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    json_out: bool = JSON_OPT,
 ) -> None:
     """Run the suites (pytest-benchmark underneath) and write report.json, report.md and PNG plots."""
     if ctx.invoked_subcommand:
@@ -47,7 +48,7 @@ def compare(
     a: Path = typer.Argument(..., help="The baseline report.json."),
     b: Path = typer.Argument(..., help="The report to check."),
     threshold: float = typer.Option(0.10, help="Slowdown to flag when the runs' own noise is smaller."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: bool = JSON_OPT,
 ) -> None:
     """B against A, benchmark by benchmark; exit 1 if anything regressed beyond noise. (Reports are files: their
     names are shown as inert text.)"""
@@ -58,8 +59,15 @@ def compare(
         table = Table("suite", "benchmark", "A mean", "B mean", "B/A", "noise", "")
         for r in rows:
             flag = Text("REGRESSION", style="red") if r["regression"] else ""
-            table.add_row(safe(r["suite"]), safe(r["name"]), bench._fmt(r["a_mean_s"]), bench._fmt(r["b_mean_s"]),
-                          f"{r['ratio']:.3f}", f"±{r['noise']:.0%}", flag)
+            table.add_row(
+                safe(r["suite"]),
+                safe(r["name"]),
+                bench._fmt(r["a_mean_s"]),
+                bench._fmt(r["b_mean_s"]),
+                f"{r['ratio']:.3f}",
+                f"±{r['noise']:.0%}",
+                flag,
+            )
         console.print(table)
     if any(r["regression"] for r in rows):
         raise typer.Exit(EXIT_FAILED)

@@ -34,8 +34,12 @@ for _c in (console, err_console):
 
 EXIT_FAILED = 1  # the work ran and failed; each LoomError carries its own exit_code
 
-PROVING_PHASES = {"segment": "segments proved", "lift": "segments lifted (succinct)",
-                  "join": "receipts joined (succinct)", "resolve": "assumptions resolved (succinct)"}
+PROVING_PHASES = {
+    "segment": "segments proved",
+    "lift": "segments lifted (succinct)",
+    "join": "receipts joined (succinct)",
+    "resolve": "assumptions resolved (succinct)",
+}
 """How a proof's progress phases (``pipeline.zk.Progress``) read in a progress bar."""
 
 TERMINAL_BOUND = 256 * 1024
@@ -47,6 +51,16 @@ TERMINAL_BOUND = 256 * 1024
 _BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
 _UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # json.dumps escapes C0 in strings; its raw newlines are indents
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts (on stdout; errors stay one line on stderr).")
+SECRETS_DIR_OPT = typer.Option(
+    None,
+    "--secrets-dir",
+    file_okay=False,
+    help="A directory of secrets, one file per "
+    "secret named after it, readable by its owner only (chmod 600); read after "
+    "LOOM_SECRET_<name> variables. Default: $LOOM_SECRETS_DIR (set for workers too).",
+)
 
 
 def _visible(match: re.Match[str]) -> str:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from pipeline import errors
 from pipeline.cli.output import (
     EXIT_FAILED,
+    JSON_OPT,
     PROVING_PHASES,
+    SECRETS_DIR_OPT,
     console,
     emit,
     err_console,
@@ -25,17 +29,25 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
+from pipeline.journal import RunStatus, StepStatus
 from pipeline.runner import Runner, RunResult
 from pipeline.secrets import use_secrets_dir
 from pipeline.spec import load_pipeline
+from pipeline.workers import Event
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
-JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
-SECRETS_DIR_OPT = typer.Option(None, "--secrets-dir", file_okay=False, help="A directory of secrets, one file "
-                               "per secret named after it, readable by its owner only (chmod 600); read after "
-                               "LOOM_SECRET_<name> variables. Sets LOOM_SECRETS_DIR for the run and its workers.")
-STYLE = {"succeeded": "green", "cached": "cyan", "skipped": "dim", "failed": "red", "running": "yellow",
-         "retrying": "yellow", "started": "yellow", "interrupted": "magenta"}
+STYLE: dict[str, str] = {
+    StepStatus.SUCCEEDED: "green",
+    StepStatus.CACHED: "cyan",
+    StepStatus.SKIPPED: "dim",
+    StepStatus.FAILED: "red",
+    StepStatus.RUNNING: "yellow",
+    StepStatus.INTERRUPTED: "magenta",
+    Event.RETRYING: "yellow",
+    Event.STARTED: "yellow",
+}
+"""Colours of statuses and events (one table: the names they share mean the same)."""
+FINISHED = (Event.SUCCEEDED, Event.CACHED, Event.SKIPPED, Event.FAILED)
 
 
 def _status(status: str) -> Text:
@@ -47,8 +59,6 @@ def _decode(data: bytes) -> Any:
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        from pipeline import errors
-
         raise errors.InvalidInput(f"--input is not JSON: {exc}") from None
 
 
@@ -57,43 +67,55 @@ class _Display:
     name (from a pipeline file) and event are escaped into it."""
 
     def __init__(self, progress: Progress) -> None:
-        self.progress, self.tasks = progress, {}
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
 
-    def __call__(self, step: str, event: str, details: dict[str, Any]) -> None:
+    def __call__(self, step: str, event: Event, details: dict[str, Any]) -> None:
         name = markup_safe(step)
         task = self.tasks.get(step)
         if task is None:
             task = self.tasks[step] = self.progress.add_task(name, total=None)
-        if event == "progress":
-            self.progress.update(task, description=f"{name}: {PROVING_PHASES.get(details['phase'], markup_safe(details['phase']))}",
-                                 completed=details["done"], total=details["total"])
+        if event == Event.PROGRESS:
+            phase = PROVING_PHASES.get(details["phase"], markup_safe(details["phase"]))
+            self.progress.update(
+                task, description=f"{name}: {phase}", completed=details["done"], total=details["total"]
+            )
             return
         label = f"[{STYLE.get(event, 'white')}]{markup_safe(event)}[/]"
-        extra = f" (attempt {details['attempt']}, retry in {details['delay_s']:.1f}s)" if event == "retrying" else ""
-        finished = event in ("succeeded", "cached", "skipped", "failed")
-        self.progress.update(task, description=f"{name}: {label}{extra}",
-                             **({"completed": 1, "total": 1} if finished else {}))
+        extra = (
+            f" (attempt {details['attempt']}, retry in {details['delay_s']:.1f}s)" if event == Event.RETRYING else ""
+        )
+        if event in FINISHED:
+            self.progress.update(task, description=f"{name}: {label}{extra}", completed=1, total=1)
+        else:
+            self.progress.update(task, description=f"{name}: {label}{extra}")
 
 
-def _run_with_display(json_out: bool, work) -> RunResult:  # noqa: ANN001
+def _run_with_display(json_out: bool, work: Callable[[_Display], RunResult]) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, disable=json_out) as progress:
-        result = work(_Display(progress))
-    return result
+        return work(_Display(progress))
 
 
 def _finish(result: RunResult, json_out: bool) -> None:
     if json_out:
         emit(result.model_dump(), True)
     else:
-        colour = "green" if result.status == "succeeded" else "red"
-        console.print(Text.assemble("run ", (plain(result.run_id), "bold"), ": ", (plain(result.status), colour),
-                                    f" ({result.executed} executed, {result.cached} from cache)"))
+        colour = "green" if result.status == RunStatus.SUCCEEDED else "red"
+        console.print(
+            Text.assemble(
+                "run ",
+                (plain(result.run_id), "bold"),
+                ": ",
+                (plain(result.status), colour),
+                f" ({result.executed} executed, {result.cached} from cache)",
+            )
+        )
         if result.error:
             err_console.print(safe(one_line(result.error), "red"), soft_wrap=True)
         if result.output is not None:
             print_json(result.output, hint="run with --json, or pipe the output, to get all of it")
-    if result.status != "succeeded":
+    if result.status != RunStatus.SUCCEEDED:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -109,8 +131,10 @@ def run(
     spec = load_pipeline(pipeline)
     document = _decode(read_input(input))
     runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir))
-    _finish(_run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache,
-                                                                  events=events)), json_out)
+    _finish(
+        _run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache, events=events)),
+        json_out,
+    )
 
 
 @app.command("list")
@@ -123,17 +147,20 @@ def list_(json_out: bool = JSON_OPT, limit: int = typer.Option(20, help="How man
     table = Table("run", "pipeline", "status", "started", "seconds", "error")
     for r in runs:
         seconds = f"{r.finished_at - r.created_at:.1f}" if r.finished_at else "-"
-        table.add_row(safe(r.run_id), safe(r.pipeline), _status(r.status),
-                      datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"), seconds,
-                      safe(one_line((r.error or "")[:60])))
+        table.add_row(
+            safe(r.run_id),
+            safe(r.pipeline),
+            _status(r.status),
+            datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            seconds,
+            safe(one_line((r.error or "")[:60])),
+        )
     console.print(table)
 
 
 @app.command()
 def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
     """Show a run's steps: attempts, durations, cache hits and errors."""
-    from pipeline import errors
-
     journal = Runner().journal
     run_ = journal.run(run_id)
     if run_ is None:
@@ -142,12 +169,27 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
     if json_out:
         emit({"run": run_.model_dump(exclude={"spec"}), "attempts": [a.model_dump() for a in attempts]}, True)
         return
-    table = Table("step", "attempt", "status", "activity", "seconds", "output", "error",
-                  title=safe(f"{run_.run_id} ({run_.pipeline}): {run_.status}"), title_justify="left")
+    table = Table(
+        "step",
+        "attempt",
+        "status",
+        "activity",
+        "seconds",
+        "output",
+        "error",
+        title=safe(f"{run_.run_id} ({run_.pipeline}): {run_.status}"),
+        title_justify="left",
+    )
     for a in attempts:
-        table.add_row(safe(a.step), str(a.attempt), _status(a.status), safe(a.activity),
-                      f"{a.seconds:.2f}" if a.seconds is not None else "-", safe((a.output_blob or "-")[:12]),
-                      safe(one_line(f"{a.error_type}: {a.error}"[:70] if a.error else "")))
+        table.add_row(
+            safe(a.step),
+            str(a.attempt),
+            _status(a.status),
+            safe(a.activity),
+            f"{a.seconds:.2f}" if a.seconds is not None else "-",
+            safe((a.output_blob or "-")[:12]),
+            safe(one_line(f"{a.error_type}: {a.error}"[:70] if a.error else "")),
+        )
     console.print(table)
 
 

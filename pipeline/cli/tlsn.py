@@ -12,26 +12,42 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import errors, tlsn
-from pipeline.cli.output import console, emit, plain, safe, safe_lines
+from pipeline.cli.output import JSON_OPT, console, emit, plain, safe, safe_lines
 
 app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
 
 
-NOTARY_KEY_OPT = typer.Option([], "--notary-key", help="A trusted notary public key: SEC1 hex (compressed or "
-                              "uncompressed) or a PEM public key file (a notary server's /info); repeatable.")
-NOTARIES_OPT = typer.Option(None, "--notaries", dir_okay=False, help="A trust file of named notaries: a JSON list "
-                            "of {name, key (hex or PEM), valid_from?, valid_until? (unix s)}. With no --notary-key or "
-                            "--notaries, $LOOM_CONFIG_DIR/notaries.json (default ~/.config/loom/notaries.json) is "
-                            "read; no notary is trusted by default.")
+NOTARY_KEY_OPT = typer.Option(
+    [],
+    "--notary-key",
+    help="A trusted notary public key: SEC1 hex (compressed or "
+    "uncompressed) or a PEM public key file (a notary server's /info); repeatable.",
+)
+NOTARIES_OPT = typer.Option(
+    None,
+    "--notaries",
+    dir_okay=False,
+    help="A trust file of named notaries: a JSON list "
+    "of {name, key (hex or PEM), valid_from?, valid_until? (unix s)}. With no --notary-key or "
+    "--notaries, $LOOM_CONFIG_DIR/notaries.json (default ~/.config/loom/notaries.json) is "
+    "read; no notary is trusted by default.",
+)
 SERVER_OPT = typer.Option(None, "--server", help="The server name the session must have been with.")
-NOW_OPT = typer.Option(None, "--now", help="Unix time to judge the session against: a session dated after it is "
-                       "refused, and --max-age counts back from it. Default: the current time.")
+NOW_OPT = typer.Option(
+    None,
+    "--now",
+    help="Unix time to judge the session against: a session dated after it is "
+    "refused, and --max-age counts back from it. Default: the current time.",
+)
 MAX_AGE_OPT = typer.Option(None, "--max-age", help="Reject sessions older than this many seconds.")
-ROOT_OPT = typer.Option([], "--root", exists=True, dir_okay=False,
-                        help="An extra trusted root certificate (DER); repeatable.")
+ROOT_OPT = typer.Option(
+    [], "--root", exists=True, dir_okay=False, help="An extra trusted root certificate (DER); repeatable."
+)
 NO_MOZILLA_ROOTS_OPT = typer.Option(False, "--no-mozilla-roots", help="Trust only the --root certificates.")
-PRESENTATION_HELP = ("A presentation: TLSNotary's bincode file, tlsn-js / browser-extension JSON, or the bincode as "
-                     "hex or base64 text (told apart without a flag).")
+PRESENTATION_HELP = (
+    "A presentation: TLSNotary's bincode file, tlsn-js / browser-extension JSON, or the bincode as "
+    "hex or base64 text (told apart without a flag)."
+)
 
 
 def load_presentation(file: Path) -> tlsn.LoadedPresentation:
@@ -62,17 +78,32 @@ def _key_option(value: str) -> tlsn.TrustedNotary:
         raise errors.InvalidInput(f"--notary-key {value[:80]!r}: {exc}") from None
 
 
-def make_policy(trust: tlsn.Trust, server: str | None, now: int | None, max_age: int | None, root: list[Path],
-                no_mozilla_roots: bool, *, require_identity: bool = True,
-                require_transcript: bool = True) -> tlsn.Policy:
+def make_policy(
+    trust: tlsn.Trust,
+    server: str | None,
+    now: int | None,
+    max_age: int | None,
+    root: list[Path],
+    no_mozilla_roots: bool,
+    *,
+    require_identity: bool = True,
+    require_transcript: bool = True,
+) -> tlsn.Policy:
     """The policy the shared options describe; bad values are an InvalidInput (exit 2) naming them.
     ``now`` defaults to the current time: the verifier refuses a session dated in the future only when given one."""
     if now is None:
         now = int(time.time())
     try:
-        return tlsn.Policy(notary_keys=trust.keys, server_name=server, now=now, max_age=max_age,
-                           roots=tuple(p.read_bytes() for p in root), mozilla_roots=not no_mozilla_roots,
-                           require_identity=require_identity, require_transcript=require_transcript)
+        return tlsn.Policy(
+            notary_keys=trust.keys,
+            server_name=server,
+            now=now,
+            max_age=max_age,
+            roots=tuple(p.read_bytes() for p in root),
+            mozilla_roots=not no_mozilla_roots,
+            require_identity=require_identity,
+            require_transcript=require_transcript,
+        )
     except ValidationError as exc:
         raise errors.InvalidInput("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
 
@@ -87,26 +118,41 @@ def verify(
     max_age: int = MAX_AGE_OPT,
     root: list[Path] = ROOT_OPT,
     no_mozilla_roots: bool = NO_MOZILLA_ROOTS_OPT,
-    allow_missing_identity: bool = typer.Option(False, "--allow-missing-identity",
-                                                help="Accept a presentation without a server identity proof."),
-    allow_missing_transcript: bool = typer.Option(False, "--allow-missing-transcript",
-                                                  help="Accept a presentation without a transcript proof."),
+    allow_missing_identity: bool = typer.Option(
+        False, "--allow-missing-identity", help="Accept a presentation without a server identity proof."
+    ),
+    allow_missing_transcript: bool = typer.Option(
+        False, "--allow-missing-transcript", help="Accept a presentation without a transcript proof."
+    ),
     backend: str = typer.Option("native", "--backend", help="native, or wasm (the verifier in Loom's sandbox)."),
-    json_out: bool = typer.Option(False, "--json", help="Print the verified facts as JSON."),
+    json_out: bool = JSON_OPT,
 ) -> None:
     """Verify a presentation against a policy and print what it proves. Exit 1 when it does not verify."""
     if backend not in ("native", "wasm"):
         raise errors.InvalidInput(f"--backend must be native or wasm, not {backend!r}")
     trust = notary_trust(notary_key, notaries)
-    policy = make_policy(trust, server, now, max_age, root, no_mozilla_roots,
-                         require_identity=not allow_missing_identity,
-                         require_transcript=not allow_missing_transcript)
+    policy = make_policy(
+        trust,
+        server,
+        now,
+        max_age,
+        root,
+        no_mozilla_roots,
+        require_identity=not allow_missing_identity,
+        require_transcript=not allow_missing_transcript,
+    )
     loaded = load_presentation(file)
     verified = tlsn.verify_presentation(loaded.data, policy, backend)  # type: ignore[arg-type]
     signer = trust.signer(verified.notary.algorithm, verified.notary.key, verified.time)
     if json_out:
-        emit({**verified.model_dump(mode="json", by_alias=True), "encoding": loaded.encoding,
-              "notary_name": signer.name}, True)
+        emit(
+            {
+                **verified.model_dump(mode="json", by_alias=True),
+                "encoding": loaded.encoding,
+                "notary_name": signer.name,
+            },
+            True,
+        )
         return
     show(verified, loaded, signer)
 
@@ -117,8 +163,12 @@ def show(v: tlsn.VerifiedPresentation, loaded: tlsn.LoadedPresentation, signer: 
     facts.add_column(style="bold cyan")
     facts.add_column(overflow="fold")
     facts.add_row("encoding", encoding_text(loaded))
-    facts.add_row("server", safe(f"{v.server.name} (certificate chain and {v.server.signature} key exchange "
-                                 "verified)") if v.server else Text("not proven (no identity proof)", style="yellow"))
+    facts.add_row(
+        "server",
+        safe(f"{v.server.name} (certificate chain and {v.server.signature} key exchange verified)")
+        if v.server
+        else Text("not proven (no identity proof)", style="yellow"),
+    )
     facts.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(v.time))} ({v.time})")
     facts.add_row("notary", safe(f"{v.notary.algorithm} {v.notary.key}"))
     if signer.name is not None:
@@ -135,15 +185,21 @@ def show(v: tlsn.VerifiedPresentation, loaded: tlsn.LoadedPresentation, signer: 
             console.print(Panel(_transcript_text(d), title=name, title_align="left", expand=False))
     if v.http and v.http.response and v.http.response.error is None:
         r = v.http.response
-        console.print(Text.assemble("HTTP response: ", (plain(f"{r.status} {r.reason}"), "bold"),
-                                    f", {len(r.headers)} headers, {len(r.body or '')} body characters"))
+        console.print(
+            Text.assemble(
+                "HTTP response: ",
+                (plain(f"{r.status} {r.reason}"), "bold"),
+                f", {len(r.headers)} headers, {len(r.body or '')} body characters",
+            )
+        )
 
 
 def encoding_text(loaded: tlsn.LoadedPresentation) -> Text:
     """How the file held the presentation, and the URLs a tlsn-js file notes: unsigned, so shown as inert text."""
     meta = loaded.meta or tlsn.TlsnJsMeta()
-    urls = [f"{label} {url}" for label, url in (("notary", meta.notary_url), ("proxy", meta.websocket_proxy_url))
-            if url]
+    urls = [
+        f"{label} {url}" for label, url in (("notary", meta.notary_url), ("proxy", meta.websocket_proxy_url)) if url
+    ]
     return Text.assemble(loaded.encoding, (plain(f" ({', '.join(urls)}; unsigned)"), "dim") if urls else "")
 
 
@@ -151,8 +207,9 @@ def _transcript_text(d: tlsn.Direction) -> Text:
     """The revealed bytes in place (as inert text: they are the server's and the prover's), each redacted range
     shown as a marker with its length."""
     out = Text()
-    pieces = sorted([(c.start, c.end, c) for c in d.revealed] + [(s, e, None) for s, e in d.redacted],
-                    key=lambda p: p[0])
+    pieces = sorted(
+        [(c.start, c.end, c) for c in d.revealed] + [(s, e, None) for s, e in d.redacted], key=lambda p: p[0]
+    )
     for start, end, chunk in pieces:
         if chunk is None:
             out.append(f"[{end - start} bytes redacted]", style="reverse yellow")

@@ -22,6 +22,7 @@ from rich.text import Text
 from pipeline import errors, tlsn, zk, zktls
 from pipeline.cli import tlsn as tlsn_cli
 from pipeline.cli.output import (
+    JSON_OPT,
     PROVING_PHASES,
     check_out_path,
     console,
@@ -33,18 +34,23 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
-from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2
+from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
 
-JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
 INPUT_OPT = typer.Option(..., "--input", "-i", help="The guest's input document: JSON text, @file, or @- (stdin).")
 GUEST_ARG = typer.Argument(..., help="A built guest's name (see `loom zk image-id --all`) or a path to an ELF.")
-SEGMENT_PO2_OPT = typer.Option(None, "--segment-po2", min=MIN_SEGMENT_PO2, max=MAX_SEGMENT_PO2,
-                               help=f"Segment size as a power of two cycles, {MIN_SEGMENT_PO2} to {MAX_SEGMENT_PO2}: "
-                               "smaller segments need less memory.")
-OUT_OPT = typer.Option(None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file (checked before "
-                       "proving).")
+SEGMENT_PO2_OPT = typer.Option(
+    None,
+    "--segment-po2",
+    min=MIN_SEGMENT_PO2,
+    max=MAX_SEGMENT_PO2,
+    help=f"Segment size as a power of two cycles, {MIN_SEGMENT_PO2} to {MAX_SEGMENT_PO2}: "
+    "smaller segments need less memory.",
+)
+OUT_OPT = typer.Option(
+    None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file (checked before proving)."
+)
 JOURNAL_HINT = "use --json, or pipe the output, to get all of it"
 
 
@@ -71,15 +77,19 @@ def execute(
     """Run a guest without proving: its journal and cycle counts."""
     g = zk.load_guest(guest)
     run = zk.execute(g.elf, read_input(input), segment_limit_po2=segment_po2)
-    _emit_with_journal({"guest": g.name, "image_id": g.image_id, **run.model_dump(exclude={"journal"})},
-                       zk.decode_journal(run.journal), json_out, title="Execution")
+    _emit_with_journal(
+        {"guest": g.name, "image_id": g.image_id, **run.model_dump(exclude={"journal"})},
+        zk.decode_journal(run.journal),
+        json_out,
+        title="Execution",
+    )
 
 
 @app.command()
 def prove(
     guest: str = GUEST_ARG,
     input: str = INPUT_OPT,
-    kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
+    kind: ReceiptKind = typer.Option(ReceiptKind.composite, "--kind", help="composite or succinct."),
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
@@ -89,8 +99,9 @@ def prove(
     check_out_path(out)
     g = zk.load_guest(guest)
     with proving_bar(g.name, dev_mode, json_out) as progress:
-        proof = zk.prove(g.elf, read_input(input), kind=kind, segment_limit_po2=segment_po2,
-                         dev_mode=dev_mode, progress=progress)
+        proof = zk.prove(
+            g.elf, read_input(input), kind=kind, segment_limit_po2=segment_po2, dev_mode=dev_mode, progress=progress
+        )
     if out:
         out.write_bytes(proof.receipt.to_bytes())
     facts = {
@@ -138,9 +149,13 @@ def tlsn_claim(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=tlsn_cli.PRESENTATION_HELP),
     notary_key: list[str] = tlsn_cli.NOTARY_KEY_OPT,
     notaries: Path = tlsn_cli.NOTARIES_OPT,
-    claim: str = typer.Option(None, "--claim", help="A claim over the response's JSON body: 'PATH OP VALUE' "
-                              "(ops: == != < <= > >= or eq ne lt le gt ge, contains), or 'PATH exists'; "
-                              "e.g. 'bazz == 123'."),
+    claim: str = typer.Option(
+        None,
+        "--claim",
+        help="A claim over the response's JSON body: 'PATH OP VALUE' "
+        "(ops: == != < <= > >= or eq ne lt le gt ge, contains), or 'PATH exists'; "
+        "e.g. 'bazz == 123'.",
+    ),
     bytes_at: int = typer.Option(None, "--bytes-at", help="A claim over raw transcript bytes: their offset..."),
     bytes_text: str = typer.Option(None, "--bytes-text", help="...and the text they equal (or --bytes-hex)."),
     bytes_hex: str = typer.Option(None, "--bytes-hex", help="...or the bytes they equal, in hex."),
@@ -150,9 +165,10 @@ def tlsn_claim(
     max_age: int = tlsn_cli.MAX_AGE_OPT,
     root: list[Path] = tlsn_cli.ROOT_OPT,
     no_mozilla_roots: bool = tlsn_cli.NO_MOZILLA_ROOTS_OPT,
-    reveal: bool = typer.Option(False, "--reveal", help="Also put the revealed transcript in the journal "
-                                "(by default only its SHA-256 is)."),
-    kind: zk.ReceiptKind = typer.Option(zk.ReceiptKind.composite, "--kind", help="composite or succinct."),
+    reveal: bool = typer.Option(
+        False, "--reveal", help="Also put the revealed transcript in the journal (by default only its SHA-256 is)."
+    ),
+    kind: ReceiptKind = typer.Option(ReceiptKind.composite, "--kind", help="composite or succinct."),
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
@@ -173,33 +189,60 @@ def tlsn_claim(
         if bytes_at is None:
             raise errors.InvalidInput("--bytes-text/--bytes-hex need --bytes-at")
         try:
-            bytes_claim = zktls.BytesClaim(direction="sent" if sent else "received", start=bytes_at,
-                                           text=bytes_text, hex=bytes_hex)
+            bytes_claim = zktls.BytesClaim(
+                direction="sent" if sent else "received", start=bytes_at, text=bytes_text, hex=bytes_hex
+            )
         except ValueError as exc:
             raise errors.InvalidInput(f"bytes claim: {exc}") from None
     loaded = tlsn_cli.load_presentation(file)
     signer = _trusted_signer(loaded.data, policy, trust)
     started = time.monotonic()
     with proving_bar(zktls.GUEST, dev_mode, json_out) as progress:
-        receipt = zk.prove_tlsn_claim(loaded.data, policy, json_claim, bytes_claim=bytes_claim,
-                                      reveal=reveal, kind=kind, segment_limit_po2=segment_po2,
-                                      dev_mode=dev_mode, progress=progress)
+        receipt = zktls.prove(
+            loaded.data,
+            policy,
+            json_claim,
+            bytes_claim=bytes_claim,
+            reveal=reveal,
+            kind=kind,
+            segment_limit_po2=segment_po2,
+            dev_mode=dev_mode,
+            progress=progress,
+        )
     seconds = time.monotonic() - started
     if out:
         out.write_bytes(receipt.to_bytes())
     journal = zktls.decode(receipt.journal)
     if json_out:
-        emit({"image_id": zk.load_guest(zktls.GUEST).image_id, "kind": receipt.kind, "dev_mode": receipt.is_dev_mode,
-              "journal": journal.model_dump(mode="json"), "seconds": round(seconds, 1),
-              "receipt_file": str(out) if out else None, "encoding": loaded.encoding,
-              "notary_name": signer.name}, True)
+        emit(
+            {
+                "image_id": zk.load_guest(zktls.GUEST).image_id,
+                "kind": receipt.kind,
+                "dev_mode": receipt.is_dev_mode,
+                "journal": journal.model_dump(mode="json"),
+                "seconds": round(seconds, 1),
+                "receipt_file": str(out) if out else None,
+                "encoding": loaded.encoding,
+                "notary_name": signer.name,
+            },
+            True,
+        )
         return
     show_claim(journal)
-    console.print(Text.assemble("presentation read as ", tlsn_cli.encoding_text(loaded),
-                                plain(f"; signed by notary {signer.name!r} of your trust file") if signer.name else ""))
-    console.print(Text.assemble(f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, "
-                                f"proved in {seconds:.0f} s", f", written to {plain(out)}" if out else "",
-                                (" (DEV MODE: proves nothing)", "bold yellow") if receipt.is_dev_mode else ""))
+    console.print(
+        Text.assemble(
+            "presentation read as ",
+            tlsn_cli.encoding_text(loaded),
+            plain(f"; signed by notary {signer.name!r} of your trust file") if signer.name else "",
+        )
+    )
+    console.print(
+        Text.assemble(
+            f"{receipt.kind} receipt, {receipt.seal_size:,} bytes of seal, proved in {seconds:.0f} s",
+            f", written to {plain(out)}" if out else "",
+            (" (DEV MODE: proves nothing)", "bold yellow") if receipt.is_dev_mode else "",
+        )
+    )
 
 
 def _trusted_signer(presentation: bytes, policy: tlsn.Policy, trust: tlsn.Trust) -> tlsn.TrustedNotary:
@@ -217,8 +260,10 @@ def show_claim(j: zktls.ClaimJournal) -> None:
     table.add_column(overflow="fold")
     table.add_row("server", safe(j.server) if j.server else Text("not proven (identity not required)", style="yellow"))
     table.add_row("session time", f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(j.time))} ({j.time})")
-    table.add_row("notary", Text.assemble(plain(f"{j.notary.algorithm} {j.notary.key} "),
-                                          ("(trust it? that is your decision)", "dim")))
+    table.add_row(
+        "notary",
+        Text.assemble(plain(f"{j.notary.algorithm} {j.notary.key} "), ("(trust it? that is your decision)", "dim")),
+    )
     for name, d in (("sent", j.transcript.sent), ("received", j.transcript.received)):
         revealed = sum(e - s for s, e in d.authenticated)
         table.add_row(name, safe(f"{d.length} bytes, {revealed} revealed, sha256 {d.sha256}"))
@@ -227,16 +272,23 @@ def show_claim(j: zktls.ClaimJournal) -> None:
         c = j.claim.claim
         value = "" if c.op == "exists" else f" {c.value!r}"
         found = "" if j.claim.found else " (path not found)"
-        table.add_row("claim", Text.assemble(plain(f"response JSON: {c.path} {c.op}{value}: "), mark[j.claim.holds],
-                                             found))
+        table.add_row(
+            "claim", Text.assemble(plain(f"response JSON: {c.path} {c.op}{value}: "), mark[j.claim.holds], found)
+        )
     if j.bytes:
         b = j.bytes.claim
         want = repr(b.text) if b.text is not None else f"hex {b.hex}"
         unrevealed = "" if j.bytes.revealed else " (not all revealed)"
-        table.add_row("bytes claim", Text.assemble(plain(f"{b.direction} bytes at {b.start} = {want}: "),
-                                                   mark[j.bytes.holds], unrevealed))
-    table.add_row("verdict", Text("✓ every claim holds", style="bold green") if j.holds
-                  else Text("✗ a claim does not hold", style="bold red"))
+        table.add_row(
+            "bytes claim",
+            Text.assemble(plain(f"{b.direction} bytes at {b.start} = {want}: "), mark[j.bytes.holds], unrevealed),
+        )
+    table.add_row(
+        "verdict",
+        Text("✓ every claim holds", style="bold green")
+        if j.holds
+        else Text("✗ a claim does not hold", style="bold red"),
+    )
     console.print(table)
 
 
@@ -260,8 +312,12 @@ def verify(
     if claim is not None and not json_out:
         show_claim(claim)
     else:
-        _emit_with_journal({"verified": True, "image_id": expected, "kind": r.kind}, zk.decode_journal(journal),
-                           json_out, title="Receipt verified")
+        _emit_with_journal(
+            {"verified": True, "image_id": expected, "kind": r.kind},
+            zk.decode_journal(journal),
+            json_out,
+            title="Receipt verified",
+        )
     if not json_out:
         console.print(Text.assemble((f"✓ {r.kind} receipt verifies", "green"), f" for image {plain(expected)}"))
 

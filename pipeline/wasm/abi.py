@@ -12,13 +12,17 @@ allocator: an AssemblyScript ArrayBuffer (class id 1, pinned; the guest unpins i
 from __future__ import annotations
 
 import functools
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import wasmtime
 
 from pipeline import errors
 from pipeline.models import Runtime
 from pipeline.wasm.engine import loom_config, reason
+
+if TYPE_CHECKING:
+    from wasmtime._exportable import AsExtern
+    from wasmtime._instance import InstanceExports  # what Instance.exports() returns; not re-exported by wasmtime
 
 AS_STRING, AS_ARRAYBUFFER = 2, 1
 WASM_MAGIC = b"\0asm\x01\0\0\0"
@@ -32,21 +36,54 @@ REQUIRED_EXPORTS = {
 WASI_MODULE = "wasi_snapshot_preview1"  # the only imports a 'wasi' module may have
 
 
-def read_guest(store: wasmtime.Store | wasmtime.Caller, ptr: int, size: int, *, what: str,
-               memory: wasmtime.Memory | None = None) -> bytes:
+def _wrong_kind(name: str, export: AsExtern | None, kind: str) -> errors.InvalidModule:
+    if export is None:
+        return errors.InvalidModule(f"the module does not export {name!r}")
+    return errors.InvalidModule(f"the module's export {name!r} is a {type(export).__name__}, not {kind}")
+
+
+def as_func(export: AsExtern | None, name: str) -> wasmtime.Func:
+    """``export`` (looked up as ``name``) as a function, or ``InvalidModule`` if the module exports something else."""
+    if isinstance(export, wasmtime.Func):
+        return export
+    raise _wrong_kind(name, export, "a function")
+
+
+def as_memory(export: AsExtern | None, name: str = "memory") -> wasmtime.Memory:
+    """``export`` (looked up as ``name``) as a linear memory, or ``InvalidModule``."""
+    if isinstance(export, wasmtime.Memory):
+        return export
+    raise _wrong_kind(name, export, "a memory")
+
+
+def as_global(export: AsExtern | None, name: str) -> wasmtime.Global:
+    """``export`` (looked up as ``name``) as a global, or ``InvalidModule``."""
+    if isinstance(export, wasmtime.Global):
+        return export
+    raise _wrong_kind(name, export, "a global")
+
+
+def read_guest(
+    store: wasmtime.Store | wasmtime.Caller, ptr: int, size: int, *, what: str, memory: wasmtime.Memory | None = None
+) -> bytes:
     """Exactly ``size`` bytes at ``ptr`` of the guest's memory. wasmtime's own ``read`` clamps a range that runs
     past the end (a short read, silently); a buffer outside the memory is the guest's fault: a trap."""
-    memory = memory or store.get("memory")  # type: ignore[union-attr]
+    if memory is None:
+        if not isinstance(store, wasmtime.Caller):
+            raise TypeError("read_guest needs the memory when it is not called from a host function")
+        memory = as_memory(store.get("memory"))
     ptr, size = ptr & 0xFFFFFFFF, size & 0xFFFFFFFF
     end = memory.data_len(store)
     if ptr + size > end:
-        raise errors.ActivityTrapped(f"{what}: the buffer {ptr:#x}+{size} lies outside the guest's memory "
-                                     f"({end} bytes)")
+        raise errors.ActivityTrapped(
+            f"{what}: the buffer {ptr:#x}+{size} lies outside the guest's memory ({end} bytes)"
+        )
     return bytes(memory.read(store, ptr, ptr + size))
 
 
-def write_guest(store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory, ptr: int, data: bytes, *,
-                what: str) -> None:
+def write_guest(
+    store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory, ptr: int, data: bytes, *, what: str
+) -> None:
     """Writes ``data`` where the guest's allocator said; a pointer outside its memory is the guest's fault."""
     ptr &= 0xFFFFFFFF
     if ptr + len(data) > memory.data_len(store):
@@ -55,13 +92,13 @@ def write_guest(store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory
 
 
 def _too_large(size: int, limit: int) -> errors.OutputTooLarge:
-    return errors.OutputTooLarge(f"the output is {size} bytes; the activity's limit is {limit} bytes "
-                                 "(limits.output_mib)")
+    return errors.OutputTooLarge(
+        f"the output is {size} bytes; the activity's limit is {limit} bytes (limits.output_mib)"
+    )
 
 
 class Abi(Protocol):
-    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
-             output_limit: int) -> bytes:
+    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
         """Passes the UTF-8 JSON ``document`` in and returns the output's UTF-8 bytes, refusing an output over
         ``output_limit`` bytes before reading it."""
 
@@ -70,17 +107,16 @@ class Abi(Protocol):
 
 
 class AssemblyScriptAbi:
-    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
-             output_limit: int) -> bytes:
+    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
         text = document.decode("utf-8").encode("utf-16-le")
-        memory = exports["memory"]
-        ptr = exports["__new"](store, len(text), AS_STRING)
+        memory = as_memory(exports["memory"])
+        ptr: int = as_func(exports["__new"], "__new")(store, len(text), AS_STRING)
         write_guest(store, memory, ptr, text, what="__new")
-        exports["__pin"](store, ptr)
+        as_func(exports["__pin"], "__pin")(store, ptr)
         try:
-            out = exports["run"](store, ptr)
+            out: int = as_func(exports["run"], "run")(store, ptr)
         finally:
-            exports["__unpin"](store, ptr)
+            as_func(exports["__unpin"], "__unpin")(store, ptr)
         if not out:
             raise errors.InvalidOutput("activity returned a null string")
         size = int.from_bytes(read_guest(store, out - 4, 4, what="run's result", memory=memory), "little")
@@ -90,36 +126,36 @@ class AssemblyScriptAbi:
         try:
             utf8 = data.decode("utf-16-le").encode("utf-8")
         except UnicodeError:
-            raise errors.InvalidOutput("the activity returned a string that is not valid UTF-16 "
-                                       "(a lone surrogate or an odd length)") from None
+            raise errors.InvalidOutput(
+                "the activity returned a string that is not valid UTF-16 (a lone surrogate or an odd length)"
+            ) from None
         if len(utf8) > output_limit:
             raise _too_large(len(utf8), output_limit)
         return utf8
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
-        ptr = caller.get("__new")(caller, len(data), AS_ARRAYBUFFER)
-        write_guest(caller, caller.get("memory"), ptr, data, what="__new")
-        caller.get("__pin")(caller, ptr)
+        ptr: int = as_func(caller.get("__new"), "__new")(caller, len(data), AS_ARRAYBUFFER)
+        write_guest(caller, as_memory(caller.get("memory")), ptr, data, what="__new")
+        as_func(caller.get("__pin"), "__pin")(caller, ptr)
         return ((ptr & 0xFFFFFFFF) << 32) | len(data)
 
 
 class RustAbi:
-    def call(self, store: wasmtime.Store, exports: wasmtime.InstanceExports, document: bytes,
-             output_limit: int) -> bytes:
-        memory = exports["memory"]
-        ptr = exports["alloc"](store, len(document))
+    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
+        memory = as_memory(exports["memory"])
+        ptr: int = as_func(exports["alloc"], "alloc")(store, len(document))
         write_guest(store, memory, ptr, document, what="alloc")
-        packed = exports["run"](store, ptr, len(document))
+        packed: int = as_func(exports["run"], "run")(store, ptr, len(document))
         out, size = (packed >> 32) & 0xFFFFFFFF, packed & 0xFFFFFFFF
         if size > output_limit:
             raise _too_large(size, output_limit)
         data = read_guest(store, out, size, what="run's result", memory=memory)
-        exports["dealloc"](store, out, size)
+        as_func(exports["dealloc"], "dealloc")(store, out, size)
         return data
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:
-        ptr = caller.get("alloc")(caller, len(data))
-        write_guest(caller, caller.get("memory"), ptr, data, what="alloc")
+        ptr: int = as_func(caller.get("alloc"), "alloc")(caller, len(data))
+        write_guest(caller, as_memory(caller.get("memory")), ptr, data, what="alloc")
         return ((ptr & 0xFFFFFFFF) << 32) | len(data)
 
 
@@ -137,7 +173,7 @@ def check_module(data: bytes, runtime: Runtime) -> None:
     WASI program registered under another runtime, or a 'wasi' module that is not a WASI command (a reactor, or
     imports beyond WASI preview 1). Raises ``InvalidModule`` naming the problem."""
     if runtime is Runtime.risc0:
-        from pipeline import _native
+        from pipeline import _native  # the prover's module, mapped only when a guest is registered
 
         try:
             _native.image_id(data)
@@ -153,35 +189,44 @@ def check_module(data: bytes, runtime: Runtime) -> None:
         raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
     imports = {f"{i.module}/{i.name}" for i in module.imports}
     if runtime is not Runtime.extism and any(i.startswith("extism:host/") for i in imports):
-        raise errors.InvalidModule(f"this module imports Extism host functions (extism:host/...): it is an Extism "
-                                   f"plugin; register it with runtime 'extism', not '{runtime.value}'")
+        raise errors.InvalidModule(
+            f"this module imports Extism host functions (extism:host/...): it is an Extism "
+            f"plugin; register it with runtime 'extism', not '{runtime.value}'"
+        )
     wasi_imports = sorted(i for i in imports if i.startswith(f"{WASI_MODULE}/"))
     if runtime in (Runtime.assemblyscript, Runtime.wasm) and wasi_imports:
-        raise errors.InvalidModule(f"this module imports WASI ({wasi_imports[0]}...): register a WASI command "
-                                   f"with runtime 'wasi', not '{runtime.value}'")
+        raise errors.InvalidModule(
+            f"this module imports WASI ({wasi_imports[0]}...): register a WASI command "
+            f"with runtime 'wasi', not '{runtime.value}'"
+        )
     exports = {e.name: e.type for e in module.exports}
     if runtime is Runtime.wasi:
         foreign = sorted(imports - set(wasi_imports))
         if foreign:
-            raise errors.InvalidModule(f"a 'wasi' module may import only from {WASI_MODULE}; this one imports "
-                                       f"{', '.join(foreign[:3])}{'...' if len(foreign) > 3 else ''}")
+            raise errors.InvalidModule(
+                f"a 'wasi' module may import only from {WASI_MODULE}; this one imports "
+                f"{', '.join(foreign[:3])}{'...' if len(foreign) > 3 else ''}"
+            )
         if "_start" not in exports and "_initialize" in exports:
-            raise errors.InvalidModule("this module is a WASI reactor (it exports _initialize, not _start): a "
-                                       "'wasi' activity must be a WASI command, a program with a main")
+            raise errors.InvalidModule(
+                "this module is a WASI reactor (it exports _initialize, not _start): a "
+                "'wasi' activity must be a WASI command, a program with a main"
+            )
         start = exports.get("_start")
-        if start is not None and not (isinstance(start, wasmtime.FuncType) and not start.params
-                                      and not start.results):
-            raise errors.InvalidModule("a 'wasi' module's _start must be a function with no parameters and no "
-                                       "results")
+        if start is not None and not (isinstance(start, wasmtime.FuncType) and not start.params and not start.results):
+            raise errors.InvalidModule("a 'wasi' module's _start must be a function with no parameters and no results")
         linker = wasmtime.Linker(_validator())
         linker.define_wasi()
         try:
             linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            raise errors.InvalidModule(f"a 'wasi' module's imports must be WASI preview 1 functions: "
-                                       f"{reason(exc)}") from None
+            raise errors.InvalidModule(
+                f"a 'wasi' module's imports must be WASI preview 1 functions: {reason(exc)}"
+            ) from None
     missing = REQUIRED_EXPORTS.get(runtime, set()) - set(exports)
     if missing:
-        hint = {Runtime.assemblyscript: " (compile with asc --exportRuntime)",
-                Runtime.wasi: " (a WASI command: a wasm32-wasip1 program with a main)"}.get(runtime, "")
+        hint = {
+            Runtime.assemblyscript: " (compile with asc --exportRuntime)",
+            Runtime.wasi: " (a WASI command: a wasm32-wasip1 program with a main)",
+        }.get(runtime, "")
         raise errors.InvalidModule(f"a '{runtime.value}' module must export {', '.join(sorted(missing))}{hint}")

@@ -41,7 +41,7 @@ def sections(wasm: bytes) -> list[tuple[int, bytes]]:
     while pos < len(wasm):
         section_id = wasm[pos]
         size, start = uleb(wasm, pos + 1)
-        out.append((section_id, wasm[start:start + size]))
+        out.append((section_id, wasm[start : start + size]))
         pos = start + size
     return out
 

@@ -33,8 +33,11 @@ class Budget:
         cap = limits.memory_mib * MIB
         tables = cap // 8
         state = cap // 4 if HostFunction.loom_state in capabilities.host_functions else 0
-        return cls(memory_bytes=cap - tables - state,
-                   table_elements=tables // (MAX_TABLES * TABLE_ELEMENT_BYTES), state_bytes=state)
+        return cls(
+            memory_bytes=cap - tables - state,
+            table_elements=tables // (MAX_TABLES * TABLE_ELEMENT_BYTES),
+            state_bytes=state,
+        )
 
     @property
     def memory_pages(self) -> int:

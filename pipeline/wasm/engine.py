@@ -46,8 +46,14 @@ class Engine:
 
     def __init__(self, *, opt_level: str = "speed") -> None:
         self.engine = wasmtime.Engine(loom_config(opt_level))
-        settings = {"wasmtime": WASMTIME_VERSION, "fuel": True, "epochs": True, "opt_level": opt_level,
-                    "wide_arithmetic": True, "multi_memory": False}
+        settings = {
+            "wasmtime": WASMTIME_VERSION,
+            "fuel": True,
+            "epochs": True,
+            "opt_level": opt_level,
+            "wide_arithmetic": True,
+            "multi_memory": False,
+        }
         self.fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         weakref.finalize(self, _start_ticker(self.engine).set)
 
@@ -85,7 +91,7 @@ def _stop_tickers() -> None:
 TAG_BYTES = 32
 
 
-def artifact_tag(key: bytes, digest: str, fingerprint: str, artifact: bytes) -> bytes:
+def artifact_tag(key: bytes, digest: str, fingerprint: str, artifact: bytes | bytearray) -> bytes:
     """The HMAC that binds an artifact to its module and engine config, so a valid artifact copied to another
     module's path does not verify. Digest and fingerprint are length-prefixed, so no two inputs frame alike."""
     mac = hmac.new(key, b"loom-cwasm-v1", "sha256")
@@ -157,7 +163,7 @@ class ModuleCache:
             self._store(digest, module.serialize())
         return module
 
-    def _store(self, digest: str, artifact: bytes) -> None:
+    def _store(self, digest: str, artifact: bytes | bytearray) -> None:
         """Writes the signed artifact atomically, so a concurrent reader sees the old file or the new one."""
         assert self.directory is not None
         tag = artifact_tag(self._key, digest, self.engine.fingerprint, artifact)

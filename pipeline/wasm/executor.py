@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
@@ -20,9 +20,12 @@ from pipeline.home import loom_home
 from pipeline.models import ActivityDefinition
 from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.wasm import host, snapshot
-from pipeline.wasm.abi import ABIS
+from pipeline.wasm.abi import ABIS, as_memory
 from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
 from pipeline.wasm.engine import EPOCH_TICK_MS, Engine, ModuleCache
+
+if TYPE_CHECKING:
+    from wasmtime._instance import InstanceExports
 
 MAX_INPUT_BYTES = 64 * MIB
 
@@ -36,7 +39,9 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
         except RecursionError:
             raise errors.InvalidInput("input is nested too deeply to be read as JSON") from None
         except UnicodeDecodeError as exc:
-            raise errors.InvalidInput(f"input is not UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
+            raise errors.InvalidInput(
+                f"input is not UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+            ) from None
         except json.JSONDecodeError as exc:
             raise errors.InvalidInput(f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     else:
@@ -46,8 +51,10 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
             raise errors.InvalidInput(f"input cannot be encoded as JSON: {exc}") from None
     limit = min(MAX_INPUT_BYTES, defn.limits.memory_mib * MIB // 4)
     if len(data) > limit:
-        raise errors.InvalidInput(f"input is {len(data)} bytes; {defn.ref} accepts at most {limit} bytes "
-                                  f"(a quarter of its {defn.limits.memory_mib} MiB memory limit)")
+        raise errors.InvalidInput(
+            f"input is {len(data)} bytes; {defn.ref} accepts at most {limit} bytes "
+            f"(a quarter of its {defn.limits.memory_mib} MiB memory limit)"
+        )
     return data
 
 
@@ -63,15 +70,17 @@ def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
 
 def _frames(trap: wasmtime.Trap) -> list[str]:
     frames = trap.frames or []
-    return [f"{f.module_name or '<module>'}!{f.func_name or f'func[{f.func_index}]'}+{f.func_offset:#x}"
-            for f in frames]
+    return [
+        f"{f.module_name or '<module>'}!{f.func_name or f'func[{f.func_index}]'}+{f.func_offset:#x}" for f in frames
+    ]
 
 
 class _Call:
     """One call into an instance, with its limits armed and its failures translated."""
 
-    def __init__(self, defn: ActivityDefinition, store: wasmtime.Store, exports: wasmtime.InstanceExports,
-                 ctx: host.CallContext) -> None:
+    def __init__(
+        self, defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports, ctx: host.CallContext
+    ) -> None:
         self.defn, self.store, self.exports, self.ctx = defn, store, exports, ctx
 
     def __call__(self, document: bytes) -> bytes:
@@ -86,8 +95,9 @@ class _Call:
             raise errors.ActivityRejected(str(exc)) from None  # the guest's own reason, word for word
         except host.GuestAbort as exc:
             if self._near_memory_limit() or "memory" in str(exc).lower():
-                raise errors.ActivityOutOfMemory(f"{self.defn.ref} ran out of memory "
-                                                 f"(limit {limits.memory_mib} MiB): {exc}") from None
+                raise errors.ActivityOutOfMemory(
+                    f"{self.defn.ref} ran out of memory (limit {limits.memory_mib} MiB): {exc}"
+                ) from None
             raise errors.ActivityTrapped(f"{self.defn.ref} aborted: {exc}") from None
         except (errors.ActivityTrapped, errors.InvalidOutput) as exc:  # the ABI's words: say whose fault it is
             raise type(exc)(f"{self.defn.ref}: {exc}") from None
@@ -102,7 +112,7 @@ class _Call:
         """Whether a trap is best explained by a refused memory.grow: wasmtime tells the guest (grow returns -1),
         not the host, so Loom infers it when the memory could not have grown by another MiB or doubled within
         the limit (allocators grow by at least what they need, usually by doubling)."""
-        used = self.exports["memory"].data_len(self.store)
+        used = as_memory(self.exports["memory"]).data_len(self.store)
         return used + max(MIB, used) > Budget.of(self.defn.limits, self.defn.capabilities).memory_bytes
 
     def _translate(self, trap: wasmtime.Trap) -> errors.LoomError:
@@ -120,8 +130,14 @@ class _Call:
 class WasmExecutor:
     """Activities of runtimes ``assemblyscript`` and ``wasm``, loaded from the blob store by digest."""
 
-    def __init__(self, blobs: BlobStore, cache_dir: Path | None = None, secrets: SecretProvider | None = None,
-                 *, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        cache_dir: Path | None = None,
+        secrets: SecretProvider | None = None,
+        *,
+        engine: Engine | None = None,
+    ) -> None:
         self.blobs = blobs
         self.engine = engine or Engine()
         self.modules = ModuleCache(self.engine, cache_dir if cache_dir is not None else loom_home() / "modules")
@@ -133,8 +149,9 @@ class WasmExecutor:
 
     def _instance_pre(self, defn: ActivityDefinition, *, actor: bool) -> wasmtime.InstancePre:
         if defn.runtime not in ABIS:
-            raise errors.InvalidModule(f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor "
-                                       "does not run")
+            raise errors.InvalidModule(
+                f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor does not run"
+            )
         key = (defn.blob, actor)
         with self._lock:
             pre = self._pre.get(key)
@@ -146,18 +163,25 @@ class WasmExecutor:
             try:
                 pre = self._linker.instantiate_pre(module)
             except wasmtime.WasmtimeError as exc:
-                raise errors.InvalidModule(f"{defn.ref} cannot be linked: {str(exc).splitlines()[0]} "
-                                           "(Loom provides loom.log, loom.get_secret, loom.state_get, "
-                                           "loom.state_set, loom.fail and env.abort)") from None
+                raise errors.InvalidModule(
+                    f"{defn.ref} cannot be linked: {str(exc).splitlines()[0]} "
+                    "(Loom provides loom.log, loom.get_secret, loom.state_get, "
+                    "loom.state_set, loom.fail and env.abort)"
+                ) from None
             with self._lock:
                 self._pre[key] = pre
         return pre
 
-    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, Any]:
+    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, InstanceExports]:
         store = wasmtime.Store(self.engine.engine)
         budget = Budget.of(defn.limits, defn.capabilities)
-        store.set_limits(memory_size=budget.memory_bytes, table_elements=budget.table_elements, instances=1,
-                         tables=MAX_TABLES, memories=1)
+        store.set_limits(
+            memory_size=budget.memory_bytes,
+            table_elements=budget.table_elements,
+            instances=1,
+            tables=MAX_TABLES,
+            memories=1,
+        )
         store.set_fuel(defn.limits.fuel)
         store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
         try:
@@ -166,16 +190,23 @@ class WasmExecutor:
             raise errors.ActivityTrapped(f"{defn.ref} trapped while starting: {trap.message}", _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
             if any(word in str(exc).lower() for word in ("memory", "table", "resource limit")):
-                raise errors.ActivityOutOfMemory(f"{defn.ref} needs more memory than its limit of "
-                                                 f"{defn.limits.memory_mib} MiB allows: "
-                                                 f"{str(exc).splitlines()[0]}") from None
+                raise errors.ActivityOutOfMemory(
+                    f"{defn.ref} needs more memory than its limit of "
+                    f"{defn.limits.memory_mib} MiB allows: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from None
             raise errors.InvalidModule(f"{defn.ref} cannot be instantiated: {exc}") from None
         return store, instance.exports(store)
 
     def _context(self, defn: ActivityDefinition, log: host.Log | None) -> host.CallContext:
-        return host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=ABIS[defn.runtime],
-                                secrets=self.secrets, log=log,
-                                state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes)
+        return host.CallContext(
+            activity=defn.ref,
+            capabilities=defn.capabilities,
+            abi=ABIS[defn.runtime],
+            secrets=self.secrets,
+            log=log,
+            state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes,
+        )
 
     def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
         """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
@@ -213,9 +244,11 @@ class Actor:
         store, exports = self.executor._instantiate(self.defn, actor=True)
         state = snapshot.restore(data, store, exports)
         if host.state_size(state) > self._ctx.state_budget:
-            raise errors.ActivityOutOfMemory(f"snapshot {digest[:12]} holds {host.state_size(state)} bytes of actor "
-                                             f"state; {self.defn.ref}'s memory limit leaves "
-                                             f"{self._ctx.state_budget}")
+            raise errors.ActivityOutOfMemory(
+                f"snapshot {digest[:12]} holds {host.state_size(state)} bytes of actor "
+                f"state; {self.defn.ref}'s memory limit leaves "
+                f"{self._ctx.state_budget}"
+            )
         with self._lock:
             self._store, self._exports = store, exports
             self._ctx.state = state

@@ -1,11 +1,11 @@
 """Host functions (wasm module ``loom``), each granted per activity by its capabilities.
 
-| import                                  | capability        | what it does                                        |
-|-----------------------------------------|-------------------|-----------------------------------------------------|
-| ``log(level, ptr, len)``                | ``loom_log``      | UTF-8 message into the run's log (0 debug .. 3 error)|
-| ``get_secret(ptr, len) -> i64``         | ``loom_get_secret``| a secret listed in ``capabilities.secrets``; -1 if unset |
-| ``state_get(ptr, len) -> i64``          | ``loom_state``    | the actor's value for a key; -1 if absent           |
-| ``state_set(kptr, klen, vptr, vlen)``   | ``loom_state``    | sets the actor's value for a key                    |
+| import                                | capability          | what it does                                          |
+|---------------------------------------|---------------------|-------------------------------------------------------|
+| ``log(level, ptr, len)``              | ``loom_log``        | UTF-8 message into the run's log (0 debug .. 3 error) |
+| ``get_secret(ptr, len) -> i64``       | ``loom_get_secret`` | a secret in ``capabilities.secrets``; -1 if unset     |
+| ``state_get(ptr, len) -> i64``        | ``loom_state``      | the actor's value for a key; -1 if absent             |
+| ``state_set(kptr, klen, vptr, vlen)`` | ``loom_state``      | sets the actor's value for a key                      |
 
 Buffers returned to the guest are ``(ptr << 32) | len``, allocated with the module's own allocator. A call to a
 function the activity was not granted, or for a secret it does not list, raises ``CapabilityDenied``.
@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import wasmtime
 
@@ -122,8 +123,9 @@ def read_secret(name: str) -> str | None:
     """A granted secret's value for the call in progress (None when granted but unset)."""
     ctx = _ctx(HostFunction.loom_get_secret)
     if name not in ctx.capabilities.secrets:
-        raise errors.CapabilityDenied(f"activity {ctx.activity} asked for secret {name[:128]!r}, "
-                                      "which it was not granted")
+        raise errors.CapabilityDenied(
+            f"activity {ctx.activity} asked for secret {name[:128]!r}, which it was not granted"
+        )
     return ctx.secrets.get(name)
 
 
@@ -152,8 +154,10 @@ def _state_set(caller: wasmtime.Caller, kptr: int, klen: int, vptr: int, vlen: i
     held = state_size(ctx.state) - (0 if old is None else len(key.encode()) + len(old) + STATE_ENTRY_OVERHEAD)
     needed = held + len(key.encode()) + vlen + STATE_ENTRY_OVERHEAD
     if needed > ctx.state_budget:
-        raise errors.ActivityOutOfMemory(f"{ctx.activity} tried to hold {needed} bytes of actor state; its memory "
-                                         f"limit leaves {ctx.state_budget} bytes for state")
+        raise errors.ActivityOutOfMemory(
+            f"{ctx.activity} tried to hold {needed} bytes of actor state; its memory "
+            f"limit leaves {ctx.state_budget} bytes for state"
+        )
     ctx.state[key] = read_guest(caller, vptr, vlen, what="loom.state_set")
 
 
@@ -188,7 +192,7 @@ def _abort(caller: wasmtime.Caller, msg: int, file: int, line: int, col: int) ->
 def define(linker: wasmtime.Linker) -> None:
     """Adds every host function to ``linker``; grants are checked per call."""
     i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-    signatures = {
+    signatures: dict[tuple[str, str], tuple[list[wasmtime.ValType], list[wasmtime.ValType], Callable[..., Any]]] = {
         ("loom", "log"): ([i32, i32, i32], [], _log),
         ("loom", "get_secret"): ([i32, i32], [i64], _get_secret),
         ("loom", "state_get"): ([i32, i32], [i64], _state_get),

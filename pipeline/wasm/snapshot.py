@@ -8,22 +8,35 @@ from __future__ import annotations
 
 import json
 import struct
+from typing import TYPE_CHECKING
 
 import wasmtime
 
 from pipeline import errors
+from pipeline.wasm.abi import as_global, as_memory
 from pipeline.wasm.binary import encode_uleb, sections, skip_limits, skip_name, uleb
+
+if TYPE_CHECKING:
+    from wasmtime._instance import InstanceExports
 
 EXPORT_PREFIX = "__loom_global_"
 _MAGIC = b"LOOMSNAP1\n"
 
 
 def _skip_const_expr(data: bytes, pos: int) -> int:
-    immediates = {0x41: "sleb", 0x42: "sleb", 0x23: "uleb", 0xD2: "uleb", 0x43: 4, 0x44: 8, 0xD0: 1}
+    immediates: dict[int, str | int] = {
+        0x41: "sleb",
+        0x42: "sleb",
+        0x23: "uleb",
+        0xD2: "uleb",
+        0x43: 4,
+        0x44: 8,
+        0xD0: 1,
+    }
     while data[pos] != 0x0B:
         op, pos = data[pos], pos + 1
         kind = immediates.get(op, 0)
-        if kind in ("sleb", "uleb"):
+        if isinstance(kind, str):  # "sleb" or "uleb": skipping one is the same
             _, pos = uleb(data, pos)
         else:
             pos += kind
@@ -63,33 +76,37 @@ def export_mutable_globals(wasm: bytes) -> bytes:
     for section_id, body in parts:
         if section_id == 7:
             count, pos = uleb(body, 0)
-            added = b"".join(encode_uleb(len(name)) + name + b"\x03" + encode_uleb(index)
-                             for index in mutable for name in [f"{EXPORT_PREFIX}{index}".encode()])
+            added = b"".join(
+                encode_uleb(len(name)) + name + b"\x03" + encode_uleb(index)
+                for index in mutable
+                for name in [f"{EXPORT_PREFIX}{index}".encode()]
+            )
             body = encode_uleb(count + len(mutable)) + body[pos:] + added
         out += bytes([section_id]) + encode_uleb(len(body)) + body
     return bytes(out)
 
 
-def capture(store: wasmtime.Store, exports: wasmtime.InstanceExports, state: dict[str, bytes]) -> bytes:
+def capture(store: wasmtime.Store, exports: InstanceExports, state: dict[str, bytes]) -> bytes:
     """Memory, mutable globals and the actor's key-value state, as one byte string."""
-    memory = exports["memory"]
-    globals_ = {name: g.value(store) for name, g in exports.items() if name.startswith(EXPORT_PREFIX)}
-    header = json.dumps({"pages": memory.size(store), "globals": globals_,
-                         "state": {k: v.hex() for k, v in state.items()}}).encode()
+    memory = as_memory(exports["memory"])
+    globals_ = {name: as_global(g, name).value(store) for name, g in exports.items() if name.startswith(EXPORT_PREFIX)}
+    header = json.dumps(
+        {"pages": memory.size(store), "globals": globals_, "state": {k: v.hex() for k, v in state.items()}}
+    ).encode()
     return _MAGIC + struct.pack("<I", len(header)) + header + memory.read(store, 0, memory.data_len(store))
 
 
-def restore(snapshot: bytes, store: wasmtime.Store, exports: wasmtime.InstanceExports) -> dict[str, bytes]:
+def restore(snapshot: bytes, store: wasmtime.Store, exports: InstanceExports) -> dict[str, bytes]:
     """Writes a captured state into a fresh instance of the same module; returns the key-value state."""
     if not snapshot.startswith(_MAGIC):
         raise errors.InvalidInput("not a Loom actor snapshot")
     (size,) = struct.unpack_from("<I", snapshot, len(_MAGIC))
     start = len(_MAGIC) + 4
-    header = json.loads(snapshot[start:start + size])
-    memory = exports["memory"]
+    header = json.loads(snapshot[start : start + size])
+    memory = as_memory(exports["memory"])
     if memory.size(store) < header["pages"]:
         memory.grow(store, header["pages"] - memory.size(store))
-    memory.write(store, snapshot[start + size:], 0)
+    memory.write(store, snapshot[start + size :], 0)
     for name, value in header["globals"].items():
-        exports[name].set_value(store, value)
+        as_global(exports[name], name).set_value(store, value)
     return {k: bytes.fromhex(v) for k, v in header["state"].items()}

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -35,10 +35,13 @@ from wasmtime import _ffi as ffi
 from pipeline import errors
 from pipeline.models import ActivityDefinition, Runtime
 from pipeline.wasm import host
-from pipeline.wasm.abi import WASI_MODULE, read_guest, write_guest
+from pipeline.wasm.abi import WASI_MODULE, as_func, as_memory, read_guest, write_guest
 from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
 from pipeline.wasm.engine import EPOCH_TICK_MS, reason
 from pipeline.wasm.executor import WasmExecutor, _Call, _frames, decode_output, encode_document
+
+if TYPE_CHECKING:
+    from wasmtime._instance import InstanceExports
 
 ERRNO_BADF, ERRNO_FBIG, ERRNO_INVAL = 8, 22, 28  # WASI preview 1 errno values
 MAX_IOVECS = 1024  # IOV_MAX
@@ -55,8 +58,9 @@ def _set_stdin(config: wasmtime.WasiConfig, data: bytes) -> None:
     more descriptor per call.
     """
     vec = ffi.wasm_byte_vec_t()
-    ffi.wasm_byte_vec_new(ctypes.byref(vec), len(data),
-                          ctypes.cast(ctypes.c_char_p(data), ctypes.POINTER(ffi.wasm_byte_t)))
+    ffi.wasm_byte_vec_new(
+        ctypes.byref(vec), len(data), ctypes.cast(ctypes.c_char_p(data), ctypes.POINTER(ffi.wasm_byte_t))
+    )
     ffi.wasi_config_set_stdin_bytes(config.ptr(), ctypes.byref(vec))  # takes the vector's bytes
 
 
@@ -95,7 +99,7 @@ class _Streams:
         self._extend(rest)
 
     def _extend(self, piece: bytes) -> None:
-        self.line += piece[:max(0, host.LOG_LINE_BYTES - len(self.line))]
+        self.line += piece[: max(0, host.LOG_LINE_BYTES - len(self.line))]
         self.line_size += len(piece)
 
     def end_line(self) -> None:
@@ -106,8 +110,9 @@ class _Streams:
         self.line, self.line_size = b"", 0
 
     def too_large(self, defn: ActivityDefinition) -> errors.OutputTooLarge:
-        return errors.OutputTooLarge(f"{defn.ref}: the output is more than {self.limit} bytes, the activity's "
-                                     "limit (limits.output_mib)")
+        return errors.OutputTooLarge(
+            f"{defn.ref}: the output is more than {self.limit} bytes, the activity's limit (limits.output_mib)"
+        )
 
 
 _current = threading.local()  # .streams: the call in progress on this thread
@@ -120,21 +125,24 @@ def _fd_write(caller: wasmtime.Caller, fd: int, iovs: int, count: int, written: 
     if not 0 <= count <= MAX_IOVECS:
         return ERRNO_INVAL
     table = read_guest(caller, iovs, 8 * count, what="fd_write")
-    spans = [(int.from_bytes(table[i:i + 4], "little"), int.from_bytes(table[i + 4:i + 8], "little"))
-             for i in range(0, len(table), 8)]
+    spans = [
+        (int.from_bytes(table[i : i + 4], "little"), int.from_bytes(table[i + 4 : i + 8], "little"))
+        for i in range(0, len(table), 8)
+    ]
     total = sum(size for _, size in spans)
     if total > 0xFFFFFFFF:  # more than the u32 count of bytes written can say
         return ERRNO_INVAL
     errno = streams.stdout(caller, spans, total) if fd == 1 else streams.stderr(caller, spans)
     if not errno:
-        write_guest(caller, caller["memory"], written, total.to_bytes(4, "little"),  # type: ignore[arg-type]
-                    what="fd_write")
+        write_guest(caller, as_memory(caller["memory"]), written, total.to_bytes(4, "little"), what="fd_write")
     return errno
 
 
 def _poll_oneoff(*_: int) -> int:
-    raise errors.CapabilityDenied(f"{_current.streams.ctx.activity} called poll_oneoff (sleep or poll), which no "
-                                  "activity is granted: a wait inside the host would outlast its deadline")
+    raise errors.CapabilityDenied(
+        f"{_current.streams.ctx.activity} called poll_oneoff (sleep or poll), which no "
+        "activity is granted: a wait inside the host would outlast its deadline"
+    )
 
 
 _shared: weakref.WeakKeyDictionary[WasmExecutor, WasiExecutor] = weakref.WeakKeyDictionary()
@@ -150,8 +158,9 @@ class WasiExecutor:
         self._linker.define_wasi()
         self._linker.allow_shadowing = True
         i32 = wasmtime.ValType.i32()
-        self._linker.define_func(WASI_MODULE, "fd_write", wasmtime.FuncType([i32] * 4, [i32]), _fd_write,
-                                 access_caller=True)
+        self._linker.define_func(
+            WASI_MODULE, "fd_write", wasmtime.FuncType([i32] * 4, [i32]), _fd_write, access_caller=True
+        )
         self._linker.define_func(WASI_MODULE, "poll_oneoff", wasmtime.FuncType([i32] * 4, [i32]), _poll_oneoff)
         self._pre: dict[str, wasmtime.InstancePre] = {}
         self._lock = threading.Lock()
@@ -170,8 +179,9 @@ class WasiExecutor:
         if defn.runtime is not Runtime.wasi:
             raise errors.InvalidModule(f"{defn.ref} has runtime '{defn.runtime.value}', not 'wasi'")
         data = encode_document(document, defn)
-        ctx = host.CallContext(activity=defn.ref, capabilities=defn.capabilities, abi=None, secrets=self.secrets,
-                               log=log)
+        ctx = host.CallContext(
+            activity=defn.ref, capabilities=defn.capabilities, abi=None, secrets=self.secrets, log=log
+        )
         streams = _Streams(ctx, defn.limits.output_mib * MIB)
         try:
             status = self._execute(defn, self._config(defn, data), streams)
@@ -191,14 +201,16 @@ class WasiExecutor:
         """Exactly what the definition grants: its name as argv[0], granted variables, read-only directories."""
         config = wasmtime.WasiConfig()
         config.argv = [defn.name]
-        config.env = [(name, value) for name in defn.capabilities.wasi_env
-                      if (value := self.secrets.get(name)) is not None]
+        config.env = [
+            (name, value) for name in defn.capabilities.wasi_env if (value := self.secrets.get(name)) is not None
+        ]
         for grant in defn.capabilities.wasi_dirs:
             try:
                 config.preopen_dir(grant.host, grant.guest, fs_mutable=False)  # read-only directory and files
             except wasmtime.WasmtimeError:
-                raise errors.CapabilityDenied(f"{defn.ref}: its granted directory {grant.host} cannot be "
-                                              "opened") from None
+                raise errors.CapabilityDenied(
+                    f"{defn.ref}: its granted directory {grant.host} cannot be opened"
+                ) from None
         _set_stdin(config, data)
         return config
 
@@ -207,8 +219,13 @@ class WasiExecutor:
         The store is closed on the way out, so no traceback keeps it (and the guest's memory) alive."""
         budget = Budget.of(defn.limits, defn.capabilities)
         with wasmtime.Store(self.engine.engine) as store:
-            store.set_limits(memory_size=budget.memory_bytes, table_elements=budget.table_elements, instances=1,
-                             tables=MAX_TABLES, memories=1)
+            store.set_limits(
+                memory_size=budget.memory_bytes,
+                table_elements=budget.table_elements,
+                instances=1,
+                tables=MAX_TABLES,
+                memories=1,
+            )
             store.set_fuel(defn.limits.fuel)
             store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
             store.set_wasi(config)
@@ -221,10 +238,10 @@ class WasiExecutor:
                 host.leave()
 
     @staticmethod
-    def _start(defn: ActivityDefinition, store: wasmtime.Store, exports: wasmtime.InstanceExports,
-               ctx: host.CallContext) -> int:
+    def _start(defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports, ctx: host.CallContext) -> int:
+        start = as_func(exports["_start"], "_start")
         try:
-            exports["_start"](store)
+            start(store)
         except wasmtime.ExitTrap as exit_:
             return exit_.code
         except wasmtime.Trap as trap:
@@ -233,15 +250,16 @@ class WasiExecutor:
             raise errors.ActivityTrapped(f"{defn.ref} failed: {reason(exc)}") from None
         return 0
 
-    def _instantiate(self, defn: ActivityDefinition, store: wasmtime.Store) -> wasmtime.InstanceExports:
+    def _instantiate(self, defn: ActivityDefinition, store: wasmtime.Store) -> InstanceExports:
         try:
             return self._instance_pre(defn).instantiate(store).exports(store)
         except wasmtime.Trap as trap:
             raise errors.ActivityTrapped(f"{defn.ref} trapped while starting: {trap.message}", _frames(trap)) from None
         except wasmtime.WasmtimeError as exc:
             if any(word in str(exc).lower() for word in ("memory", "table", "resource limit")):
-                raise errors.ActivityOutOfMemory(f"{defn.ref} needs more memory than its limit of "
-                                                 f"{defn.limits.memory_mib} MiB allows: {reason(exc)}") from None
+                raise errors.ActivityOutOfMemory(
+                    f"{defn.ref} needs more memory than its limit of {defn.limits.memory_mib} MiB allows: {reason(exc)}"
+                ) from None
             raise errors.InvalidModule(f"{defn.ref} cannot be instantiated: {reason(exc)}") from None
 
     def _instance_pre(self, defn: ActivityDefinition) -> wasmtime.InstancePre:
@@ -252,8 +270,10 @@ class WasiExecutor:
             try:
                 pre = self._linker.instantiate_pre(module)
             except wasmtime.WasmtimeError as exc:
-                raise errors.InvalidModule(f"{defn.ref} cannot be linked: {reason(exc)} (Loom provides WASI "
-                                           f"preview 1, {WASI_MODULE}, and nothing else)") from None
+                raise errors.InvalidModule(
+                    f"{defn.ref} cannot be linked: {reason(exc)} (Loom provides WASI "
+                    f"preview 1, {WASI_MODULE}, and nothing else)"
+                ) from None
             with self._lock:
                 self._pre[defn.blob] = pre
         return pre

@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.activities import register_module
 from pipeline.blobstore import default_blobstore
 from pipeline.models import Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from pipeline.spec import PipelineSpec, load_pipeline
 from tests.wasm.conftest import ECHO_BODY, rust_abi_module
 
 # Echo, after spinning for a while (about a quarter second): long enough to overlap, or to be killed mid-step.
-SPIN = rust_abi_module(f"(local $i i32) (local.set $i (i32.const 60000000)) "
-                       f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
-                       f"{ECHO_BODY}")
+SPIN = rust_abi_module(
+    f"(local $i i32) (local.set $i (i32.const 60000000)) "
+    f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
+    f"{ECHO_BODY}"
+)
 LOOP = rust_abi_module("(loop $l (br $l)) (i64.const 0)")
 TRAP = rust_abi_module("unreachable")
 
@@ -25,16 +28,26 @@ TRAP = rust_abi_module("unreachable")
 def activities(built: Path) -> None:
     blobs, registry = default_blobstore(), default_registry()
     big = Limits(fuel=10**12, wall_clock_ms=60_000)
-    for name, module, limits in [("spin", SPIN, big), ("forever", LOOP, Limits(wall_clock_ms=50)),
-                                 ("trap", TRAP, Limits())]:
-        register_module(module, name=name, version="1.0.0", runtime="wasm", limits=limits, blobs=blobs,
-                        registry=registry)
-    register_module((built / "wasm" / "echo.wasm").read_bytes(), name="echo", version="1.0.0", runtime="wasm",
-                    blobs=blobs, registry=registry)
+    for name, module, limits in [
+        ("spin", SPIN, big),
+        ("forever", LOOP, Limits(wall_clock_ms=50)),
+        ("trap", TRAP, Limits()),
+    ]:
+        register_module(
+            module, name=name, version="1.0.0", runtime="wasm", limits=limits, blobs=blobs, registry=registry
+        )
+    register_module(
+        (built / "wasm" / "echo.wasm").read_bytes(),
+        name="echo",
+        version="1.0.0",
+        runtime="wasm",
+        blobs=blobs,
+        registry=registry,
+    )
 
 
 @pytest.fixture
-def pipeline_file(tmp_path: Path):  # noqa: ANN201
+def pipeline_file(tmp_path: Path):
     def write(spec: dict | str, name: str = "p.yaml") -> Path:
         path = tmp_path / name
         path.write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec, sort_keys=False))

@@ -12,24 +12,31 @@ import subprocess
 import sys
 import time
 
+from pipeline.activities import register_module
 from pipeline.blobstore import default_blobstore
 from pipeline.journal import default_journal
 from pipeline.models import Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from tests.runner.test_durability import CHAIN, _check_journal, _loom_run, expected
 from tests.runner.test_trust import wait_for_no_orphans
 from tests.wasm.conftest import ECHO_BODY, rust_abi_module
 
 # About a tenth of a second per step: a kill lands before, during or after any of them.
-QUICK = rust_abi_module(f"(local $i i32) (local.set $i (i32.const 200000000)) "
-                        f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
-                        f"{ECHO_BODY}")
+QUICK = rust_abi_module(
+    f"(local $i i32) (local.set $i (i32.const 200000000)) "
+    f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
+    f"{ECHO_BODY}"
+)
 KILLS = 12
 
 
 def _resume(run_id: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "runs", "resume", run_id, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "runs", "resume", run_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _kill_at_random(proc: subprocess.Popen, rng: random.Random, within: float) -> bool:
@@ -45,9 +52,15 @@ def _kill_at_random(proc: subprocess.Popen, rng: random.Random, within: float) -
 
 
 def test_kill_9_at_random_moments_then_resume(activities, pipeline_file) -> None:
-    register_module(QUICK, name="slow", version="1.0.0", runtime="wasm",
-                    limits=Limits(fuel=10**13, wall_clock_ms=60_000), blobs=default_blobstore(),
-                    registry=default_registry())
+    register_module(
+        QUICK,
+        name="slow",
+        version="1.0.0",
+        runtime="wasm",
+        limits=Limits(fuel=10**13, wall_clock_ms=60_000),
+        blobs=default_blobstore(),
+        registry=default_registry(),
+    )
     path = pipeline_file(CHAIN)
     rng = random.Random(int(os.environ.get("LOOM_CHAOS_SEED", "1234")))
     journal = default_journal()

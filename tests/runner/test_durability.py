@@ -12,17 +12,20 @@ import time
 
 import pytest
 
+from pipeline.activities import register_module
 from pipeline.blobstore import default_blobstore
 from pipeline.journal import DONE, default_journal
 from pipeline.models import Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from pipeline.runner import Runner
 from tests.wasm.conftest import ECHO_BODY, rust_abi_module
 
 # spin for about a second, then return the input
-SLOW = rust_abi_module(f"(local $i i32) (local.set $i (i32.const 2000000000)) "
-                       f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
-                       f"{ECHO_BODY}")
+SLOW = rust_abi_module(
+    f"(local $i i32) (local.set $i (i32.const 2000000000)) "
+    f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
+    f"{ECHO_BODY}"
+)
 CHAIN = {
     "name": "chain",
     "steps": {
@@ -41,16 +44,26 @@ def expected(x: int) -> dict:
 
 
 @pytest.fixture
-def chain_file(activities, pipeline_file):  # noqa: ANN001, ANN201
-    register_module(SLOW, name="slow", version="1.0.0", runtime="wasm", limits=Limits(fuel=10**13, wall_clock_ms=60_000),
-                    blobs=default_blobstore(), registry=default_registry())
+def chain_file(activities, pipeline_file):
+    register_module(
+        SLOW,
+        name="slow",
+        version="1.0.0",
+        runtime="wasm",
+        limits=Limits(fuel=10**13, wall_clock_ms=60_000),
+        blobs=default_blobstore(),
+        registry=default_registry(),
+    )
     return pipeline_file(CHAIN)
 
 
-def _loom_run(path, x: int, *extra: str) -> subprocess.Popen:  # noqa: ANN001
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(path), "--input", json.dumps({"x": x}),
-                             "--json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+def _loom_run(path, x: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(path), "--input", json.dumps({"x": x}), "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _check_journal(run_id: str) -> None:
@@ -75,8 +88,9 @@ def test_sigkill_then_resume(chain_file, finished_before_kill: int) -> None:
     while time.monotonic() < deadline:
         runs = journal.runs()
         attempts = journal.attempts(runs[0].run_id) if runs else []
-        if len([a for a in attempts if a.status in DONE]) >= finished_before_kill and \
-                any(a.status == "running" for a in attempts):
+        if len([a for a in attempts if a.status in DONE]) >= finished_before_kill and any(
+            a.status == "running" for a in attempts
+        ):
             break
         time.sleep(0.02)
     time.sleep(0.1)
@@ -104,3 +118,41 @@ def test_two_concurrent_runs_share_one_journal(chain_file) -> None:
     for run in runs:
         _check_journal(run.run_id)
         assert len(default_journal().attempts(run.run_id)) == len(CHAIN["steps"])
+
+
+def test_sigkill_amid_batches_then_resume(activities, pipeline_file) -> None:
+    """Many ready steps go to the workers in batches and are journaled a batch at a time: a kill between (or
+    inside) batches still resumes without redoing a step the journal has as done."""
+    from tests.runner.test_trust import wait_for_no_orphans
+
+    steps = 24  # "spin" takes about a quarter second; two workers get batches of three
+    path = pipeline_file(
+        {
+            "name": "wide",
+            "steps": {f"s{i}": {"activity": "spin", "input": {"i": i, "x": "${input.x}"}} for i in range(steps)},
+        }
+    )
+    proc = _loom_run(path, 3)
+    journal = default_journal()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = journal.runs()
+        attempts = journal.attempts(runs[0].run_id) if runs else []
+        if len([a for a in attempts if a.status in DONE]) >= 3:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # the runner alone: its workers must follow it
+    proc.wait()
+    assert wait_for_no_orphans(proc.pid) == []
+    (run,) = journal.runs()
+    assert run.status == "interrupted", "the kill came after the run finished: nothing was tested"
+    before = {step: a.attempt for step, a in journal.completed(run.run_id).items()}
+    assert 3 <= len(before) < steps
+
+    result = Runner().resume(run.run_id)
+    assert result.status == "succeeded" and result.executed == steps - len(before)
+    assert result.output == {f"s{i}": {"i": i, "x": 3} for i in range(steps)}
+    assert {step: a.attempt for step, a in journal.completed(run.run_id).items() if step in before} == before
+    for step in (f"s{i}" for i in range(steps)):
+        attempts = sorted((a for a in journal.attempts(run.run_id) if a.step == step), key=lambda a: a.attempt)
+        assert [a.status in DONE for a in attempts] == [False] * (len(attempts) - 1) + [True], step

@@ -21,7 +21,7 @@ def refusal(path: Path, seconds: float = 10) -> str:
         try:
             load_pipeline(path)
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - a traceback-worthy error is the failure we report
+        except BaseException as exc:
             outcome.append(exc)
 
     worker = threading.Thread(target=load, daemon=True)
@@ -37,7 +37,8 @@ def refusal(path: Path, seconds: float = 10) -> str:
 
 def test_billion_laughs_is_refused_at_the_first_anchor(pipeline_file) -> None:
     lol = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
     path = pipeline_file(f"{STEP}    input:\n" + "".join("      " + line + "\n" for line in lol.splitlines()))
     assert len(path.read_bytes()) < 600
     message = refusal(path)
@@ -58,11 +59,14 @@ def test_duplicate_step_names_the_key_and_both_lines(pipeline_file) -> None:
     assert "line 7:" in message and "duplicate key 'a'" in message and "line 3" in message
 
 
-@pytest.mark.parametrize("body", [
-    "    input: {x: 1, y: 2, x: 3}\n",
-    "    input:\n      - {k: 1}\n      - k: 2\n        k: 3\n",
-    "    activity: again\n",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    input: {x: 1, y: 2, x: 3}\n",
+        "    input:\n      - {k: 1}\n      - k: 2\n        k: 3\n",
+        "    activity: again\n",
+    ],
+)
 def test_duplicate_keys_are_refused_in_any_mapping(pipeline_file, body: str) -> None:
     assert "duplicate key" in refusal(pipeline_file(STEP + body))
 
@@ -126,8 +130,7 @@ def test_a_directory_is_refused(tmp_path: Path) -> None:
 def test_malformed_output_references_fail_before_any_step(pipeline_file, ref: str) -> None:
     path = pipeline_file(STEP + f"output: {{v: '${{{ref}}}'}}\n")
     assert "bad reference" in refusal(path)
-    spec = PipelineSpec.model_validate({"name": "p", "steps": {"a": {"activity": "echo"}},
-                                        "output": [f"${{{ref}}}"]})
+    spec = PipelineSpec.model_validate({"name": "p", "steps": {"a": {"activity": "echo"}}, "output": [f"${{{ref}}}"]})
     with pytest.raises(errors.InvalidInput, match="output: bad reference"):
         spec.dependencies()
 

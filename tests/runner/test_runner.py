@@ -38,8 +38,18 @@ def test_second_run_is_served_from_cache(activities) -> None:
 
 
 def test_retryable_failure_retries_with_backoff(activities) -> None:
-    spec = spec_of({"name": "retry", "steps": {"slow": {"activity": "forever", "input": {},
-                    "retry": {"max_attempts": 3, "backoff_s": 0.3, "multiplier": 2, "jitter": 0}}}})
+    spec = spec_of(
+        {
+            "name": "retry",
+            "steps": {
+                "slow": {
+                    "activity": "forever",
+                    "input": {},
+                    "retry": {"max_attempts": 3, "backoff_s": 0.3, "multiplier": 2, "jitter": 0},
+                }
+            },
+        }
+    )
     result = Runner().run(spec, {})
     assert result.status == "failed" and "ActivityTimeout" in result.error
     attempts = default_journal().attempts(result.run_id)
@@ -50,9 +60,15 @@ def test_retryable_failure_retries_with_backoff(activities) -> None:
 
 
 def test_deterministic_failure_is_not_retried_and_stops_the_run(activities) -> None:
-    spec = spec_of({"name": "trap", "steps": {
-        "boom": {"activity": "trap", "input": {}, "retry": {"max_attempts": 5}},
-        "after": {"activity": "echo", "input": "${steps.boom.output}"}}})
+    spec = spec_of(
+        {
+            "name": "trap",
+            "steps": {
+                "boom": {"activity": "trap", "input": {}, "retry": {"max_attempts": 5}},
+                "after": {"activity": "echo", "input": "${steps.boom.output}"},
+            },
+        }
+    )
     result = Runner().run(spec, {})
     assert result.status == "failed" and "ActivityTrapped" in result.error
     attempts = default_journal().attempts(result.run_id)
@@ -60,10 +76,16 @@ def test_deterministic_failure_is_not_retried_and_stops_the_run(activities) -> N
 
 
 def test_when_skips_a_step_and_its_dependents(activities) -> None:
-    spec = spec_of({"name": "cond", "steps": {
-        "check": {"activity": "echo", "input": {"go": "${input.go}"}},
-        "maybe": {"activity": "echo", "input": {"ran": True}, "when": "${steps.check.output.echo.go}"},
-        "later": {"activity": "echo", "input": "${steps.maybe.output}"}}})
+    spec = spec_of(
+        {
+            "name": "cond",
+            "steps": {
+                "check": {"activity": "echo", "input": {"go": "${input.go}"}},
+                "maybe": {"activity": "echo", "input": {"ran": True}, "when": "${steps.check.output.echo.go}"},
+                "later": {"activity": "echo", "input": "${steps.maybe.output}"},
+            },
+        }
+    )
     ran = Runner().run(spec, {"go": True})
     assert ran.output["maybe"] == {"bytes": 13, "echo": {"ran": True}}
     skipped = Runner().run(spec, {"go": False})
@@ -91,7 +113,14 @@ def test_unknown_activity_fails_before_anything_runs(activities) -> None:
 
 
 def test_cycle_is_refused(activities) -> None:
-    spec = spec_of({"name": "loop", "steps": {"a": {"activity": "echo", "input": "${steps.b.output}"},
-                                              "b": {"activity": "echo", "input": "${steps.a.output}"}}})
+    spec = spec_of(
+        {
+            "name": "loop",
+            "steps": {
+                "a": {"activity": "echo", "input": "${steps.b.output}"},
+                "b": {"activity": "echo", "input": "${steps.a.output}"},
+            },
+        }
+    )
     with pytest.raises(errors.InvalidInput, match="cycle"):
         Runner().run(spec, {})

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors
+from pipeline.activities import register_module
 from pipeline.blobstore import default_blobstore
 from pipeline.journal import default_journal
 from pipeline.models import Capabilities, Limits
-from pipeline.registry import default_registry, register_module
+from pipeline.registry import default_registry
 from pipeline.runner import Runner
 from tests.runner.test_durability import SLOW, _loom_run
 from tests.wasm.conftest import rust_abi_module
@@ -26,12 +27,19 @@ SECRET_READER = rust_abi_module(SECRET_BODY, imports=GET_SECRET, data="api_token
 READS_SECRET = Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",))
 
 
-def _register(module: bytes, name: str, version: str = "1.0.0", **kwargs) -> None:  # noqa: ANN003
-    register_module(module, name=name, version=version, runtime="wasm", blobs=default_blobstore(),
-                    registry=default_registry(), **kwargs)
+def _register(module: bytes, name: str, version: str = "1.0.0", **kwargs) -> None:
+    register_module(
+        module,
+        name=name,
+        version=version,
+        runtime="wasm",
+        blobs=default_blobstore(),
+        registry=default_registry(),
+        **kwargs,
+    )
 
 
-def _one_step(activity: str, **extra) -> object:  # noqa: ANN003
+def _one_step(activity: str, **extra) -> object:
     from pipeline.spec import PipelineSpec
 
     return PipelineSpec.model_validate({"name": "one", "steps": {"s": {"activity": activity, "input": {}, **extra}}})
@@ -56,6 +64,33 @@ def test_a_rotated_secret_is_not_served_from_the_cache(monkeypatch) -> None:
     assert Runner().run(_one_step("granted"), {}).cached == 1  # unchanged secret: cached again
     monkeypatch.delenv("LOOM_SECRET_api_token")
     assert Runner().run(_one_step("granted"), {}).cached == 0  # a removed secret is a change too
+
+
+def test_a_runner_kept_between_runs_gives_its_workers_a_rotated_secret(monkeypatch) -> None:
+    """A runner keeps its worker processes between runs; workers read secrets from the environment they were
+    spawned with, so a changed environment must get new workers (or a new key would cache an old secret's output)."""
+    _register(SECRET_READER, "granted", capabilities=READS_SECRET)
+    runner = Runner()
+    monkeypatch.setenv("LOOM_SECRET_api_token", '{"token": "old"}')
+    assert runner.run(_one_step("granted"), {}).output == {"s": {"token": "old"}}
+    monkeypatch.setenv("LOOM_SECRET_api_token", '{"token": "new"}')
+    result = runner.run(_one_step("granted"), {})
+    assert result.output == {"s": {"token": "new"}} and result.executed == 1
+    assert runner.run(_one_step("granted"), {}).cached == 1
+
+
+def test_a_runner_used_from_threads_that_end_loses_no_attempt(activities) -> None:
+    """Workers die with the thread that spawned them (the parent-death signal follows the thread): a runner must
+    not hand a later run the pool of a thread that has ended (its steps would fail as dead workers, and retry)."""
+    import threading
+
+    runner, spec = Runner(), _one_step("echo")
+    for i in range(10):  # the loss is a race: a few rounds catch it
+        thread = threading.Thread(target=runner.run, args=(spec, {"i": i}), kwargs={"no_cache": True})
+        thread.start()
+        thread.join()
+        result = runner.run(spec, {"i": i}, no_cache=True)
+        assert result.status == "succeeded" and len(default_journal().attempts(result.run_id)) == 1
 
 
 def test_the_journal_never_holds_a_secret_value(monkeypatch) -> None:
@@ -101,8 +136,9 @@ def test_a_step_cannot_raise_its_activitys_limits(activities) -> None:
 def test_an_output_reference_to_a_missing_input_field_fails_before_any_step(activities) -> None:
     from pipeline.spec import PipelineSpec
 
-    spec = PipelineSpec.model_validate({"name": "p", "steps": {"s": {"activity": "echo", "input": {}}},
-                                        "output": "${input.absent}"})
+    spec = PipelineSpec.model_validate(
+        {"name": "p", "steps": {"s": {"activity": "echo", "input": {}}}, "output": "${input.absent}"}
+    )
     with pytest.raises(errors.InvalidInput, match="absent"):
         Runner().run(spec, {})
     assert default_journal().runs() == []
@@ -134,7 +170,7 @@ def _group_members(pgid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[2]) == pgid and fields[0] != "Z":
                 members.append(int(entry.name))
     return members
@@ -148,7 +184,7 @@ def wait_for_no_orphans(pgid: int, seconds: float = 5.0) -> list[int]:
 
 
 @pytest.fixture
-def slow(activities) -> None:  # noqa: ANN001
+def slow(activities) -> None:
     _register(SLOW, "slow", limits=Limits(fuel=10**13, wall_clock_ms=60_000))
 
 
@@ -191,14 +227,25 @@ def test_the_journal_says_interrupted_only_when_the_process_is_gone(activities) 
     lock = journal.lock(result.run_id)
     assert lock.acquire()
     try:
-        script = ("from pipeline.journal import default_journal; "
-                  f"print(default_journal().run({result.run_id!r}).status)")
+        script = f"from pipeline.journal import default_journal; print(default_journal().run({result.run_id!r}).status)"
         import subprocess
 
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
         assert out.strip() == "running"
     finally:
         lock.release()
+
+
+def test_the_journaled_cache_key_is_cache_key(activities) -> None:
+    """The runner computes keys from parts it works out once per run; they must be ``cache_key``'s."""
+    from pipeline.runner import cache_key, secrets_digest
+
+    runner = Runner()
+    result = runner.run(_one_step("echo", limits={"fuel": 10**6}), {})
+    (attempt,) = default_journal().attempts(result.run_id)
+    defn = default_registry().resolve("echo@1.0.0")
+    defn = defn.model_copy(update={"limits": Limits(fuel=10**6)})
+    assert attempt.cache_key == cache_key(defn, {}, secrets_digest((), runner.secrets, runner._secrets_key))
 
 
 def test_prove_options_apply_only_to_risc0_steps_and_key_the_cache(activities) -> None:
@@ -210,6 +257,13 @@ def test_prove_options_apply_only_to_risc0_steps_and_key_the_cache(activities) -
     with pytest.raises(ValueError):
         ProveOptions(segment_po2=99)
     defn = ActivityDefinition(name="g", version="1.0.0", runtime="risc0", blob="0" * 64)
-    keys = {cache_key(defn, {}, "s", options) for options in
-            (None, ProveOptions(kind="composite"), ProveOptions(kind="succinct"), ProveOptions(segment_po2=16))}
+    keys = {
+        cache_key(defn, {}, "s", options)
+        for options in (
+            None,
+            ProveOptions(kind="composite"),
+            ProveOptions(kind="succinct"),
+            ProveOptions(segment_po2=16),
+        )
+    }
     assert len(keys) == 4

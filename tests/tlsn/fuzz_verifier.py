@@ -35,7 +35,7 @@ def edited(fdp: atheris.FuzzedDataProvider) -> bytes:
         elif op == 1:
             data[at:at] = fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 16))
         elif op == 2:
-            del data[at:at + fdp.ConsumeIntInRange(1, 16)]
+            del data[at : at + fdp.ConsumeIntInRange(1, 16)]
         else:
             del data[at:]
     return bytes(data)

@@ -26,9 +26,19 @@ SIG_ALGS = {"secp256k1": 1, "secp256r1": 2, "secp256k1eth": 3}
 KEY_ALGS = {"secp256k1": 1, "secp256r1": 2, "secp256k1eth": 1}  # K256 or P256
 HASH_ALGS = {"sha256": 1, "blake3": 2, "keccak256": 3}
 # Server key-exchange signature algorithms, by position in TLSNotary's enum.
-KX_ALGS = ["ecdsa_p256_sha256", "ecdsa_p256_sha384", "ecdsa_p384_sha256", "ecdsa_p384_sha384", "ed25519",
-           "rsa_pkcs1_sha256", "rsa_pkcs1_sha384", "rsa_pkcs1_sha512", "rsa_pss_sha256", "rsa_pss_sha384",
-           "rsa_pss_sha512"]
+KX_ALGS = [
+    "ecdsa_p256_sha256",
+    "ecdsa_p256_sha384",
+    "ecdsa_p384_sha256",
+    "ecdsa_p384_sha384",
+    "ed25519",
+    "rsa_pkcs1_sha256",
+    "rsa_pkcs1_sha384",
+    "rsa_pkcs1_sha512",
+    "rsa_pss_sha256",
+    "rsa_pss_sha384",
+    "rsa_pss_sha512",
+]
 
 
 def digest(alg: str, data: bytes) -> bytes:
@@ -46,8 +56,9 @@ def separated(alg: str, type_name: str, bcs: bytes) -> bytes:
 def merkle_root(alg: str, leaves: list[bytes]) -> bytes:
     level = leaves
     while len(level) > 1:
-        level = [digest(alg, level[i] + level[i + 1]) if i + 1 < len(level) else level[i]
-                 for i in range(0, len(level), 2)]
+        level = [
+            digest(alg, level[i] + level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)
+        ]
     return level[0]
 
 
@@ -106,9 +117,16 @@ class Handshake:
     ephemeral_key: bytes
 
     def encode(self, codec: Codec) -> bytes:
-        return (codec.len(len(self.certs)) + b"".join(codec.bytes(c) for c in self.certs)
-                + codec.variant(self.sig_alg) + codec.bytes(self.sig)
-                + codec.variant(0) + self.client_random + self.server_random + codec.ephemeral_key(self.ephemeral_key))
+        return (
+            codec.len(len(self.certs))
+            + b"".join(codec.bytes(c) for c in self.certs)
+            + codec.variant(self.sig_alg)
+            + codec.bytes(self.sig)
+            + codec.variant(0)
+            + self.client_random
+            + self.server_random
+            + codec.ephemeral_key(self.ephemeral_key)
+        )
 
 
 def kx_message(client_random: bytes, server_random: bytes, key: bytes) -> bytes:
@@ -141,11 +159,12 @@ class TestServer:
     @classmethod
     def load(cls, fixtures: Path) -> TestServer:
         pki = fixtures / "tlsn" / "test-server-pki"
-        return cls(root_der=(pki / "root_ca_cert.der").read_bytes(),
-                   root_key=serialization.load_pem_private_key((pki / "root_ca.key").read_bytes(), None),
-                   leaf_der=(pki / "test_server_cert.der").read_bytes(),
-                   leaf_key=serialization.load_der_private_key((pki / "test_server_private_key.der").read_bytes(),
-                                                               None))
+        return cls(
+            root_der=(pki / "root_ca_cert.der").read_bytes(),
+            root_key=serialization.load_pem_private_key((pki / "root_ca.key").read_bytes(), None),
+            leaf_der=(pki / "test_server_cert.der").read_bytes(),
+            leaf_key=serialization.load_der_private_key((pki / "test_server_private_key.der").read_bytes(), None),
+        )
 
     def with_leaf_key(self, key: object) -> TestServer:
         """The same server with a new leaf certificate for ``key`` (EC or Ed25519), issued by the test root."""
@@ -154,24 +173,29 @@ class TestServer:
 
         root = x509.load_der_x509_certificate(self.root_der)
         leaf = x509.load_der_x509_certificate(self.leaf_der)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)]))
-                .issuer_name(root.subject)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(leaf.not_valid_before_utc)
-                .not_valid_after(leaf.not_valid_after_utc)
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(self.name)]), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .sign(self.root_key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)]))
+            .issuer_name(root.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(leaf.not_valid_before_utc)
+            .not_valid_after(leaf.not_valid_after_utc)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(self.name)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self.root_key, hashes.SHA256())
+        )
         return TestServer(self.root_der, self.root_key, cert.public_bytes(serialization.Encoding.DER), key, self.name)
 
     def handshake(self, kx_alg: str = "rsa_pkcs1_sha256") -> Handshake:
         """A fresh TLS 1.2 key exchange signed by this server's leaf key with ``kx_alg``."""
         client_random, server_random = os.urandom(32), os.urandom(32)
-        point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        point = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        )
         message = kx_message(client_random, server_random, point)
         hash_name = kx_alg.rsplit("_", 1)[-1]
         h = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(hash_name)
@@ -221,7 +245,8 @@ class Notary:
         if self.alg != "secp256k1eth":
             return sig
         candidates = ecdsa.VerifyingKey.from_public_key_recovery_with_digest(
-            sig, prehash, ecdsa.SECP256k1, hashfunc=hashlib.sha256)
+            sig, prehash, ecdsa.SECP256k1, hashfunc=hashlib.sha256
+        )
         v = [c.to_string("compressed") for c in candidates].index(self.public_key)
         return sig + bytes([v])
 
@@ -280,8 +305,10 @@ def notarize(
 
     # Commitments: (direction, ranges, blinder, hash) for every opened and hidden range set.
     commitments, secrets = [], []
-    for direction, data, opened, hidden in ((0, sent, disclosure.open_sent, disclosure.hidden_sent),
-                                            (1, received, disclosure.open_received, disclosure.hidden_received)):
+    for direction, data, opened, hidden in (
+        (0, sent, disclosure.open_sent, disclosure.hidden_sent),
+        (1, received, disclosure.open_received, disclosure.hidden_received),
+    ):
         for ranges, is_open in [*((r, True) for r in opened), *((r, False) for r in hidden)]:
             b = os.urandom(16)
             commitments.append((direction, ranges, digest(hash_alg, gather(data, ranges) + b)))
@@ -291,17 +318,22 @@ def notarize(
     def field_bytes(codec: Codec) -> list[tuple[str, bytes]]:
         """Body fields in id order, each as (type name for hashing, encoding)."""
         fields = [
-            ("VerifyingKey", bytes([KEY_ALGS[notary.alg]])
-             + codec.bytes(notary.public_key)),
-            ("tlsn_core::connection::ConnectionInfo",
-             struct.pack("<Q", time) + codec.variant(0) + struct.pack("<II", len(sent), len(received))),
+            ("VerifyingKey", bytes([KEY_ALGS[notary.alg]]) + codec.bytes(notary.public_key)),
+            (
+                "tlsn_core::connection::ConnectionInfo",
+                struct.pack("<Q", time) + codec.variant(0) + struct.pack("<II", len(sent), len(received)),
+            ),
             ("tlsn_core::connection::ServerEphemKey", codec.ephemeral_key(handshake.ephemeral_key)),
             ("ServerCertCommitment", codec.typed_hash(hash_alg, cert_commitment)),
         ]
         fields += [("Extension", codec.bytes(i) + codec.bytes(v)) for i, v in extensions]
-        fields += [("tlsn_core::transcript::TranscriptCommitment",
-                    codec.variant(0) + codec.variant(d) + codec.ranges(r) + codec.typed_hash(hash_alg, h))
-                   for d, r, h in commitments]
+        fields += [
+            (
+                "tlsn_core::transcript::TranscriptCommitment",
+                codec.variant(0) + codec.variant(d) + codec.ranges(r) + codec.typed_hash(hash_alg, h),
+            )
+            for d, r, h in commitments
+        ]
         return fields
 
     bcs_fields = field_bytes(BCS)
@@ -315,7 +347,7 @@ def notarize(
     wire_fields = field_bytes(WIRE)
     for i, (_, enc) in enumerate(wire_fields[:4]):
         out += struct.pack("<I", i) + enc
-    ext, com = wire_fields[4:4 + len(extensions)], wire_fields[4 + len(extensions):]
+    ext, com = wire_fields[4 : 4 + len(extensions)], wire_fields[4 + len(extensions) :]
     for group, first in ((ext, 4), (com, 4 + len(ext))):
         out += WIRE.len(len(group)) + b"".join(struct.pack("<I", first + i) + enc for i, (_, enc) in enumerate(group))
     out += bytes([HASH_ALGS[hash_alg]]) + struct.pack("<Q", len(bcs_fields)) + WIRE.len(0)

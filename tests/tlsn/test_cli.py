@@ -11,7 +11,9 @@ from tests.tlsn.conftest import GOLDEN_NOTARY_KEY
 
 
 def loom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", "tlsn", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "tlsn", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_summary_json_and_exit_codes(fixtures: Path, built: Path) -> None:

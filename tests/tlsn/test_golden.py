@@ -40,11 +40,10 @@ def test_backends_give_identical_json(golden: bytes, golden_policy: tlsn.Policy)
 
 def test_the_wasm_verifier_is_built_for_wide_arithmetic() -> None:
     """Its RSA runs on 64-bit limbs only with wasm's 64x64->128-bit products: Loom's engine must accept them."""
-    from pipeline.activities import read_module
-    from pipeline.home import build_dir
+    from pipeline.artifacts import artifact
     from pipeline.wasm.engine import Engine
 
-    module = read_module(build_dir() / "wasm" / "tlsn_verify.wasm")
+    module = artifact("wasm/tlsn_verify.wasm").read_bytes()
     without = wasmtime.Config()
     without.wasm_wide_arithmetic = False
     with pytest.raises(wasmtime.WasmtimeError, match="wide arithmetic"):
@@ -99,5 +98,5 @@ def test_truncated_and_random_inputs_are_rejected(golden: bytes, golden_policy: 
 def test_hostile_lengths_cost_nothing(golden: bytes, golden_policy: tlsn.Policy, backend: str) -> None:
     """A sequence length of 2^64-1 is refused before anything is allocated (the wasm sandbox would trap first)."""
     bad = golden[:1] + b"\xff" * 8 + golden[9:]
-    with pytest.raises(errors.PresentationInvalid, match="decode: signature.data: length 18446744073709551615"):
+    with pytest.raises(errors.PresentationInvalid, match=r"decode: signature\.data: length 18446744073709551615"):
         tlsn.verify_to_dict(bad, golden_policy, backend)

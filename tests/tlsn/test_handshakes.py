@@ -42,21 +42,37 @@ def test_appliedzkp_org_verifies_with_its_retired_root_added(fixtures: Path, bac
 
 
 def _flip(data: bytes, at: int = 5) -> bytes:
-    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
 
 
 NEGATIVE = {
     "wrong time (after expiry)": (lambda hs: hs, "tlsnotary.org", 1700000000, "a certificate had expired"),
     "wrong time (before issue)": (lambda hs: hs, "tlsnotary.org", 1600000000, "not yet valid"),
-    "wrong name": (lambda hs: hs, "badhost.com", TLSNOTARY_TIME, "not valid for \"badhost.com\""),
-    "mutated client random": (lambda hs: replace(hs, client_random=_flip(hs.client_random)), "tlsnotary.org",
-                              TLSNOTARY_TIME, "signature over the key exchange does not verify"),
-    "mutated server random": (lambda hs: replace(hs, server_random=_flip(hs.server_random)), "tlsnotary.org",
-                              TLSNOTARY_TIME, "signature over the key exchange does not verify"),
-    "mutated signature": (lambda hs: replace(hs, sig=_flip(hs.sig, 100)), "tlsnotary.org", TLSNOTARY_TIME,
-                          "signature over the key exchange does not verify"),
-    "missing intermediate": (lambda hs: replace(hs, certs=hs.certs[:1]), "tlsnotary.org", TLSNOTARY_TIME,
-                             "no chain to a trusted root"),
+    "wrong name": (lambda hs: hs, "badhost.com", TLSNOTARY_TIME, 'not valid for "badhost.com"'),
+    "mutated client random": (
+        lambda hs: replace(hs, client_random=_flip(hs.client_random)),
+        "tlsnotary.org",
+        TLSNOTARY_TIME,
+        "signature over the key exchange does not verify",
+    ),
+    "mutated server random": (
+        lambda hs: replace(hs, server_random=_flip(hs.server_random)),
+        "tlsnotary.org",
+        TLSNOTARY_TIME,
+        "signature over the key exchange does not verify",
+    ),
+    "mutated signature": (
+        lambda hs: replace(hs, sig=_flip(hs.sig, 100)),
+        "tlsnotary.org",
+        TLSNOTARY_TIME,
+        "signature over the key exchange does not verify",
+    ),
+    "missing intermediate": (
+        lambda hs: replace(hs, certs=hs.certs[:1]),
+        "tlsnotary.org",
+        TLSNOTARY_TIME,
+        "no chain to a trusted root",
+    ),
 }
 
 

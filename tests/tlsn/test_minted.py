@@ -11,8 +11,10 @@ from tests.tlsn import notary
 
 TIME = 1800000000  # 2027: inside the test PKI's validity (2024..2124)
 SENT = b"GET /api/balance HTTP/1.1\r\nHost: test-server.io\r\nAuthorization: Bearer s3cr3t\r\n\r\n"
-RECEIVED = (b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n10\r\n{\"balance\": 1234\r\n1\r\n}\r\n0\r\n\r\n")
+RECEIVED = (
+    b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc\r\nContent-Type: application/json\r\n"
+    b'Transfer-Encoding: chunked\r\n\r\n10\r\n{"balance": 1234\r\n1\r\n}\r\n0\r\n\r\n'
+)
 
 
 def mint(server: notary.TestServer, **kw) -> bytes:
@@ -45,7 +47,7 @@ def test_partial_reveal_reports_redactions_and_invents_nothing(test_server: nota
     sent, received = v.transcript.sent, v.transcript.received
     assert sent.authenticated == [(0, secret), (secret + 6, len(SENT))] and sent.redacted == [(secret, secret + 6)]
     assert received.redacted == [(cookie, cookie + 11)]
-    assert [c.text for c in sent.revealed] == [SENT[:secret].decode(), SENT[secret + 6:].decode()]
+    assert [c.text for c in sent.revealed] == [SENT[:secret].decode(), SENT[secret + 6 :].decode()]
     assert "s3cr3t" not in v.model_dump_json() and "abc" not in v.model_dump_json()
     assert sent.text is None and received.text is None  # no whole text with holes in it
     assert v.http.request is None and v.http.response is None
@@ -68,8 +70,9 @@ def test_every_notary_signature_and_hash(test_server: notary.TestServer, backend
 @pytest.mark.parametrize("kx_alg", notary.KX_ALGS)
 def test_every_server_signature(test_server: notary.TestServer, backend: str, kx_alg: str) -> None:
     if kx_alg.startswith("ecdsa"):
-        server = test_server.with_leaf_key(ec.generate_private_key(ec.SECP384R1() if "p384" in kx_alg
-                                                                   else ec.SECP256R1()))
+        server = test_server.with_leaf_key(
+            ec.generate_private_key(ec.SECP384R1() if "p384" in kx_alg else ec.SECP256R1())
+        )
     elif kx_alg == "ed25519":
         server = test_server.with_leaf_key(ed25519.Ed25519PrivateKey.generate())
     else:
@@ -84,8 +87,11 @@ def test_every_server_signature(test_server: notary.TestServer, backend: str, kx
 
 
 POLICY_CASES = {
-    "untrusted notary": ({"notary_keys": (notary.Notary(secret=b"\x07" * 32).public_key.hex(),)},
-                         {}, "policy: .* not trusted"),
+    "untrusted notary": (
+        {"notary_keys": (notary.Notary(secret=b"\x07" * 32).public_key.hex(),)},
+        {},
+        "policy: .* not trusted",
+    ),
     "identity required": ({}, {"identity": False}, "no server identity proof"),
     "transcript required": ({}, {"transcript": False}, "no transcript proof"),
     "other server expected": ({"server_name": "example.com"}, {}, 'not "example.com"'),

@@ -23,8 +23,14 @@ OTHER_KEY = notary.Notary(secret=b"\x07" * 32).public_key.hex()
 
 
 def loom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
@@ -48,16 +54,23 @@ def golden_bin(fixtures: Path, built: Path) -> Path:
 
 
 def tlsn_js(data: bytes, version: str = "0.1.0-alpha.15") -> str:
-    return json.dumps({"version": version, "data": data.hex(),
-                       "meta": {"notaryUrl": "https://notary.example", "websocketProxyUrl": "wss://proxy.example"}})
+    return json.dumps(
+        {
+            "version": version,
+            "data": data.hex(),
+            "meta": {"notaryUrl": "https://notary.example", "websocketProxyUrl": "wss://proxy.example"},
+        }
+    )
 
 
 def encodings(golden_bin: Path, tmp_path: Path) -> dict[str, Path]:
     """presentation.bin in each encoding Loom reads, as files (text ones wrapped over lines, as tools write them)."""
     data = golden_bin.read_bytes()
-    texts = {"tlsn-js-json": tlsn_js(data),
-             "hex": "\n".join(data.hex()[i:i + 64] for i in range(0, 2 * len(data), 64)) + "\n",
-             "base64": base64.encodebytes(data).decode()}
+    texts = {
+        "tlsn-js-json": tlsn_js(data),
+        "hex": "\n".join(data.hex()[i : i + 64] for i in range(0, 2 * len(data), 64)) + "\n",
+        "base64": base64.encodebytes(data).decode(),
+    }
     files = {"bincode": golden_bin}
     for name, text in texts.items():
         files[name] = tmp_path / f"presentation.{name}"
@@ -88,12 +101,15 @@ def test_an_unsupported_tlsn_js_version_is_refused_naming_the_supported(golden_b
     assert_one_line(refused, 2, "InvalidInput", "0.1.0-alpha.12", "0.1.0-alpha.14", "0.1.0-alpha.15")
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("truncated", "not valid JSON"),
-    ("0a1b2c3", "odd number"),
-    ("QUJD!RA==", "neither hex nor base64"),
-    ("QUJDRA=", "base64"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("truncated", "not valid JSON"),
+        ("0a1b2c3", "odd number"),
+        ("QUJD!RA==", "neither hex nor base64"),
+        ("QUJDRA=", "base64"),
+    ],
+)
 def test_malformed_text_is_one_line_and_exit_2(golden_bin: Path, tmp_path: Path, text: str, why: str) -> None:
     file = tmp_path / "bad"
     file.write_text(tlsn_js(golden_bin.read_bytes())[:200] if text == "truncated" else text)
@@ -111,12 +127,20 @@ def trust_file(path: Path, **entry: Any) -> Path:
 def test_each_key_form_trusts_the_golden_notary_and_refuses_a_wrong_key(golden_bin: Path, tmp_path: Path) -> None:
     (tmp_path / "golden.pem").write_text(pem(ec_key(GOLDEN_NOTARY_KEY)))
     (tmp_path / "other.pem").write_text(pem(ec_key(OTHER_KEY)))
-    uncompressed = ec_key(GOLDEN_NOTARY_KEY).public_bytes(serialization.Encoding.X962,
-                                                          serialization.PublicFormat.UncompressedPoint).hex()
+    uncompressed = (
+        ec_key(GOLDEN_NOTARY_KEY)
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        .hex()
+    )
     config = tmp_path / "config"
     config.mkdir()
-    trust_file(config / "notaries.json", name="TLSNotary test notary", key=pem(ec_key(GOLDEN_NOTARY_KEY)),
-               valid_from=GOLDEN_TIME - 1, valid_until=GOLDEN_TIME + 1)
+    trust_file(
+        config / "notaries.json",
+        name="TLSNotary test notary",
+        key=pem(ec_key(GOLDEN_NOTARY_KEY)),
+        valid_from=GOLDEN_TIME - 1,
+        valid_until=GOLDEN_TIME + 1,
+    )
     (tmp_path / "wrong.json").write_text(json.dumps([{"name": "other", "key": OTHER_KEY}]))
     accepted = {
         "PEM": ["--notary-key", str(tmp_path / "golden.pem")],
@@ -131,9 +155,12 @@ def test_each_key_form_trusts_the_golden_notary_and_refuses_a_wrong_key(golden_b
         assert json.loads(shown.stdout)["notary_name"] == named, form
     table = loom("tlsn", "verify", str(golden_bin), env={"LOOM_CONFIG_DIR": str(config)})
     assert table.returncode == 0 and "TLSNotary test notary" in table.stdout
-    refused = {"PEM": ["--notary-key", str(tmp_path / "other.pem")], "hex": ["--notary-key", OTHER_KEY],
-               "trust file": ["--notaries", str(tmp_path / "wrong.json")]}
-    for form, args in refused.items():
+    refused = {
+        "PEM": ["--notary-key", str(tmp_path / "other.pem")],
+        "hex": ["--notary-key", OTHER_KEY],
+        "trust file": ["--notaries", str(tmp_path / "wrong.json")],
+    }
+    for args in refused.values():
         result = loom("tlsn", "verify", str(golden_bin), *args, env={"LOOM_CONFIG_DIR": str(config)})
         assert_one_line(result, 1, "PresentationInvalid", "not trusted")
 
@@ -143,14 +170,19 @@ def test_no_key_and_no_trust_file_is_a_usage_error(golden_bin: Path, tmp_path: P
     assert_one_line(result, 2, "--notary-key", "--notaries", str(tmp_path / "notaries.json"))
 
 
-@pytest.mark.parametrize(("key", "why"), [
-    (ed25519.Ed25519PrivateKey.generate().public_key(), "Ed25519"),
-    (ec.generate_private_key(ec.SECP384R1()).public_key(), "secp384r1"),
-])
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (ed25519.Ed25519PrivateKey.generate().public_key(), "Ed25519"),
+        (ec.generate_private_key(ec.SECP384R1()).public_key(), "secp384r1"),
+    ],
+)
 def test_a_pem_key_on_another_curve_is_refused(golden_bin: Path, tmp_path: Path, key: Any, why: str) -> None:
     (tmp_path / "key.pem").write_text(pem(key))
-    for args in (["--notary-key", str(tmp_path / "key.pem")],
-                 ["--notaries", str(trust_file(tmp_path / "n.json", name="x", key=pem(key)))]):
+    for args in (
+        ["--notary-key", str(tmp_path / "key.pem")],
+        ["--notaries", str(trust_file(tmp_path / "n.json", name="x", key=pem(key)))],
+    ):
         result = loom("tlsn", "verify", str(golden_bin), *args)
         assert_one_line(result, 2, "InvalidInput", why, "secp256k1")
 
@@ -162,12 +194,16 @@ def test_a_key_of_the_other_curve_with_the_same_bytes_is_refused(golden_bin: Pat
     assert_one_line(result, 1, "PresentationInvalid", "secp256r1", "secp256k1")
 
 
-@pytest.mark.parametrize(("window", "why"), [
-    ({"valid_until": GOLDEN_TIME - 1}, "valid until"),
-    ({"valid_from": GOLDEN_TIME + 1}, "valid from"),
-])
-def test_a_session_outside_the_notarys_validity_window_is_refused(golden_bin: Path, tmp_path: Path,
-                                                                  window: dict[str, int], why: str) -> None:
+@pytest.mark.parametrize(
+    ("window", "why"),
+    [
+        ({"valid_until": GOLDEN_TIME - 1}, "valid until"),
+        ({"valid_from": GOLDEN_TIME + 1}, "valid from"),
+    ],
+)
+def test_a_session_outside_the_notarys_validity_window_is_refused(
+    golden_bin: Path, tmp_path: Path, window: dict[str, int], why: str
+) -> None:
     file = trust_file(tmp_path / "n.json", name="retired notary", key=GOLDEN_NOTARY_KEY, **window)
     result = loom("tlsn", "verify", str(golden_bin), "--notaries", str(file))
     assert_one_line(result, 1, "PresentationInvalid", "retired notary", why)
@@ -175,15 +211,17 @@ def test_a_session_outside_the_notarys_validity_window_is_refused(golden_bin: Pa
 
 def test_a_malformed_trust_file_is_a_usage_error(golden_bin: Path, tmp_path: Path) -> None:
     (tmp_path / "n.json").write_text(json.dumps([{"name": "x"}]))
-    assert_one_line(loom("tlsn", "verify", str(golden_bin), "--notaries", str(tmp_path / "n.json")), 2,
-                    "InvalidInput", "key")
+    assert_one_line(
+        loom("tlsn", "verify", str(golden_bin), "--notaries", str(tmp_path / "n.json")), 2, "InvalidInput", "key"
+    )
 
 
 # --- claims -------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("symbol", "word"), [("==", "eq"), ("!=", "ne"), ("<", "lt"), ("<=", "le"), (">", "gt"),
-                                              (">=", "ge")])
+@pytest.mark.parametrize(
+    ("symbol", "word"), [("==", "eq"), ("!=", "ne"), ("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge")]
+)
 def test_symbol_claims_parse_like_their_words(symbol: str, word: str) -> None:
     expected = zktls.JsonClaim.parse(f"items.0.id {word} 123")
     assert zktls.JsonClaim.parse(f"items.0.id {symbol} 123") == expected
@@ -198,8 +236,9 @@ def test_a_bad_claim_lists_the_accepted_forms() -> None:
 def test_tlsn_claim_reads_a_tlsn_js_file_a_trust_file_and_a_symbol_claim(golden_bin: Path, tmp_path: Path) -> None:
     file = encodings(golden_bin, tmp_path)["tlsn-js-json"]
     notaries = trust_file(tmp_path / "n.json", name="golden", key=GOLDEN_NOTARY_KEY)
-    proved = loom("zk", "tlsn-claim", str(file), "--notaries", str(notaries), "--claim", "bazz == 123",
-                  "--dev-mode", "--json")
+    proved = loom(
+        "zk", "tlsn-claim", str(file), "--notaries", str(notaries), "--claim", "bazz == 123", "--dev-mode", "--json"
+    )
     assert proved.returncode == 0, proved.stderr
     facts = json.loads(proved.stdout)
     assert facts["journal"]["holds"] and facts["journal"]["claim"]["claim"]["op"] == "eq"

@@ -30,8 +30,7 @@ def guest() -> zk.Guest:
     return zk.load_guest(zktls.GUEST)
 
 
-def run(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy, claim: zktls.JsonClaim | None = CLAIM,
-        **kw) -> dict:
+def run(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy, claim: zktls.JsonClaim | None = CLAIM, **kw) -> dict:
     document = zktls.claim_request(presentation, pol, claim, **kw)
     return json.loads(zk.execute(guest.elf, document).journal)
 
@@ -43,8 +42,7 @@ def refusal(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy) -> str:
 
 
 def test_golden_claim_commits_the_facts_not_the_transcript(guest, golden, golden_policy) -> None:
-    raw = run(guest, golden, golden_policy,
-              bytes_claim=zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"))
+    raw = run(guest, golden, golden_policy, bytes_claim=zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"))
     j = zktls.ClaimJournal.model_validate(raw)
     native = tlsn.verify_presentation(golden, golden_policy)
     assert (j.notary.algorithm, j.notary.key) == ("secp256k1", GOLDEN_NOTARY_KEY)
@@ -59,27 +57,33 @@ def test_golden_claim_commits_the_facts_not_the_transcript(guest, golden, golden
     assert "very-secret-cookie" not in json.dumps(raw) and j.revealed is None and j.cycles is None
 
 
-@pytest.mark.parametrize(("claim", "found", "holds"), [
-    ("bazz eq 124", True, False),
-    ("bazz ne 123", True, False),
-    ("bazz gt 100", True, True),
-    ("foo eq bar", True, True),
-    ("buzz contains \"5\"", True, True),
-    ("buzz.1 eq 5", True, False),  # "5" is a string
-    ("nothing exists", False, False),
-])
+@pytest.mark.parametrize(
+    ("claim", "found", "holds"),
+    [
+        ("bazz eq 124", True, False),
+        ("bazz ne 123", True, False),
+        ("bazz gt 100", True, True),
+        ("foo eq bar", True, True),
+        ('buzz contains "5"', True, True),
+        ("buzz.1 eq 5", True, False),  # "5" is a string
+        ("nothing exists", False, False),
+    ],
+)
 def test_claims_true_and_false_each_get_a_journal(guest, golden, golden_policy, claim, found, holds) -> None:
     j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, zktls.JsonClaim.parse(claim)))
     assert (j.claim.found, j.claim.holds, j.holds) == (found, holds, holds)
 
 
-@pytest.mark.parametrize(("bytes_claim", "revealed", "holds"), [
-    (zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"), True, True),
-    (zktls.BytesClaim(start=0, text="HTTP/1.1 404 OK"), True, False),
-    (zktls.BytesClaim(start=0, hex="474554202f"), True, False),  # "GET /" is what was sent, not received
-    (zktls.BytesClaim(direction="sent", start=0, hex="474554202f"), True, True),
-    (zktls.BytesClaim(start=140, text="]}\r\nand more"), False, False),  # runs past the 145 bytes
-])
+@pytest.mark.parametrize(
+    ("bytes_claim", "revealed", "holds"),
+    [
+        (zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"), True, True),
+        (zktls.BytesClaim(start=0, text="HTTP/1.1 404 OK"), True, False),
+        (zktls.BytesClaim(start=0, hex="474554202f"), True, False),  # "GET /" is what was sent, not received
+        (zktls.BytesClaim(direction="sent", start=0, hex="474554202f"), True, True),
+        (zktls.BytesClaim(start=140, text="]}\r\nand more"), False, False),  # runs past the 145 bytes
+    ],
+)
 def test_bytes_claims(guest, golden, golden_policy, bytes_claim, revealed, holds) -> None:
     j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, bytes_claim=bytes_claim))
     assert j.claim is None and (j.bytes.revealed, j.bytes.holds, j.holds) == (revealed, holds, holds)
@@ -97,8 +101,9 @@ def test_untrusted_notary_gets_no_receipt(guest, golden) -> None:
 
 
 @pytest.mark.parametrize("offset", [0, 100, 1000, 2500, 4000, 5300, 5393])
-def test_tampered_presentation_is_refused_with_the_native_verifiers_reason(guest, golden, golden_policy,
-                                                                           offset) -> None:
+def test_tampered_presentation_is_refused_with_the_native_verifiers_reason(
+    guest, golden, golden_policy, offset
+) -> None:
     tampered = bytearray(golden)
     tampered[offset] ^= 0x01
     with pytest.raises(errors.PresentationInvalid) as native:
@@ -108,13 +113,15 @@ def test_tampered_presentation_is_refused_with_the_native_verifiers_reason(guest
 
 def test_a_claim_over_a_redacted_response_is_refused(guest, test_server) -> None:
     cookie = RECEIVED.index(b"session=")
-    disclosure = notary.Disclosure(open_sent=[[(0, len(SENT))]],
-                                   open_received=[[(0, cookie), (cookie + 11, len(RECEIVED))]])
+    disclosure = notary.Disclosure(
+        open_sent=[[(0, len(SENT))]], open_received=[[(0, cookie), (cookie + 11, len(RECEIVED))]]
+    )
     p = mint(test_server, disclosure=disclosure)
     with pytest.raises(errors.GuestPanicked, match="needs the whole response revealed"):
         run(guest, p, policy(test_server), zktls.JsonClaim(path="balance", op="eq", value=1234))
-    j = zktls.ClaimJournal.model_validate(run(guest, p, policy(test_server), None,
-                                              bytes_claim=zktls.BytesClaim(start=cookie, text="session=abc")))
+    j = zktls.ClaimJournal.model_validate(
+        run(guest, p, policy(test_server), None, bytes_claim=zktls.BytesClaim(start=cookie, text="session=abc"))
+    )
     assert not j.bytes.revealed and not j.holds  # the redacted cookie is neither shown nor claimable
     assert j.transcript.received.authenticated == [(0, cookie), (cookie + 11, len(RECEIVED))]
 
@@ -144,8 +151,7 @@ def test_accelerated_and_portable_arithmetic_agree(guest, golden, golden_policy,
         n = notary.Notary(alg)
         p, pol = mint(server, notary=n, handshake=server.handshake(kx)), policy(server, n)
     fast = zk.execute(guest.elf, zktls.claim_request(p, pol, zktls.JsonClaim(path="", op="exists")))
-    slow = zk.execute(guest.elf, zktls.claim_request(p, pol, zktls.JsonClaim(path="", op="exists"),
-                                                      accelerate=False))
+    slow = zk.execute(guest.elf, zktls.claim_request(p, pol, zktls.JsonClaim(path="", op="exists"), accelerate=False))
     assert fast.journal == slow.journal and json.loads(fast.journal)["holds"]
     if case.startswith("golden"):
         assert fast.user_cycles * 5 < slow.user_cycles
@@ -162,8 +168,9 @@ class Impostor(notary.Notary):
         return self.claimed
 
 
-@pytest.mark.parametrize("case", ["high-S secp256k1 notary", "P-256 server signature of other data",
-                                  "P-256 notary key not the signer"])
+@pytest.mark.parametrize(
+    "case", ["high-S secp256k1 notary", "P-256 server signature of other data", "P-256 notary key not the signer"]
+)
 def test_accelerated_checks_refuse_what_the_native_verifier_refuses(guest, test_server, case) -> None:
     server = test_server
     if case == "high-S secp256k1 notary":
@@ -187,14 +194,23 @@ def test_accelerated_checks_refuse_what_the_native_verifier_refuses(guest, test_
 def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -> None:
     execution = zk.execute(guest.elf, zktls.claim_request(golden, golden_policy, CLAIM, profile=True))
     phases = dict(zktls.ClaimJournal.model_validate_json(execution.journal).cycles)
-    assert list(phases) == ["input", "roots", "decode", "attestation hashing", "notary signature",
-                            "identity hashing", "certificate chain", "server signature", "transcript hashing",
-                            "claims and journal"]
+    assert list(phases) == [
+        "input",
+        "roots",
+        "decode",
+        "attestation hashing",
+        "notary signature",
+        "identity hashing",
+        "certificate chain",
+        "server signature",
+        "transcript hashing",
+        "claims and journal",
+    ]
     assert 0.9 * execution.user_cycles < sum(phases.values()) <= execution.user_cycles
 
 
-def test_prove_tlsn_claim_in_dev_mode_is_labelled_and_never_verifies_as_real(guest, golden, golden_policy) -> None:
-    receipt = zk.prove_tlsn_claim(golden, golden_policy, CLAIM, dev_mode=True)
+def test_zktls_prove_in_dev_mode_is_labelled_and_never_verifies_as_real(guest, golden, golden_policy) -> None:
+    receipt = zktls.prove(golden, golden_policy, CLAIM, dev_mode=True)
     assert receipt.is_dev_mode
     with pytest.raises(errors.ReceiptInvalid, match="dev"):
         zk.verify(receipt, guest.image_id)
@@ -202,13 +218,13 @@ def test_prove_tlsn_claim_in_dev_mode_is_labelled_and_never_verifies_as_real(gue
     assert journal.holds and journal.server == "tlsnotary.org"
 
 
-def test_prove_tlsn_claim_raises_the_verifiers_reason_and_needs_a_claim(golden, golden_policy) -> None:
+def test_zktls_prove_raises_the_verifiers_reason_and_needs_a_claim(golden, golden_policy) -> None:
     untrusted = tlsn.Policy(notary_keys=(notary.Notary(secret=b"\x07" * 32).public_key.hex(),))
     with pytest.raises(errors.PresentationInvalid, match="not trusted") as caught:
-        zk.prove_tlsn_claim(golden, untrusted, CLAIM, dev_mode=True)
+        zktls.prove(golden, untrusted, CLAIM, dev_mode=True)
     assert caught.value.stage == "policy"
     with pytest.raises(errors.InvalidInput, match="nothing to prove"):
-        zk.prove_tlsn_claim(golden, golden_policy, dev_mode=True)
+        zktls.prove(golden, golden_policy, dev_mode=True)
 
 
 def loom(*args: str) -> subprocess.CompletedProcess[str]:
@@ -247,9 +263,16 @@ def test_pipeline_step_refusal_fails_the_run_without_retry(golden) -> None:
 
     register_builtins(default_blobstore(), default_registry())
     spec = load_pipeline(Path(__file__).resolve().parents[2] / "examples" / "zktls-claim.yaml")
-    document = {"presentation": zktls.claim_request(golden, tlsn.Policy(notary_keys=("02" + "11" * 32,)),
-                                                    CLAIM)["presentation"],
-                "notary_key": "02" + "11" * 32, "server": "tlsnotary.org", "path": "bazz", "op": "eq", "value": 123}
+    document = {
+        "presentation": zktls.claim_request(golden, tlsn.Policy(notary_keys=("02" + "11" * 32,)), CLAIM)[
+            "presentation"
+        ],
+        "notary_key": "02" + "11" * 32,
+        "server": "tlsnotary.org",
+        "path": "bazz",
+        "op": "eq",
+        "value": 123,
+    }
     result = Runner().run(spec, document)
     assert result.status == "failed" and "not trusted" in result.error
     assert [(a.step, a.attempt) for a in default_journal().attempts(result.run_id)] == [("prove", 1)]

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from pipeline.activities import register_module
 from pipeline.blobstore import FileBlobStore
 from pipeline.models import ActivityDefinition, Capabilities, Limits
-from pipeline.registry import ActivityRegistry, register_module
+from pipeline.registry import ActivityRegistry
 from pipeline.wasm import WasmExecutor
 
 # A bump allocator and the Rust ABI around a body that leaves (ptr << 32 | len) of its output on the stack.
@@ -55,13 +56,28 @@ def executor(blobs: FileBlobStore, tmp_path: Path) -> WasmExecutor:
 
 
 @pytest.fixture
-def define(blobs: FileBlobStore, registry: ActivityRegistry):  # noqa: ANN201
+def define(blobs: FileBlobStore, registry: ActivityRegistry):
     """Registers a module (bytes or a built file) and returns its definition."""
 
-    def _define(module: bytes | Path, runtime: str = "wasm", *, name: str = "subject", limits: Limits | None = None,
-                capabilities: Capabilities | None = None, version: str = "1.0.0") -> ActivityDefinition:
+    def _define(
+        module: bytes | Path,
+        runtime: str = "wasm",
+        *,
+        name: str = "subject",
+        limits: Limits | None = None,
+        capabilities: Capabilities | None = None,
+        version: str = "1.0.0",
+    ) -> ActivityDefinition:
         data = module.read_bytes() if isinstance(module, Path) else module
-        return register_module(data, name=name, version=version, runtime=runtime, limits=limits,
-                               capabilities=capabilities, blobs=blobs, registry=registry)
+        return register_module(
+            data,
+            name=name,
+            version=version,
+            runtime=runtime,
+            limits=limits,
+            capabilities=capabilities,
+            blobs=blobs,
+            registry=registry,
+        )
 
     return _define

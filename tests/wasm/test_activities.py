@@ -10,14 +10,18 @@ HTTP_CASES = {
     "request_get_empty": {"kind": "request", "method": "GET", "target": "/", "headers": [], "body": ""},
     "request_get_empty_header": {"headers": [["Host", "localhost"], ["Empty-Header", ""]], "body": ""},
     "request_get_with_header": {"method": "GET", "headers": [["Host", "localhost"]], "body": ""},
-    "request_post_json": {"method": "POST", "target": "/hello",
-                          "body": '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}'},
-    "response_json": {"kind": "response", "status": 200, "reason": "OK",
-                      "body": '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}'},
+    "request_post_json": {"method": "POST", "target": "/hello", "body": '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}'},
+    "response_json": {
+        "kind": "response",
+        "status": 200,
+        "reason": "OK",
+        "body": '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}',
+    },
     "response_text": {"body": "Hello World!!!"},
     "response_empty": {"status": 200, "body": ""},
-    "response_empty_header": {"headers": [["Cookie", "very-secret-cookie"], ["Content-Length", "0"],
-                                          ["Empty-Header", ""]]},
+    "response_empty_header": {
+        "headers": [["Cookie", "very-secret-cookie"], ["Content-Length", "0"], ["Empty-Header", ""]]
+    },
     "response_chunked_json": {"body": '{"foo": "bar", "baz": 123}'},
     "response_chunked_json_multi": {"body": '{"foo": "bar", "baz": 123}'},
     "response_chunked_text": {"body": "Hello, World"},
@@ -26,7 +30,7 @@ HTTP_CASES = {
 
 
 @pytest.fixture
-def http_parse(define, built):  # noqa: ANN201
+def http_parse(define, built):
     return define(built / "activities" / "http_parse.wasm", "assemblyscript", name="http-parse")
 
 
@@ -49,12 +53,15 @@ def test_http_parse_counts_content_length_in_bytes(executor, http_parse) -> None
     assert executor.run(http_parse, {"message": message})["body"] == body
 
 
-@pytest.mark.parametrize(("message", "problem"), [
-    ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "shorter than its Content-Length"),
-    ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
-    ("HTTP/1.1 200 OK\r\nno-colon-here\r\n\r\n", "bad header line"),
-    ("HTTP/1.1 200 OK\r\n", "no end of header section"),
-])
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "shorter than its Content-Length"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        ("HTTP/1.1 200 OK\r\nno-colon-here\r\n\r\n", "bad header line"),
+        ("HTTP/1.1 200 OK\r\n", "no end of header section"),
+    ],
+)
 def test_http_parse_rejects_malformed_messages(executor, http_parse, message: str, problem: str) -> None:
     from pipeline import errors
 
@@ -77,7 +84,7 @@ def test_redact_replaces_only_the_named_values(executor, define, built) -> None:
     assert out == {"user": "[redacted]", "token": "[redacted]", "items": [1, {"x": "[redacted]"}]}
 
 
-def _python_lookup(doc, path: str):  # noqa: ANN001, ANN202
+def _python_lookup(doc, path: str):
     if not path:
         return doc
     for key in path.split("."):
@@ -90,7 +97,7 @@ def _python_lookup(doc, path: str):  # noqa: ANN001, ANN202
     return doc
 
 
-def _some_paths(doc, prefix: str = "", limit: int = 40) -> list[str]:  # noqa: ANN001
+def _some_paths(doc, prefix: str = "", limit: int = 40) -> list[str]:
     paths: list[str] = []
     items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
     for key, value in items:

@@ -47,8 +47,10 @@ def test_many_calls_keep_allocator_state_consistent(executor, define, built) -> 
     assert counter.call({"add": 1}) == {"count": 2001}
 
 
-STATE_IMPORTS = ('(import "loom" "state_get" (func $state_get (param i32 i32) (result i64)))'
-                 '(import "loom" "state_set" (func $state_set (param i32 i32 i32 i32)))')
+STATE_IMPORTS = (
+    '(import "loom" "state_get" (func $state_get (param i32 i32) (result i64)))'
+    '(import "loom" "state_set" (func $state_set (param i32 i32 i32 i32)))'
+)
 # run(input): remember the input under key "last" and return what was remembered before (null at first).
 STATE_BODY = """
     (local $prev i64)

@@ -15,8 +15,10 @@ GET_SECRET = '(import "loom" "get_secret" (func $get_secret (param i32 i32) (res
 LOG = '(import "loom" "log" (func $log (param i32 i32 i32)))'
 # run() asks for the secret named by the 9 bytes at offset 16 and returns its value as the output.
 SECRET_BODY = "(call $get_secret (i32.const 16) (i32.const 9))"
-LOG_BODY = "(call $log (i32.const 2) (i32.const 16) (i32.const 5)) " + \
-    "(i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len)))"
+LOG_BODY = (
+    "(call $log (i32.const 2) (i32.const 16) (i32.const 5)) "
+    + "(i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len)))"
+)
 
 
 def secret_reader() -> bytes:
@@ -38,8 +40,9 @@ def test_secret_not_listed_is_denied(executor, define, monkeypatch) -> None:
 
 def test_granted_secret_is_readable(executor, define, monkeypatch) -> None:
     monkeypatch.setenv("LOOM_SECRET_api_token", '{"token": "abc"}')
-    defn = define(secret_reader(),
-                  capabilities=Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",)))
+    defn = define(
+        secret_reader(), capabilities=Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",))
+    )
     assert executor.run(defn, {}) == {"token": "abc"}
 
 
@@ -47,9 +50,12 @@ def test_file_secrets_and_chaining(blobs, define, tmp_path) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "api_token").write_text('"from-file"\n')
     (tmp_path / "secrets" / "api_token").chmod(0o600)  # secret files must be private (see tests/test_secrets_dir.py)
-    executor = WasmExecutor(blobs, cache_dir=None, secrets=ChainedSecrets(EnvSecrets(), FileSecrets(tmp_path / "secrets")))
-    defn = define(secret_reader(),
-                  capabilities=Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",)))
+    executor = WasmExecutor(
+        blobs, cache_dir=None, secrets=ChainedSecrets(EnvSecrets(), FileSecrets(tmp_path / "secrets"))
+    )
+    defn = define(
+        secret_reader(), capabilities=Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",))
+    )
     assert executor.run(defn, {}) == "from-file"
 
 
@@ -64,7 +70,9 @@ def test_log_goes_to_the_runs_log_when_granted(executor, define) -> None:
 
 
 def test_unknown_import_is_an_invalid_module(executor, define) -> None:
-    module = rust_abi_module(imports='(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))')
+    module = rust_abi_module(
+        imports='(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))'
+    )
     with pytest.raises(errors.InvalidModule, match="fd_write"):
         executor.run(define(module), {})
 

@@ -27,17 +27,22 @@ def _peak_rss_mib() -> float:
 
 def test_several_memories_are_refused(executor, define) -> None:
     """Nine memories of 16 MiB each would be 144 MiB under a 16 MiB cap: a module gets one memory."""
-    wat = "(module " + " ".join(f"(memory {i} 1)" for i in range(9)) + \
-          ' (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)' \
-          ' (func (export "dealloc") (param i32 i32)) (func (export "run") (param i32 i32) (result i64) i64.const 0))'
-    with pytest.raises(errors.InvalidModule, match="(?i)memor"):
+    wat = (
+        "(module "
+        + " ".join(f"(memory {i} 1)" for i in range(9))
+        + ' (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)'
+        ' (func (export "dealloc") (param i32 i32)) (func (export "run") (param i32 i32) (result i64) i64.const 0))'
+    )
+    with pytest.raises(errors.InvalidModule, match=r"(?i)memor"):
         executor.run(define(wasmtime.wat2wasm(wat), limits=Limits(memory_mib=16)), {})
 
 
 def test_table_growth_counts_against_the_memory_cap(executor, define) -> None:
     """50M table entries would be ~400 MB of host memory under a 4 MiB cap: the grow is refused."""
-    grow = "(if (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1)) (then unreachable)) " \
-           + ECHO_BODY
+    grow = (
+        "(if (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1)) (then unreachable)) "
+        + ECHO_BODY
+    )
     module = rust_abi_module(grow, extra="(table $t 1 funcref)")
     before = _peak_rss_mib()
     with pytest.raises(errors.ActivityTrapped, match="unreachable"):
@@ -53,13 +58,16 @@ def test_a_large_initial_table_is_refused_at_instantiation(executor, define) -> 
 
 def test_actor_state_counts_against_the_memory_cap(executor, define) -> None:
     """64 values of 16 MiB under a 32 MiB cap would hold 1 GB on the host: state has a share of the cap."""
-    loop = """(local $i i32)
+    loop = (
+        """(local $i i32)
         (loop $l
           (call $state_set (i32.const 16) (i32.const 1) (i32.const 65536) (i32.const 16777216))
           (i32.store8 (i32.const 16) (i32.add (i32.load8_u (i32.const 16)) (i32.const 1)))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $l (i32.lt_u (local.get $i) (i32.const 64))))
-        """ + ECHO_BODY
+        """
+        + ECHO_BODY
+    )
     module = rust_abi_module(loop, imports=STATE_SET, data="a", pages=257)
     defn = define(module, limits=Limits(memory_mib=32), capabilities=Capabilities(host_functions=("loom_state",)))
     before = _peak_rss_mib()
@@ -70,8 +78,11 @@ def test_actor_state_counts_against_the_memory_cap(executor, define) -> None:
 
 def test_small_actor_state_still_fits(executor, define) -> None:
     body = "(call $state_set (i32.const 16) (i32.const 1) (i32.const 16) (i32.const 1)) " + ECHO_BODY
-    defn = define(rust_abi_module(body, imports=STATE_SET, data="k"), limits=Limits(memory_mib=1),
-                  capabilities=Capabilities(host_functions=("loom_state",)))
+    defn = define(
+        rust_abi_module(body, imports=STATE_SET, data="k"),
+        limits=Limits(memory_mib=1),
+        capabilities=Capabilities(host_functions=("loom_state",)),
+    )
     assert executor.actor(defn, "a1").call({"x": 1}) == {"x": 1}
 
 
@@ -97,8 +108,11 @@ def test_deadline_holds_while_the_host_logs(executor, define) -> None:
     """Endless 8 MiB log lines under a 500 ms deadline: each line is cut, the call's log has a budget, and the
     deadline is checked inside the host function, so even a slow log sink cannot hold the call."""
     body = "(loop $l (call $log (i32.const 1) (i32.const 0) (i32.const 8388608)) (br $l)) (i64.const 0)"
-    defn = define(rust_abi_module(body, imports=LOG, pages=129), limits=Limits(fuel=10**15, wall_clock_ms=500),
-                  capabilities=Capabilities(host_functions=("loom_log",)))
+    defn = define(
+        rust_abi_module(body, imports=LOG, pages=129),
+        limits=Limits(fuel=10**15, wall_clock_ms=500),
+        capabilities=Capabilities(host_functions=("loom_log",)),
+    )
     lines: list[str] = []
 
     def slow_sink(level: str, text: str) -> None:
@@ -114,10 +128,13 @@ def test_deadline_holds_while_the_host_logs(executor, define) -> None:
 
 
 def test_log_budget_per_call(executor, define) -> None:
-    body = """(local $i i32)
+    body = (
+        """(local $i i32)
         (loop $l (call $log (i32.const 1) (i32.const 0) (i32.const 65536))
           (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))
-        """ + ECHO_BODY
+        """
+        + ECHO_BODY
+    )
     defn = define(rust_abi_module(body, imports=LOG, pages=2), capabilities=Capabilities(host_functions=("loom_log",)))
     lines: list[str] = []
     assert executor.run(defn, {"done": True}, log=lambda level, text: lines.append(text)) == {"done": True}
@@ -148,7 +165,7 @@ def test_output_pointer_outside_memory_is_a_trap(executor, define) -> None:
 def test_host_call_with_a_pointer_outside_memory_is_a_trap(executor, define) -> None:
     body = "(call $log (i32.const 1) (i32.const 65000) (i32.const 10000)) " + ECHO_BODY
     defn = define(rust_abi_module(body, imports=LOG), capabilities=Capabilities(host_functions=("loom_log",)))
-    with pytest.raises(errors.ActivityTrapped, match="loom.log: the buffer"):
+    with pytest.raises(errors.ActivityTrapped, match=r"loom\.log: the buffer"):
         executor.run(defn, {}, log=lambda *_: None)
 
 
@@ -181,8 +198,9 @@ def test_fuel_exhaustion_is_typed_and_not_retryable(executor, define) -> None:
     assert errors.ActivityTimeout("wall clock").retryable  # a busy machine may pass next time
 
 
-@pytest.mark.parametrize("limits", [{"fuel": 2**64}, {"wall_clock_ms": 2**64}, {"memory_mib": 2**64},
-                                    {"output_mib": 0}, {"fuel": 0}])
+@pytest.mark.parametrize(
+    "limits", [{"fuel": 2**64}, {"wall_clock_ms": 2**64}, {"memory_mib": 2**64}, {"output_mib": 0}, {"fuel": 0}]
+)
 def test_limits_out_of_range_are_refused(limits) -> None:
     with pytest.raises(ValueError):
         Limits(**limits)

@@ -38,9 +38,10 @@ print(json.dumps({"out": out, "stats": executor.modules.stats}))
 """
 
 
-def _fresh_process(root: Path, defn) -> dict:  # noqa: ANN001
-    result = subprocess.run([sys.executable, "-c", RUN_ONCE, str(root), defn.model_dump_json()],
-                            capture_output=True, text=True, check=True)
+def _fresh_process(root: Path, defn) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_ONCE, str(root), defn.model_dump_json()], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 

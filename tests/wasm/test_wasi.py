@@ -121,13 +121,15 @@ def _clang() -> str:
 def probe(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     root = tmp_path_factory.mktemp("probe")
     (root / "probe.c").write_text(PROBE_C)
-    subprocess.run([_clang(), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-o", root / "probe.wasm",
-                    root / "probe.c"], check=True)
+    subprocess.run(
+        [_clang(), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-o", root / "probe.wasm", root / "probe.c"],
+        check=True,
+    )
     return (root / "probe.wasm").read_bytes()
 
 
 @pytest.fixture
-def wasi(executor) -> WasiExecutor:  # noqa: ANN001
+def wasi(executor) -> WasiExecutor:
     return WasiExecutor.beside(executor)
 
 
@@ -202,8 +204,10 @@ def test_malloc_fails_at_the_cap(wasi, define, probe) -> None:
 
 
 def test_a_table_bomb_is_refused_its_growth(wasi, define) -> None:
-    bomb = wasi_module("(if (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1)) "
-                       "(then unreachable))", extra="(table $t 1 funcref)")
+    bomb = wasi_module(
+        "(if (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1)) (then unreachable))",
+        extra="(table $t 1 funcref)",
+    )
     before = _peak_rss_mib()
     with pytest.raises(errors.ActivityTrapped, match="unreachable"):
         wasi.run(define(bomb, "wasi", limits=Limits(memory_mib=4)), {})
@@ -217,16 +221,18 @@ def test_a_large_initial_table_is_refused(wasi, define) -> None:
 
 def test_output_past_its_cap_is_refused_even_when_the_guest_traps_next(wasi, define) -> None:
     """64 KiB writes until one fails, then a trap: the cap is the reason given, and collecting stopped at 1 MiB."""
-    flood = wasi_module("(loop $l (br_if $l (i32.eqz (call $write (i32.const 1) (i32.const 4096) "
-                        "(i32.const 65536))))) unreachable")
+    flood = wasi_module(
+        "(loop $l (br_if $l (i32.eqz (call $write (i32.const 1) (i32.const 4096) (i32.const 65536))))) unreachable"
+    )
     with pytest.raises(errors.OutputTooLarge, match="1048576 bytes"):
         wasi.run(define(flood, "wasi", limits=Limits(output_mib=1)), {})
 
 
 def test_a_write_outside_memory_is_a_trap(wasi, define) -> None:
     with pytest.raises(errors.ActivityTrapped, match="outside the guest's memory"):
-        wasi.run(define(wasi_module("(drop (call $write (i32.const 2) (i32.const 131000) (i32.const 4096)))"),
-                        "wasi"), {})
+        wasi.run(
+            define(wasi_module("(drop (call $write (i32.const 2) (i32.const 131000) (i32.const 4096)))"), "wasi"), {}
+        )
 
 
 def test_writes_to_any_other_descriptor_are_refused(wasi, define) -> None:
@@ -246,8 +252,11 @@ def test_stdin_to_stdout(wasi, define) -> None:
 
 def test_exit_zero_is_success_and_other_codes_quote_the_last_stderr_line(wasi, define) -> None:
     said = "(drop (call $write (i32.const 2) (i32.const 256) (i32.const 16)))"
-    ok = define(wasi_module(f"(call $echo) {said} (call $proc_exit (i32.const 0))", data="first\\0alast words"),
-                "wasi", name="ok")
+    ok = define(
+        wasi_module(f"(call $echo) {said} (call $proc_exit (i32.const 0))", data="first\\0alast words"),
+        "wasi",
+        name="ok",
+    )
     assert wasi.run(ok, {"a": 1}) == {"a": 1}
     failing = define(wasi_module(f"{said} (call $proc_exit (i32.const 7))", data="first\\0alast words"), "wasi")
     with pytest.raises(errors.ActivityExited, match=r"exited with code 7: last words$") as caught:
@@ -265,8 +274,10 @@ def test_stdout_that_is_not_json_is_invalid_output(wasi, define) -> None:
 
 def test_stderr_lines_go_to_the_log_within_its_caps(wasi, define) -> None:
     """Lines split across writes are joined; a long line is cut; past the call's log budget, lines are dropped."""
-    split = ("(drop (call $write (i32.const 2) (i32.const 256) (i32.const 3))) "
-             "(drop (call $write (i32.const 2) (i32.const 259) (i32.const 2))) ")
+    split = (
+        "(drop (call $write (i32.const 2) (i32.const 256) (i32.const 3))) "
+        "(drop (call $write (i32.const 2) (i32.const 259) (i32.const 2))) "
+    )
     flood = """(memory.fill (i32.const 4096) (i32.const 120) (i32.const 65535))
         (i32.store8 (i32.const 69631) (i32.const 10))
         (loop $l (drop (call $write (i32.const 2) (i32.const 4096) (i32.const 65536)))
@@ -307,16 +318,22 @@ def test_a_granted_directory_can_be_read_and_not_written(wasi, define, probe, da
 
 
 def test_a_granted_directory_must_be_an_absolute_existing_directory(tmp_path) -> None:
-    for host, guest in [("relative/dir", "/data"), (str(tmp_path / ".." / "x"), "/data"), (str(tmp_path), "data"),
-                        (str(tmp_path / "missing"), "/data"), (str(tmp_path), "/data/../etc")]:
+    for host, guest in [
+        ("relative/dir", "/data"),
+        (str(tmp_path / ".." / "x"), "/data"),
+        (str(tmp_path), "data"),
+        (str(tmp_path / "missing"), "/data"),
+        (str(tmp_path), "/data/../etc"),
+    ]:
         with pytest.raises(ValidationError):
             WasiDir(host=host, guest=guest)
     with pytest.raises(ValidationError, match="share a guest path"):
         Capabilities(wasi_dirs=(WasiDir(host=str(tmp_path), guest="/d"), WasiDir(host="/tmp", guest="/d")))
 
 
-def test_a_stored_grant_whose_directory_vanished_still_loads_and_its_calls_are_denied(wasi, define, probe,
-                                                                                       data_dir) -> None:
+def test_a_stored_grant_whose_directory_vanished_still_loads_and_its_calls_are_denied(
+    wasi, define, probe, data_dir
+) -> None:
     defn = define(probe, "wasi", capabilities=Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/d"),)))
     for child in data_dir.iterdir():
         child.unlink()
@@ -330,19 +347,33 @@ def test_a_stored_grant_whose_directory_vanished_still_loads_and_its_calls_are_d
 # --- registration ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("wat", "reason"), [
-    ('(memory (export "memory") 1) (func (export "_initialize"))', "WASI reactor"),
-    ('(import "loom" "log" (func (param i32 i32 i32))) (memory (export "memory") 1) (func (export "_start"))',
-     "may import only from wasi_snapshot_preview1; this one imports loom/log"),
-    ('(import "env" "abort" (func (param i32 i32 i32 i32))) (memory (export "memory") 1) (func (export "_start"))',
-     "imports env/abort"),
-    ('(memory (export "memory") 1) (func (export "_start") (param i32))', "no parameters and no results"),
-    ('(import "wasi_snapshot_preview1" "sock_open" (func (param i32) (result i32))) (memory (export "memory") 1) '
-     '(func (export "_start"))', "must be WASI preview 1 functions: .*sock_open"),
-    ('(import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1) '
-     '(func (export "_start"))', "must be WASI preview 1 functions: .*fd_write"),
-    ('(memory (export "memory") 1) (func (export "run"))', "must export _start"),
-])
+@pytest.mark.parametrize(
+    ("wat", "reason"),
+    [
+        ('(memory (export "memory") 1) (func (export "_initialize"))', "WASI reactor"),
+        (
+            '(import "loom" "log" (func (param i32 i32 i32))) (memory (export "memory") 1) (func (export "_start"))',
+            "may import only from wasi_snapshot_preview1; this one imports loom/log",
+        ),
+        (
+            '(import "env" "abort" (func (param i32 i32 i32 i32))) (memory (export "memory") 1) '
+            '(func (export "_start"))',
+            "imports env/abort",
+        ),
+        ('(memory (export "memory") 1) (func (export "_start") (param i32))', "no parameters and no results"),
+        (
+            '(import "wasi_snapshot_preview1" "sock_open" (func (param i32) (result i32))) '
+            '(memory (export "memory") 1) (func (export "_start"))',
+            "must be WASI preview 1 functions: .*sock_open",
+        ),
+        (
+            '(import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1) '
+            '(func (export "_start"))',
+            "must be WASI preview 1 functions: .*fd_write",
+        ),
+        ('(memory (export "memory") 1) (func (export "run"))', "must export _start"),
+    ],
+)
 def test_a_module_that_is_not_a_wasi_command_is_refused(define, wat: str, reason: str) -> None:
     with pytest.raises(errors.InvalidModule, match=reason):
         define(wasmtime.wat2wasm(f"(module {wat})"), "wasi")
@@ -356,14 +387,30 @@ def test_the_rust_abi_echo_is_not_a_wasi_command_nor_a_wasi_program_a_rust_abi_a
 
 
 def _loom(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=300,
-                          input=stdin, env=os.environ, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=stdin,
+        env=os.environ,
+        check=False,
+    )
 
 
 def test_the_cli_registers_and_runs_a_wasi_command(built, tmp_path) -> None:
     """...and the process exits cleanly: no wasmtime thread calls into Python while it shuts down."""
-    registered = _loom("activity", "register", str(built / "wasi" / "json-canon.wasm"), "--name", "canon",
-                       "--version", "1.0.0", "--runtime", "wasi")
+    registered = _loom(
+        "activity",
+        "register",
+        str(built / "wasi" / "json-canon.wasm"),
+        "--name",
+        "canon",
+        "--version",
+        "1.0.0",
+        "--runtime",
+        "wasi",
+    )
     assert registered.returncode == 0, registered.stderr
     ran = _loom("activity", "run", "canon", "--input", '{"document": {"b": 1, "a": 2}}')
     assert ran.returncode == 0 and json.loads(ran.stdout) == {"bytes": 13, "canonical": '{"a":2,"b":1}'}, ran.stderr
@@ -382,9 +429,19 @@ def native_json_canon() -> Path:
     """json-canon built for the host, in a cache target dir of its own."""
     cargo = shutil.which("cargo") or "/usr/bin/cargo"
     target = CACHE / "target" / "wasi-native"
-    subprocess.run([cargo, "build", "--quiet", "--locked", "--release", "--manifest-path",
-                    REPO / "rust-guests" / "wasi" / "json-canon" / "Cargo.toml"],
-                   env={**os.environ, "CARGO_TARGET_DIR": str(target)}, check=True)
+    subprocess.run(
+        [
+            cargo,
+            "build",
+            "--quiet",
+            "--locked",
+            "--release",
+            "--manifest-path",
+            REPO / "rust-guests" / "wasi" / "json-canon" / "Cargo.toml",
+        ],
+        env={**os.environ, "CARGO_TARGET_DIR": str(target)},
+        check=True,
+    )
     return target / "release" / "json-canon"
 
 
@@ -399,8 +456,7 @@ def _native(binary: Path, document: Any) -> tuple[int, Any, list[str]]:
     """Exit code, parsed stdout (when it succeeded) and stderr lines of the native program on Loom's stdin."""
     stdin = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
     proc = subprocess.run([binary], input=stdin, capture_output=True, timeout=60, check=False)
-    return proc.returncode, json.loads(proc.stdout) if proc.returncode == 0 else None, \
-        proc.stderr.decode().splitlines()
+    return proc.returncode, json.loads(proc.stdout) if proc.returncode == 0 else None, proc.stderr.decode().splitlines()
 
 
 def _in_loom(wasi: WasiExecutor, defn: ActivityDefinition, document: Any) -> tuple[int, Any, list[str]]:
@@ -425,7 +481,7 @@ CANON_CASES = [
 CSV_CASES = [
     {"csv": "name,qty\nfoo,1\nbar,2\n"},
     {"csv": 'city,note\r\n"Zürich","a, ""quoted"" note"\r\n\r\nOslo,"two\nlines"\r\n,\r\n'},
-    {"csv": "a\n\u0001\n\"\"\n"},
+    {"csv": 'a\n\u0001\n""\n'},
     {"csv": ""},
     {"csv": "a,b\n1\n"},
     {"csv": "a,b\n1,2,3\n"},
@@ -452,11 +508,17 @@ def test_csv_to_json_matches_its_native_build(wasi, define, built, native_csv_to
 def test_both_programs_as_pipeline_steps_on_the_flagship_data(built, native_json_canon, native_csv_to_json) -> None:
     registered = {d.name: d.runtime.value for d in register_builtins(default_blobstore(), default_registry())}
     assert registered["json-canon"] == registered["csv-to-json"] == "wasi"
-    spec = PipelineSpec.model_validate({"name": "wasi-steps", "steps": {
-        "parse": {"activity": "http-parse", "input": {"message": "${input.response}"}},
-        "canon": {"activity": "json-canon", "input": {"document": "${steps.parse.output.body}"}},
-        "table": {"activity": "csv-to-json", "input": {"csv": "${input.csv}"}},
-    }, "output": {"canonical": "${steps.canon.output.canonical}", "table": "${steps.table.output}"}})
+    spec = PipelineSpec.model_validate(
+        {
+            "name": "wasi-steps",
+            "steps": {
+                "parse": {"activity": "http-parse", "input": {"message": "${input.response}"}},
+                "canon": {"activity": "json-canon", "input": {"document": "${steps.parse.output.body}"}},
+                "table": {"activity": "csv-to-json", "input": {"csv": "${input.csv}"}},
+            },
+            "output": {"canonical": "${steps.canon.output.canonical}", "table": "${steps.table.output}"},
+        }
+    )
     response = json.loads((REPO / "examples" / "http-claim.input.json").read_text())["response"]
     csv = "claim,holds\nbazz == 123,true\n"
     result = Runner().run(spec, {"response": response, "csv": csv})
@@ -464,4 +526,3 @@ def test_both_programs_as_pipeline_steps_on_the_flagship_data(built, native_json
     assert result.output["canonical"] == '{"bazz":123,"buzz":[1,"5"],"foo":"bar"}'
     assert result.output["canonical"] == _native(native_json_canon, {"document": FLAGSHIP_BODY})[1]["canonical"]
     assert result.output["table"] == _native(native_csv_to_json, {"csv": csv})[1]
-

@@ -59,8 +59,7 @@ def test_guest_panic_carries_guest_message() -> None:
 
 def test_json_claim_rejects_non_json_document() -> None:
     with pytest.raises(errors.GuestPanicked, match="document is not valid JSON"):
-        zk.execute(zk.load_guest("json-claim").elf,
-                   {"document": "{oops", "claim": {"path": "a", "op": "exists"}})
+        zk.execute(zk.load_guest("json-claim").elf, {"document": "{oops", "claim": {"path": "a", "op": "exists"}})
 
 
 def test_cycle_limit_stops_a_long_guest() -> None:
@@ -75,5 +74,5 @@ def test_not_a_guest_is_invalid_input(bad: bytes) -> None:
 
 
 def test_unknown_guest_name_lists_built_guests() -> None:
-    with pytest.raises(errors.InvalidInput, match="built guests: .*hello"):
+    with pytest.raises(errors.InvalidInput, match=r"built guests: .*hello"):
         zk.load_guest("no-such-guest")

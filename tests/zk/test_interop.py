@@ -37,7 +37,10 @@ def test_receipt_made_in_python_verifies_with_risc0_rust(host_bin, hello, compos
 def test_receipt_made_by_risc0_rust_verifies_in_python(host_bin, hello, tmp_path) -> None:
     (tmp_path / "input.json").write_bytes(zk.encode_input(HELLO_INPUT))
     out = tmp_path / "rust.receipt"
-    subprocess.run([str(host_bin), "prove", str(hello.path), str(tmp_path / "input.json"), "composite", "17", "1",
-                    str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [str(host_bin), "prove", str(hello.path), str(tmp_path / "input.json"), "composite", "17", "1", str(out)],
+        check=True,
+        capture_output=True,
+    )
     journal = zk.verify(out.read_bytes(), hello.image_id)
     assert json.loads(journal) == {"count": 2, "sum": 42}

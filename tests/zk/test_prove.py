@@ -76,4 +76,4 @@ def test_unknown_kind_is_rejected(hello: zk.Guest) -> None:
     with pytest.raises(ValueError):
         zk.prove(hello.elf, HELLO_INPUT, kind="groth17")
     with pytest.raises(errors.InvalidInput, match="receipt kind"):
-        _native.prove(hello.elf, b"{}", kind="groth17")
+        _native.ProverOptions(kind="groth17")

@@ -42,7 +42,7 @@ def in_parts() -> tuple[zk.Guest, dict, zk.Receipt, list[tuple[str, int, int]]]:
 
 @pytest.mark.slow
 def test_a_three_segment_proof_is_one_succinct_receipt(in_parts) -> None:
-    guest, doc, receipt, phases = in_parts
+    guest, _doc, receipt, phases = in_parts
     assert receipt.kind == "succinct"
     assert json.loads(zk.verify(receipt.to_bytes(), guest.image_id)) == {"count": 2, "sum": 42}
     assert phases[-1][1:] == (2, 2)  # three segments: two joins, depth two
@@ -53,8 +53,7 @@ def test_risc0s_rust_verifier_accepts_it(in_parts, tmp_path) -> None:
     guest, _, receipt, _ = in_parts
     path = tmp_path / "succinct.receipt"
     path.write_bytes(receipt.to_bytes())
-    ok = subprocess.run([str(risc0_host_binary()), "verify", str(path), guest.image_id], capture_output=True,
-                        text=True)
+    ok = subprocess.run([str(risc0_host_binary()), "verify", str(path), guest.image_id], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert bytes.fromhex(ok.stdout.strip()) == receipt.journal
 
@@ -66,7 +65,7 @@ def test_flipped_bytes_and_a_wrong_image_are_refused(in_parts) -> None:
     assert flips_accepted(data, guest.image_id) == []
     with pytest.raises(errors.ImageIdMismatch):
         zk.verify(data, zk.load_guest("sha-chain").image_id)
-    with pytest.raises(errors.ReceiptInvalid, match="trailing|bytes"):
+    with pytest.raises(errors.ReceiptInvalid, match=r"trailing|bytes"):
         zk.verify(data + b"\0", guest.image_id)
 
 
@@ -75,9 +74,13 @@ def composed(hello: zk.Guest) -> tuple[zk.Proof, list[str]]:
     """The compose guest verifies a hello receipt inside the zkVM; proved succinct, the assumption is resolved."""
     inner = zk.prove(hello.elf, HELLO_INPUT)
     phases: list[str] = []
-    proof = zk.prove(zk.load_guest("compose").elf,
-                     {"image_id": hello.image_id, "journal": inner.receipt.journal.decode()},
-                     kind="succinct", assumptions=[inner.receipt], progress=lambda phase, *_: phases.append(phase))
+    proof = zk.prove(
+        zk.load_guest("compose").elf,
+        {"image_id": hello.image_id, "journal": inner.receipt.journal.decode()},
+        kind="succinct",
+        assumptions=[inner.receipt],
+        progress=lambda phase, *_: phases.append(phase),
+    )
     return proof, phases
 
 
@@ -98,8 +101,11 @@ def test_succinct_size_does_not_grow_with_segments(in_parts, composed) -> None:
 
 def test_a_composing_guest_without_its_assumption_is_not_proven(hello) -> None:
     with pytest.raises((errors.ProvingFailed, errors.ExecutionFailed, errors.GuestPanicked)):
-        zk.prove(zk.load_guest("compose").elf, {"image_id": hello.image_id, "journal": '{"count":2,"sum":42}'},
-                 kind="succinct")
+        zk.prove(
+            zk.load_guest("compose").elf,
+            {"image_id": hello.image_id, "journal": '{"count":2,"sum":42}'},
+            kind="succinct",
+        )
 
 
 def test_parts_refuse_what_is_not_theirs() -> None:

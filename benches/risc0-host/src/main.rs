@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
-use risc0_zkvm::{sha::Digest, ExecutorEnv, LocalProver, Prover, ProverOpts, Receipt, ReceiptKind, VerifierContext};
+use risc0_zkvm::{
+    sha::Digest, ExecutorEnv, LocalProver, Prover, ProverOpts, Receipt, ReceiptKind,
+    VerifierContext,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,11 +39,19 @@ fn prove(elf: &str, input: &str, kind: &str, po2: &str, repeat: &str, out: Optio
         other => panic!("unknown kind {other}"),
     };
     let po2: u32 = po2.parse().expect("PO2");
-    let opts = ProverOpts::default().with_receipt_kind(kind).with_dev_mode(false);
+    let opts = ProverOpts::default()
+        .with_receipt_kind(kind)
+        .with_dev_mode(false);
     for _ in 0..repeat.parse::<u32>().expect("REPEAT") {
-        let env = ExecutorEnv::builder().write_slice(&input).segment_limit_po2(po2).build().expect("env");
+        let env = ExecutorEnv::builder()
+            .write_slice(&input)
+            .segment_limit_po2(po2)
+            .build()
+            .expect("env");
         let start = Instant::now();
-        let info = LocalProver::new("local").prove_with_opts(env, &binary, &opts).expect("prove");
+        let info = LocalProver::new("local")
+            .prove_with_opts(env, &binary, &opts)
+            .expect("prove");
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{{\"seconds\":{seconds},\"total_cycles\":{},\"user_cycles\":{},\"segments\":{},\"seal_size\":{}}}",
@@ -50,14 +61,20 @@ fn prove(elf: &str, input: &str, kind: &str, po2: &str, repeat: &str, out: Optio
             info.receipt.seal_size()
         );
         if let Some(path) = out {
-            std::fs::write(path, bincode::serialize(&info.receipt).expect("encode receipt")).expect("write receipt");
+            std::fs::write(
+                path,
+                bincode::serialize(&info.receipt).expect("encode receipt"),
+            )
+            .expect("write receipt");
         }
     }
 }
 
 fn verify(receipt: &str, image_id: &str) {
-    let receipt: Receipt = bincode::deserialize(&std::fs::read(receipt).expect("read receipt")).expect("decode receipt");
-    let image_id = Digest::try_from(hex::decode(image_id).expect("hex image ID").as_slice()).expect("32 bytes");
+    let receipt: Receipt = bincode::deserialize(&std::fs::read(receipt).expect("read receipt"))
+        .expect("decode receipt");
+    let image_id = Digest::try_from(hex::decode(image_id).expect("hex image ID").as_slice())
+        .expect("32 bytes");
     match receipt.verify_with_context(&VerifierContext::default().with_dev_mode(false), image_id) {
         Ok(()) => println!("{}", hex::encode(&receipt.journal.bytes)),
         Err(e) => {

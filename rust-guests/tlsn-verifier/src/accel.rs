@@ -100,7 +100,13 @@ pub const SECP256R1: Params = Params {
 /// ECDSA verification on curve `C` (parameters `params`): the public key `(x, y)` must already be a valid point
 /// and `r`, `s` in `[1, n)` (the callers parse both with the RustCrypto crates, which check exactly that); the
 /// prehash is read as the leftmost 256 bits, as RustCrypto's `bits2field` does.
-pub fn ecdsa_verify<C: Curve<8>>(params: &Params, key: (&[u8], &[u8]), prehash: &[u8], r: &[u8], s: &[u8]) -> bool {
+pub fn ecdsa_verify<C: Curve<8>>(
+    params: &Params,
+    key: (&[u8], &[u8]),
+    prehash: &[u8],
+    r: &[u8],
+    s: &[u8],
+) -> bool {
     if prehash.len() < 32 {
         return false;
     }
@@ -114,7 +120,11 @@ pub fn ecdsa_verify<C: Curve<8>>(params: &Params, key: (&[u8], &[u8]), prehash: 
     modmul_256(&r, &w, n, &mut u2);
     let g = AffinePoint::<8, C>::new_unchecked(params.generator.0, params.generator.1);
     let q = AffinePoint::<8, C>::new_unchecked(from_be(key.0), from_be(key.1));
-    let (mut a, mut b, mut sum) = (AffinePoint::IDENTITY, AffinePoint::IDENTITY, AffinePoint::IDENTITY);
+    let (mut a, mut b, mut sum) = (
+        AffinePoint::IDENTITY,
+        AffinePoint::IDENTITY,
+        AffinePoint::IDENTITY,
+    );
     g.mul(&u1, &mut a);
     q.mul(&u2, &mut b);
     a.add(&b, &mut sum);
@@ -137,7 +147,10 @@ fn below(x: U256, n: &U256) -> U256 {
 }
 
 fn less(a: &U256, b: &U256) -> bool {
-    (0..8).rev().find(|&i| a[i] != b[i]).is_some_and(|i| a[i] < b[i])
+    (0..8)
+        .rev()
+        .find(|&i| a[i] != b[i])
+        .is_some_and(|i| a[i] < b[i])
 }
 
 /// Big-endian bytes (at most 32) as words, least significant first.

@@ -4,8 +4,10 @@
 use alloc::vec::Vec;
 
 use crate::ranges::RangeSet;
-use crate::wire::{ConnectionInfo, Direction, EphemeralKey, Extension, HandshakeData, Header, PlaintextHash,
-                  TlsVersion, TypedHash, VerifyingKey};
+use crate::wire::{
+    ConnectionInfo, Direction, EphemeralKey, Extension, HandshakeData, Header, PlaintextHash,
+    TlsVersion, TypedHash, VerifyingKey,
+};
 
 #[derive(Default)]
 pub struct Bcs(pub Vec<u8>);
@@ -112,7 +114,10 @@ fn direction(d: Direction) -> u64 {
 /// `TranscriptCommitment::Hash(PlaintextHash)`, variant 0.
 pub fn transcript_commitment(c: &PlaintextHash) -> Vec<u8> {
     let mut w = Bcs::default();
-    w.uleb(0).uleb(direction(c.direction)).ranges(&c.idx).typed_hash(&c.hash);
+    w.uleb(0)
+        .uleb(direction(c.direction))
+        .ranges(&c.idx)
+        .typed_hash(&c.hash);
     w.0
 }
 
@@ -124,7 +129,10 @@ pub fn cert_opening(d: &HandshakeData, blinder: &[u8; 16]) -> Vec<u8> {
         w.bytes(cert);
     }
     w.uleb(d.sig_alg as u64).bytes(&d.sig);
-    w.uleb(0).raw(&d.client_random).raw(&d.server_random).ephemeral_key(&d.server_ephemeral_key);
+    w.uleb(0)
+        .raw(&d.client_random)
+        .raw(&d.server_random)
+        .ephemeral_key(&d.server_ephemeral_key);
     w.raw(blinder);
     w.0
 }

@@ -47,7 +47,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(stage: Stage, message: impl Into<String>) -> Self {
-        Error { stage, message: message.into() }
+        Error {
+            stage,
+            message: message.into(),
+        }
     }
 }
 

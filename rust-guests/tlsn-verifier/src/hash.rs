@@ -22,7 +22,10 @@ impl HashAlg {
             1 => Ok(HashAlg::Sha256),
             2 => Ok(HashAlg::Blake3),
             3 => Ok(HashAlg::Keccak256),
-            128.. => fail!(Unsupported, "custom hash algorithm {id} (ids 128 and up are private to their user)"),
+            128.. => fail!(
+                Unsupported,
+                "custom hash algorithm {id} (ids 128 and up are private to their user)"
+            ),
             _ => fail!(Decode, "unknown hash algorithm id {id}"),
         }
     }

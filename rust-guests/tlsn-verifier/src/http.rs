@@ -10,26 +10,43 @@ use serde_json::{json, Value};
 /// The message as JSON, or why the bytes are not one HTTP/1.1 message.
 pub fn parse(bytes: &[u8], response: bool) -> Result<Value, String> {
     let head_end = find(bytes, b"\r\n\r\n", 0).ok_or("no blank line ends the header section")?;
-    let head = core::str::from_utf8(&bytes[..head_end]).map_err(|_| "the header section is not UTF-8")?;
+    let head =
+        core::str::from_utf8(&bytes[..head_end]).map_err(|_| "the header section is not UTF-8")?;
     let mut lines = head.split("\r\n");
     let start = lines.next().unwrap_or_default();
     let mut headers = Vec::new();
     for line in lines {
-        let (name, value) = line.split_once(':').ok_or_else(|| alloc::format!("header line without a colon: {line:?}"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| alloc::format!("header line without a colon: {line:?}"))?;
         if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace()) {
             return Err(alloc::format!("bad header name {name:?}"));
         }
-        headers.push((name.to_string(), value.trim_matches(|c| c == ' ' || c == '\t').to_string()));
+        headers.push((
+            name.to_string(),
+            value.trim_matches(|c| c == ' ' || c == '\t').to_string(),
+        ));
     }
-    let header = |want: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(want)).map(|(_, v)| v.as_str());
+    let header = |want: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(want))
+            .map(|(_, v)| v.as_str())
+    };
     let rest = &bytes[head_end + 4..];
-    let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().ends_with("chunked"));
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().ends_with("chunked"));
     let (body, used) = if chunked {
         dechunk(rest)?
     } else if let Some(len) = header("content-length") {
-        let len: usize = len.parse().map_err(|_| alloc::format!("bad Content-Length {len:?}"))?;
+        let len: usize = len
+            .parse()
+            .map_err(|_| alloc::format!("bad Content-Length {len:?}"))?;
         if len > rest.len() {
-            return Err(alloc::format!("Content-Length is {len} but only {} body bytes follow", rest.len()));
+            return Err(alloc::format!(
+                "Content-Length is {len} but only {} body bytes follow",
+                rest.len()
+            ));
         }
         (rest[..len].to_vec(), len)
     } else if response {
@@ -39,9 +56,14 @@ pub fn parse(bytes: &[u8], response: bool) -> Result<Value, String> {
     };
     let mut out = start_line(start, response)?;
     let obj = out.as_object_mut().expect("start_line gives an object");
-    obj.insert("headers".into(), headers.iter().map(|(n, v)| json!([n, v])).collect());
+    obj.insert(
+        "headers".into(),
+        headers.iter().map(|(n, v)| json!([n, v])).collect(),
+    );
     let text = String::from_utf8(body).ok();
-    let parsed = text.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let parsed = text
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
     obj.insert("body".into(), text.map_or(Value::Null, Value::String));
     obj.insert("json".into(), parsed.unwrap_or(Value::Null));
     obj.insert("trailing_bytes".into(), json!(rest.len() - used));
@@ -50,9 +72,16 @@ pub fn parse(bytes: &[u8], response: bool) -> Result<Value, String> {
 
 fn start_line(line: &str, response: bool) -> Result<Value, String> {
     let mut parts = line.splitn(3, ' ');
-    let (a, b, c) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next());
+    let (a, b, c) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next(),
+    );
     if response {
-        let status: u16 = b.parse().ok().filter(|s| (100..=999).contains(s) && b.len() == 3)
+        let status: u16 = b
+            .parse()
+            .ok()
+            .filter(|s| (100..=999).contains(s) && b.len() == 3)
             .ok_or_else(|| alloc::format!("bad status line {line:?}"))?;
         if !a.starts_with("HTTP/") {
             return Err(alloc::format!("bad status line {line:?}"));
@@ -69,7 +98,10 @@ fn start_line(line: &str, response: bool) -> Result<Value, String> {
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 /// The decoded body and how many bytes the chunked coding took (through the last CRLF of the trailer).
@@ -78,9 +110,11 @@ fn dechunk(data: &[u8]) -> Result<(Vec<u8>, usize), String> {
     let mut at = 0;
     loop {
         let eol = find(data, b"\r\n", at).ok_or("unterminated chunk size line")?;
-        let line = core::str::from_utf8(&data[at..eol]).map_err(|_| "chunk size line is not text")?;
+        let line =
+            core::str::from_utf8(&data[at..eol]).map_err(|_| "chunk size line is not text")?;
         let size_text = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| alloc::format!("bad chunk size {size_text:?}"))?;
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| alloc::format!("bad chunk size {size_text:?}"))?;
         at = eol + 2;
         if size == 0 {
             // Trailer fields, then an empty line.
@@ -93,7 +127,10 @@ fn dechunk(data: &[u8]) -> Result<(Vec<u8>, usize), String> {
                 }
             }
         }
-        let end = at.checked_add(size).filter(|&e| e + 2 <= data.len()).ok_or("chunk runs past the end")?;
+        let end = at
+            .checked_add(size)
+            .filter(|&e| e + 2 <= data.len())
+            .ok_or("chunk runs past the end")?;
         if &data[end..end + 2] != b"\r\n" {
             return Err("chunk not followed by CRLF".into());
         }

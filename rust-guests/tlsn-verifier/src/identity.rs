@@ -19,12 +19,19 @@ pub struct Roots(Vec<TrustAnchor<'static>>);
 
 impl Roots {
     pub fn new(mozilla: bool, extra_der: &[Vec<u8>]) -> Result<Roots> {
-        let mut anchors = if mozilla { webpki_roots::TLS_SERVER_ROOTS.to_vec() } else { Vec::new() };
+        let mut anchors = if mozilla {
+            webpki_roots::TLS_SERVER_ROOTS.to_vec()
+        } else {
+            Vec::new()
+        };
         for (i, der) in extra_der.iter().enumerate() {
             let cert = CertificateDer::from(der.as_slice());
             match webpki::anchor_from_trusted_cert(&cert) {
                 Ok(anchor) => anchors.push(anchor.to_owned()),
-                Err(e) => fail!(Request, "extra root {i} is not a usable DER certificate: {e:?}"),
+                Err(e) => fail!(
+                    Request,
+                    "extra root {i} is not a usable DER certificate: {e:?}"
+                ),
             }
         }
         Ok(Roots(anchors))
@@ -33,25 +40,48 @@ impl Roots {
 
 /// Verifies the identity proof; returns the name of the server's key-exchange signature algorithm. `mark` is
 /// called as phases end (see `verify_traced`).
-pub fn verify(proof: &IdentityProof, body: &Body, time: u64, roots: &Roots, allowed: &[HashAlg],
-              mark: &mut dyn FnMut(&'static str)) -> Result<&'static str> {
+pub fn verify(
+    proof: &IdentityProof,
+    body: &Body,
+    time: u64,
+    roots: &Roots,
+    allowed: &[HashAlg],
+    mark: &mut dyn FnMut(&'static str),
+) -> Result<&'static str> {
     let commitment = &body.cert_commitment.data;
     let alg = crate::allowed_hash(commitment.alg, allowed, "the certificate commitment")?;
-    let opened = hash::separated(alg, "ServerCertOpening", &bcs::cert_opening(&proof.data, &proof.blinder));
+    let opened = hash::separated(
+        alg,
+        "ServerCertOpening",
+        &bcs::cert_opening(&proof.data, &proof.blinder),
+    );
     if opened[..] != commitment.value[..] {
-        fail!(Identity, "the certificates and handshake data are not the ones the notary committed to");
+        fail!(
+            Identity,
+            "the certificates and handshake data are not the ones the notary committed to"
+        );
     }
     mark("identity hashing");
     let data = &proof.data;
     if data.server_ephemeral_key != body.server_ephemeral_key.data {
-        fail!(Identity, "the handshake's ephemeral key differs from the one in the attestation");
+        fail!(
+            Identity,
+            "the handshake's ephemeral key differs from the one in the attestation"
+        );
     }
     if data.server_ephemeral_key.key.len() != 65 {
-        fail!(Identity, "the server's ephemeral key has {} bytes, not the 65 of an uncompressed P-256 point",
-              data.server_ephemeral_key.key.len());
+        fail!(
+            Identity,
+            "the server's ephemeral key has {} bytes, not the 65 of an uncompressed P-256 point",
+            data.server_ephemeral_key.key.len()
+        );
     }
     let name = dns_name(&proof.name)?;
-    let certs: Vec<CertificateDer<'_>> = data.certs.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+    let certs: Vec<CertificateDer<'_>> = data
+        .certs
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
     let Some((leaf_der, intermediates)) = certs.split_first() else {
         fail!(Identity, "the identity proof has no certificates");
     };
@@ -60,11 +90,28 @@ pub fn verify(proof: &IdentityProof, body: &Body, time: u64, roots: &Roots, allo
         Err(e) => fail!(Identity, "the server certificate cannot be parsed: {e:?}"),
     };
     let at = UnixTime::since_unix_epoch(Duration::from_secs(time));
-    if let Err(e) = leaf.verify_for_usage(sigalgs::CHAIN, &roots.0, intermediates, at, KeyUsage::server_auth(), None, None) {
-        fail!(Identity, "the certificate chain does not verify at time {time}: {}", chain_error(&e));
+    if let Err(e) = leaf.verify_for_usage(
+        sigalgs::CHAIN,
+        &roots.0,
+        intermediates,
+        at,
+        KeyUsage::server_auth(),
+        None,
+        None,
+    ) {
+        fail!(
+            Identity,
+            "the certificate chain does not verify at time {time}: {}",
+            chain_error(&e)
+        );
     }
     if let Err(e) = leaf.verify_is_valid_for_subject_name(&ServerName::DnsName(name)) {
-        fail!(Identity, "the certificate is not valid for {:?}: {}", proof.name, chain_error(&e));
+        fail!(
+            Identity,
+            "the certificate is not valid for {:?}: {}",
+            proof.name,
+            chain_error(&e)
+        );
     }
     mark("certificate chain");
     let alg = sigalgs::KEY_EXCHANGE[data.sig_alg as usize];
@@ -90,7 +137,9 @@ fn dns_name(name: &str) -> Result<DnsName<'static>> {
 fn chain_error(e: &webpki::Error) -> alloc::string::String {
     use webpki::Error::*;
     match e {
-        UnknownIssuer => "no chain to a trusted root (unknown issuer, or an intermediate is missing)".into(),
+        UnknownIssuer => {
+            "no chain to a trusted root (unknown issuer, or an intermediate is missing)".into()
+        }
         CertExpired { .. } => "a certificate had expired".into(),
         CertNotValidYet { .. } => "a certificate was not yet valid".into(),
         CertNotValidForName(_) => "the name is not among the certificate's names".into(),

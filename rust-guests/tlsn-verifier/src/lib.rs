@@ -28,8 +28,8 @@ mod request;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-pub use error::{Error, Result, Stage};
 use error::fail;
+pub use error::{Error, Result, Stage};
 pub use hash::HashAlg;
 pub use report::{hex, to_json};
 pub use request::{verify_request, PolicyFields, Request};
@@ -97,9 +97,16 @@ pub fn verify(bytes: &[u8], policy: &Policy) -> Result<Verified> {
 /// [`verify`], calling `mark(phase)` as each phase ends so that a caller can attribute cost to phases (the
 /// zkVM guest counts cycles with it): roots, decode, attestation hashing, notary signature, identity hashing,
 /// certificate chain, server signature, transcript hashing.
-pub fn verify_traced(bytes: &[u8], policy: &Policy, mark: &mut dyn FnMut(&'static str)) -> Result<Verified> {
+pub fn verify_traced(
+    bytes: &[u8],
+    policy: &Policy,
+    mark: &mut dyn FnMut(&'static str),
+) -> Result<Verified> {
     if policy.notary_keys.is_empty() {
-        fail!(Policy, "no trusted notary keys given: Loom trusts no notary by default");
+        fail!(
+            Policy,
+            "no trusted notary keys given: Loom trusts no notary by default"
+        );
     }
     let roots = identity::Roots::new(policy.mozilla_roots, &policy.extra_roots)?;
     mark("roots");
@@ -109,47 +116,91 @@ pub fn verify_traced(bytes: &[u8], policy: &Policy, mark: &mut dyn FnMut(&'stati
 
     // The body must hash to the signed root, and the notary must have signed it.
     if p.header.version != 0 {
-        fail!(Unsupported, "attestation version {} (Loom knows version 0)", p.header.version);
+        fail!(
+            Unsupported,
+            "attestation version {} (Loom knows version 0)",
+            p.header.version
+        );
     }
     let alg = allowed_hash(p.header.root.alg, &policy.hash_algs, "the attestation")?;
     if p.proof.alg != p.header.root.alg {
-        fail!(Attestation, "the body proof uses hash {}, the header's root hash {}", p.proof.alg, p.header.root.alg);
+        fail!(
+            Attestation,
+            "the body proof uses hash {}, the header's root hash {}",
+            p.proof.alg,
+            p.header.root.alg
+        );
     }
     let leaves = body_leaves(body, alg)?;
     if p.proof.leaf_count != leaves.len() as u64 {
-        fail!(Attestation, "the body proof counts {} fields, the body has {}", p.proof.leaf_count, leaves.len());
+        fail!(
+            Attestation,
+            "the body proof counts {} fields, the body has {}",
+            p.proof.leaf_count,
+            leaves.len()
+        );
     }
     if !p.proof.hashes.is_empty() {
-        fail!(Attestation, "the body proof carries {} hashes, but every field is present so it needs none", p.proof.hashes.len());
+        fail!(
+            Attestation,
+            "the body proof carries {} hashes, but every field is present so it needs none",
+            p.proof.hashes.len()
+        );
     }
     if hash::merkle_root(alg, &leaves).map(|r| r.to_vec()) != Some(p.header.root.value.clone()) {
-        fail!(Attestation, "the body does not hash to the header's Merkle root");
+        fail!(
+            Attestation,
+            "the body does not hash to the header's Merkle root"
+        );
     }
     mark("attestation hashing");
-    notary::verify(&body.verifying_key.data, &p.signature, &bcs::header(&p.header))?;
+    notary::verify(
+        &body.verifying_key.data,
+        &p.signature,
+        &bcs::header(&p.header),
+    )?;
     mark("notary signature");
 
     // What TLSNotary leaves to the caller.
     let key_alg = notary::KeyAlg::from_id(body.verifying_key.data.alg)?;
     let key = notary::normalize_key(key_alg, &body.verifying_key.data.data);
-    if !policy.notary_keys.iter().any(|k| notary::normalize_key(key_alg, k) == key) {
-        fail!(Policy, "the attestation is signed by notary key {}, which is not trusted", report::hex(&body.verifying_key.data.data));
+    if !policy
+        .notary_keys
+        .iter()
+        .any(|k| notary::normalize_key(key_alg, k) == key)
+    {
+        fail!(
+            Policy,
+            "the attestation is signed by notary key {}, which is not trusted",
+            report::hex(&body.verifying_key.data.data)
+        );
     }
     let info = &body.connection_info.data;
     if let Some(now) = policy.now {
         if info.time > now {
-            fail!(Policy, "the session time {} is later than now ({now})", info.time);
+            fail!(
+                Policy,
+                "the session time {} is later than now ({now})",
+                info.time
+            );
         }
         if let Some(max_age) = policy.max_age {
             if now - info.time > max_age {
-                fail!(Policy, "the session is {} s old, more than the {max_age} s allowed", now - info.time);
+                fail!(
+                    Policy,
+                    "the session is {} s old, more than the {max_age} s allowed",
+                    now - info.time
+                );
             }
         }
     } else if policy.max_age.is_some() {
         fail!(Request, "max_age needs now");
     }
     let server = match (&p.identity, policy.require_identity) {
-        (None, true) => fail!(Policy, "the presentation has no server identity proof, which the policy requires"),
+        (None, true) => fail!(
+            Policy,
+            "the presentation has no server identity proof, which the policy requires"
+        ),
         (None, false) => None,
         (Some(proof), _) => {
             let sig = identity::verify(proof, body, info.time, &roots, &policy.hash_algs, mark)?;
@@ -166,7 +217,10 @@ pub fn verify_traced(bytes: &[u8], policy: &Policy, mark: &mut dyn FnMut(&'stati
         _ => {}
     }
     let transcript = match (&p.transcript, policy.require_transcript) {
-        (None, true) => fail!(Policy, "the presentation has no transcript proof, which the policy requires"),
+        (None, true) => fail!(
+            Policy,
+            "the presentation has no transcript proof, which the policy requires"
+        ),
         (None, false) => None,
         (Some(proof), _) => Some(transcript::verify(proof, body, &policy.hash_algs)?),
     };
@@ -188,19 +242,63 @@ pub fn verify_traced(bytes: &[u8], policy: &Policy, mark: &mut dyn FnMut(&'stati
 /// The Merkle leaves of the body's fields, ordered by field id, which must be exactly 0..n.
 fn body_leaves(body: &wire::Body, alg: HashAlg) -> Result<Vec<[u8; 32]>> {
     let mut leaves: Vec<(u32, [u8; 32])> = alloc::vec![
-        (body.verifying_key.id, hash::separated(alg, "VerifyingKey", &bcs::verifying_key(&body.verifying_key.data))),
-        (body.connection_info.id, hash::separated(alg, "tlsn_core::connection::ConnectionInfo", &bcs::connection_info(&body.connection_info.data))),
-        (body.server_ephemeral_key.id, hash::separated(alg, "tlsn_core::connection::ServerEphemKey", &bcs::ephemeral_key(&body.server_ephemeral_key.data))),
-        (body.cert_commitment.id, hash::separated(alg, "ServerCertCommitment", &bcs::typed_hash(&body.cert_commitment.data))),
+        (
+            body.verifying_key.id,
+            hash::separated(
+                alg,
+                "VerifyingKey",
+                &bcs::verifying_key(&body.verifying_key.data)
+            )
+        ),
+        (
+            body.connection_info.id,
+            hash::separated(
+                alg,
+                "tlsn_core::connection::ConnectionInfo",
+                &bcs::connection_info(&body.connection_info.data)
+            )
+        ),
+        (
+            body.server_ephemeral_key.id,
+            hash::separated(
+                alg,
+                "tlsn_core::connection::ServerEphemKey",
+                &bcs::ephemeral_key(&body.server_ephemeral_key.data)
+            )
+        ),
+        (
+            body.cert_commitment.id,
+            hash::separated(
+                alg,
+                "ServerCertCommitment",
+                &bcs::typed_hash(&body.cert_commitment.data)
+            )
+        ),
     ];
-    leaves.extend(body.extensions.iter().map(|f| (f.id, hash::separated(alg, "Extension", &bcs::extension(&f.data)))));
+    leaves.extend(body.extensions.iter().map(|f| {
+        (
+            f.id,
+            hash::separated(alg, "Extension", &bcs::extension(&f.data)),
+        )
+    }));
     leaves.extend(body.transcript_commitments.iter().map(|f| {
-        (f.id, hash::separated(alg, "tlsn_core::transcript::TranscriptCommitment", &bcs::transcript_commitment(&f.data)))
+        (
+            f.id,
+            hash::separated(
+                alg,
+                "tlsn_core::transcript::TranscriptCommitment",
+                &bcs::transcript_commitment(&f.data),
+            ),
+        )
     }));
     leaves.sort_by_key(|(id, _)| *id);
     for (i, (id, _)) in leaves.iter().enumerate() {
         if *id as usize != i {
-            fail!(Attestation, "body field ids must be 0..{} without gaps or repeats; found {id} at position {i}", leaves.len());
+            fail!(
+                Attestation,
+                "body field ids must be 0..{} without gaps or repeats; found {id} at position {i}",
+                leaves.len()
+            );
         }
     }
     Ok(leaves.into_iter().map(|(_, leaf)| leaf).collect())
@@ -210,7 +308,11 @@ fn body_leaves(body: &wire::Body, alg: HashAlg) -> Result<Vec<[u8; 32]>> {
 pub(crate) fn allowed_hash(id: u8, allowed: &[HashAlg], what: &str) -> Result<HashAlg> {
     let alg = HashAlg::from_id(id)?;
     if !allowed.contains(&alg) {
-        fail!(Policy, "{what} uses {}, which the policy does not allow", alg.name());
+        fail!(
+            Policy,
+            "{what} uses {}, which the policy does not allow",
+            alg.name()
+        );
     }
     Ok(alg)
 }

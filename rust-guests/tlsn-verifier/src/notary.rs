@@ -20,7 +20,10 @@ impl KeyAlg {
         match id {
             1 => Ok(KeyAlg::K256),
             2 => Ok(KeyAlg::P256),
-            _ => fail!(Unsupported, "notary key algorithm {id} (Loom knows 1 = K256 and 2 = P256)"),
+            _ => fail!(
+                Unsupported,
+                "notary key algorithm {id} (Loom knows 1 = K256 and 2 = P256)"
+            ),
         }
     }
 }
@@ -101,11 +104,18 @@ fn k256_verify(vk: &k256::ecdsa::VerifyingKey, msg: &[u8], sig: &k256::ecdsa::Si
     #[cfg(target_os = "zkvm")]
     if crate::accel::enabled() {
         let point = vk.to_encoded_point(false);
-        let (x, y) = (point.x().expect("uncompressed"), point.y().expect("uncompressed"));
+        let (x, y) = (
+            point.x().expect("uncompressed"),
+            point.y().expect("uncompressed"),
+        );
         return sig.normalize_s().is_none()
-            && crate::accel::ecdsa_verify::<crate::accel::Secp256k1>(&crate::accel::SECP256K1, (x, y),
-                                                                      &sha2::Sha256::digest(msg),
-                                                                      &sig.r().to_bytes(), &sig.s().to_bytes());
+            && crate::accel::ecdsa_verify::<crate::accel::Secp256k1>(
+                &crate::accel::SECP256K1,
+                (x, y),
+                &sha2::Sha256::digest(msg),
+                &sig.r().to_bytes(),
+                &sig.s().to_bytes(),
+            );
     }
     use k256::ecdsa::signature::Verifier;
     vk.verify(msg, sig).is_ok()
@@ -120,7 +130,11 @@ fn k256_key(data: &[u8]) -> Result<k256::ecdsa::VerifyingKey> {
 
 fn k256_sig(data: &[u8], len: usize) -> Result<k256::ecdsa::Signature> {
     if data.len() != len {
-        fail!(Signature, "expected a {len}-byte notary signature, got {} bytes", data.len());
+        fail!(
+            Signature,
+            "expected a {len}-byte notary signature, got {} bytes",
+            data.len()
+        );
     }
     match k256::ecdsa::Signature::from_slice(&data[..64]) {
         Ok(s) => Ok(s),

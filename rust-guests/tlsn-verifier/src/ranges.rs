@@ -16,8 +16,11 @@ impl RangeSet {
                 return Err(alloc::format!("range {start}..{end} is empty or reversed"));
             }
             if i > 0 && pairs[i - 1].1 >= start {
-                return Err(alloc::format!("ranges are not sorted and disjoint ({}..{} then {start}..{end})",
-                                          pairs[i - 1].0, pairs[i - 1].1));
+                return Err(alloc::format!(
+                    "ranges are not sorted and disjoint ({}..{} then {start}..{end})",
+                    pairs[i - 1].0,
+                    pairs[i - 1].1
+                ));
             }
         }
         Ok(RangeSet(pairs))

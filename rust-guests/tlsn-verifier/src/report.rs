@@ -12,14 +12,23 @@ use crate::Verified;
 
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes.iter().flat_map(|b| [DIGITS[(b >> 4) as usize] as char, DIGITS[(b & 15) as usize] as char]).collect()
+    bytes
+        .iter()
+        .flat_map(|b| {
+            [
+                DIGITS[(b >> 4) as usize] as char,
+                DIGITS[(b & 15) as usize] as char,
+            ]
+        })
+        .collect()
 }
 
 /// `verified` as a JSON document (keys sorted, so equal facts give equal bytes).
 pub fn to_json(v: &Verified) -> Value {
-    let transcript = v.transcript.as_ref().map(|(sent, received)| {
-        json!({"sent": direction(sent), "received": direction(received)})
-    });
+    let transcript = v
+        .transcript
+        .as_ref()
+        .map(|(sent, received)| json!({"sent": direction(sent), "received": direction(received)}));
     let http = v.transcript.as_ref().map(|(sent, received)| {
         json!({"request": message(sent, false), "response": message(received, true)})
     });
@@ -44,15 +53,24 @@ fn pairs(ranges: &[(u64, u64)]) -> Value {
 fn direction(r: &Revealed) -> Value {
     let redacted = r.authenticated.complement(r.total);
     let mut at = 0usize;
-    let chunks: Vec<Value> = r.authenticated.ranges().iter().map(|&(s, e)| {
-        let bytes = &r.data[at..at + (e - s) as usize];
-        at += bytes.len();
-        match core::str::from_utf8(bytes) {
-            Ok(text) => json!({"start": s, "end": e, "text": text}),
-            Err(_) => json!({"start": s, "end": e, "hex": hex(bytes)}),
-        }
-    }).collect();
-    let text = if redacted.is_empty() { core::str::from_utf8(&r.data).ok() } else { None };
+    let chunks: Vec<Value> = r
+        .authenticated
+        .ranges()
+        .iter()
+        .map(|&(s, e)| {
+            let bytes = &r.data[at..at + (e - s) as usize];
+            at += bytes.len();
+            match core::str::from_utf8(bytes) {
+                Ok(text) => json!({"start": s, "end": e, "text": text}),
+                Err(_) => json!({"start": s, "end": e, "hex": hex(bytes)}),
+            }
+        })
+        .collect();
+    let text = if redacted.is_empty() {
+        core::str::from_utf8(&r.data).ok()
+    } else {
+        None
+    };
     json!({
         "length": r.total,
         "authenticated": pairs(r.authenticated.ranges()),

@@ -23,7 +23,10 @@ pub struct Request {
 impl Request {
     /// The presentation's bytes and the policy, checked.
     pub fn decode(self) -> Result<(Vec<u8>, Policy)> {
-        Ok((base64(&self.presentation, "presentation")?, policy(self.policy)?))
+        Ok((
+            base64(&self.presentation, "presentation")?,
+            policy(self.policy)?,
+        ))
     }
 }
 
@@ -75,11 +78,18 @@ fn policy(f: PolicyFields) -> Result<Policy> {
     for name in &f.hash_algs {
         match HashAlg::from_name(name) {
             Some(alg) => hash_algs.push(alg),
-            None => fail!(Request, "unknown hash algorithm {name:?} (sha256, blake3 or keccak256)"),
+            None => fail!(
+                Request,
+                "unknown hash algorithm {name:?} (sha256, blake3 or keccak256)"
+            ),
         }
     }
     Ok(Policy {
-        notary_keys: f.notary_keys.iter().map(|k| unhex(k, "notary key")).collect::<Result<_>>()?,
+        notary_keys: f
+            .notary_keys
+            .iter()
+            .map(|k| unhex(k, "notary key"))
+            .collect::<Result<_>>()?,
         server_name: f.server_name,
         now: f.now,
         max_age: f.max_age,
@@ -87,7 +97,11 @@ fn policy(f: PolicyFields) -> Result<Policy> {
         require_transcript: f.require_transcript,
         hash_algs,
         mozilla_roots: f.mozilla_roots,
-        extra_roots: f.roots.iter().map(|r| base64(r, "root")).collect::<Result<_>>()?,
+        extra_roots: f
+            .roots
+            .iter()
+            .map(|r| base64(r, "root"))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -101,11 +115,17 @@ fn base64(text: &str, what: &str) -> Result<Vec<u8>> {
 fn unhex(text: &str, what: &str) -> Result<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         fail!(Request, "{what} {text:?} is not hex (odd length)");
     }
-    bytes.chunks(2).map(|p| match (digit(p[0]), digit(p[1])) {
-        (Some(h), Some(l)) => Ok(h << 4 | l),
-        _ => Err(crate::Error::new(crate::Stage::Request, alloc::format!("{what} {text:?} is not hex"))),
-    }).collect()
+    bytes
+        .chunks(2)
+        .map(|p| match (digit(p[0]), digit(p[1])) {
+            (Some(h), Some(l)) => Ok(h << 4 | l),
+            _ => Err(crate::Error::new(
+                crate::Stage::Request,
+                alloc::format!("{what} {text:?} is not hex"),
+            )),
+        })
+        .collect()
 }

@@ -24,7 +24,7 @@ const BYTES: usize = (BITS / 8) as usize;
 
 /// An RSA public key of 2048 to 8192 bits with an odd exponent below 2^33 (webpki's and ring's bounds).
 pub struct PublicKey {
-    n: Vec<Limb>,  // little-endian limbs
+    n: Vec<Limb>,   // little-endian limbs
     n_bytes: usize, // modulus length in bytes
     n_bits: usize,
     e: u64,
@@ -50,12 +50,22 @@ impl PublicKey {
         }
         let e = e.iter().fold(0u64, |acc, &b| acc << 8 | b as u64);
         let n_bits = n.len() * 8 - n[0].leading_zeros() as usize;
-        if !(2048..=8192).contains(&n_bits) || e < 3 || e >= 1 << 33 || e & 1 == 0 || n[n.len() - 1] & 1 == 0 {
+        if !(2048..=8192).contains(&n_bits)
+            || !(3..1 << 33).contains(&e)
+            || e & 1 == 0
+            || n[n.len() - 1] & 1 == 0
+        {
             return None;
         }
         let limbs = to_limbs(n, n.len().div_ceil(BYTES));
         let n0inv = neg_inverse(limbs[0]);
-        Some(PublicKey { n: limbs, n_bytes: n.len(), n_bits, e, n0inv })
+        Some(PublicKey {
+            n: limbs,
+            n_bytes: n.len(),
+            n_bits,
+            e,
+            n0inv,
+        })
     }
 
     /// `sig^e mod n` as big-endian bytes of the modulus' length; `None` if `sig` is not a valid representative.
@@ -119,7 +129,9 @@ impl PublicKey {
         let (n, k) = (&self.n[..], self.n.len());
         let mut t = vec![0 as Limb; k + 1];
         for &bi in b {
-            let m = t[0].wrapping_add(a[0].wrapping_mul(bi)).wrapping_mul(self.n0inv) as Wide;
+            let m = t[0]
+                .wrapping_add(a[0].wrapping_mul(bi))
+                .wrapping_mul(self.n0inv) as Wide;
             let (mut c1, mut c2): (Wide, Wide) = (0, 0);
             for j in 0..k {
                 let s1 = t[j] as Wide + a[j] as Wide * bi as Wide + c1;
@@ -143,20 +155,28 @@ impl PublicKey {
 
     /// RSASSA-PKCS1-v1_5 with hash `D`: the decoded block must be exactly `00 01 FF.. 00 DigestInfo H(msg)`.
     pub fn verify_pkcs1<D: Digest>(&self, digest_info: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-        let Some(em) = self.public_op(sig) else { return false };
+        let Some(em) = self.public_op(sig) else {
+            return false;
+        };
         let hash = D::digest(msg);
         let t_len = digest_info.len() + hash.len();
         if em.len() < t_len + 11 {
             return false;
         }
         let pad = em.len() - t_len - 3;
-        em[0] == 0 && em[1] == 1 && em[2..2 + pad].iter().all(|&b| b == 0xff) && em[2 + pad] == 0
-            && &em[3 + pad..3 + pad + digest_info.len()] == digest_info && em[3 + pad + digest_info.len()..] == hash[..]
+        em[0] == 0
+            && em[1] == 1
+            && em[2..2 + pad].iter().all(|&b| b == 0xff)
+            && em[2 + pad] == 0
+            && &em[3 + pad..3 + pad + digest_info.len()] == digest_info
+            && em[3 + pad + digest_info.len()..] == hash[..]
     }
 
     /// RSASSA-PSS with hash and MGF1 `D` and a salt as long as the digest (what TLS and webpki require).
     pub fn verify_pss<D: Digest>(&self, msg: &[u8], sig: &[u8]) -> bool {
-        let Some(block) = self.public_op(sig) else { return false };
+        let Some(block) = self.public_op(sig) else {
+            return false;
+        };
         let em_bits = self.n_bits - 1;
         let em_len = em_bits.div_ceil(8);
         // The block has the modulus' length; EM is its last em_len bytes, and any byte before must be zero.
@@ -172,7 +192,10 @@ impl PublicKey {
         }
         let mut db = masked_db.to_vec();
         for (counter, chunk) in db.chunks_mut(h_len).enumerate() {
-            let mask = D::new().chain_update(h).chain_update((counter as u32).to_be_bytes()).finalize();
+            let mask = D::new()
+                .chain_update(h)
+                .chain_update((counter as u32).to_be_bytes())
+                .finalize();
             chunk.iter_mut().zip(mask.iter()).for_each(|(b, m)| *b ^= m);
         }
         if top_bits > 0 {
@@ -183,15 +206,28 @@ impl PublicKey {
             return false;
         }
         let salt = &db[ps_len + 1..];
-        let expected = D::new().chain_update([0u8; 8]).chain_update(D::digest(msg)).chain_update(salt).finalize();
+        let expected = D::new()
+            .chain_update([0u8; 8])
+            .chain_update(D::digest(msg))
+            .chain_update(salt)
+            .finalize();
         expected[..] == *h
     }
 }
 
 /// DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017, section 9.2, note 1).
-pub const SHA256_PREFIX: &[u8] = &[0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
-pub const SHA384_PREFIX: &[u8] = &[0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30];
-pub const SHA512_PREFIX: &[u8] = &[0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40];
+pub const SHA256_PREFIX: &[u8] = &[
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+pub const SHA384_PREFIX: &[u8] = &[
+    0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
+    0x00, 0x04, 0x30,
+];
+pub const SHA512_PREFIX: &[u8] = &[
+    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+    0x00, 0x04, 0x40,
+];
 
 /// One DER item with tag `tag` (definite length, minimal encoding not required beyond well-formedness):
 /// its contents and what follows.
@@ -208,7 +244,12 @@ fn der_item(data: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
         if count == 0 || count > 2 || rest.len() < count {
             return None;
         }
-        (rest[..count].iter().fold(0usize, |acc, &b| acc << 8 | b as usize), &rest[count..])
+        (
+            rest[..count]
+                .iter()
+                .fold(0usize, |acc, &b| acc << 8 | b as usize),
+            &rest[count..],
+        )
     };
     (rest.len() >= len).then(|| rest.split_at(len))
 }
@@ -244,11 +285,11 @@ fn less(a: &[Limb], b: &[Limb]) -> bool {
 /// `a -= b` over `b.len()` limbs, borrowing into any limbs `a` has beyond.
 fn sub_in_place(a: &mut [Limb], b: &[Limb]) {
     let mut borrow = false;
-    for i in 0..a.len() {
+    for (i, ai) in a.iter_mut().enumerate() {
         let bi = b.get(i).copied().unwrap_or(0);
-        let (d1, o1) = a[i].overflowing_sub(bi);
+        let (d1, o1) = ai.overflowing_sub(bi);
         let (d2, o2) = d1.overflowing_sub(borrow as Limb);
-        a[i] = d2;
+        *ai = d2;
         borrow = o1 || o2;
     }
 }

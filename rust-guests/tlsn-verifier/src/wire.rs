@@ -158,11 +158,22 @@ pub struct Presentation {
 /// Decodes a whole presentation; any malformed or left-over byte is an error naming the field.
 pub fn decode(bytes: &[u8]) -> Result<Presentation> {
     if bytes.len() > MAX_PRESENTATION {
-        fail!(Decode, "presentation is {} bytes, more than the {} accepted", bytes.len(), MAX_PRESENTATION);
+        fail!(
+            Decode,
+            "presentation is {} bytes, more than the {} accepted",
+            bytes.len(),
+            MAX_PRESENTATION
+        );
     }
-    let mut r = Reader { data: bytes, pos: 0 };
+    let mut r = Reader {
+        data: bytes,
+        pos: 0,
+    };
     let p = Presentation {
-        signature: Signature { alg: r.u8("signature.alg")?, data: r.bytes("signature.data")? },
+        signature: Signature {
+            alg: r.u8("signature.alg")?,
+            data: r.bytes("signature.data")?,
+        },
         header: Header {
             id: r.array("header.id")?,
             version: r.u32("header.version")?,
@@ -172,7 +183,9 @@ pub fn decode(bytes: &[u8]) -> Result<Presentation> {
         proof: MerkleProof {
             alg: r.u8("body_proof.alg")?,
             leaf_count: r.u64("body_proof.leaf_count")?,
-            hashes: r.seq("body_proof.proof_hashes", 8, |r| r.bytes("body_proof.proof_hashes[]"))?,
+            hashes: r.seq("body_proof.proof_hashes", 8, |r| {
+                r.bytes("body_proof.proof_hashes[]")
+            })?,
         },
         identity: match r.option("identity")? {
             false => None,
@@ -184,7 +197,12 @@ pub fn decode(bytes: &[u8]) -> Result<Presentation> {
         },
     };
     if r.pos != bytes.len() {
-        fail!(Decode, "{} unexpected bytes after the presentation (at offset {})", bytes.len() - r.pos, r.pos);
+        fail!(
+            Decode,
+            "{} unexpected bytes after the presentation (at offset {})",
+            bytes.len() - r.pos,
+            r.pos
+        );
     }
     Ok(p)
 }
@@ -198,7 +216,11 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         let left = self.data.len() - self.pos;
         if n > left {
-            fail!(Decode, "{what}: needs {n} bytes at offset {}, only {left} left (truncated?)", self.pos);
+            fail!(
+                Decode,
+                "{what}: needs {n} bytes at offset {}, only {left} left (truncated?)",
+                self.pos
+            );
         }
         let out = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -229,7 +251,10 @@ impl<'a> Reader<'a> {
         let n = self.u64(what)?;
         let left = (self.data.len() - self.pos) as u64;
         if n.saturating_mul(min_size.max(1) as u64) > left {
-            fail!(Decode, "{what}: length {n} at offset {at} is more than the {left} bytes left");
+            fail!(
+                Decode,
+                "{what}: length {n} at offset {at} is more than the {left} bytes left"
+            );
         }
         Ok(n as usize)
     }
@@ -247,7 +272,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn seq<T>(&mut self, what: &str, min_size: usize, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+    fn seq<T>(
+        &mut self,
+        what: &str,
+        min_size: usize,
+        mut item: impl FnMut(&mut Self) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let n = self.len(what, min_size)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
@@ -261,7 +291,10 @@ impl<'a> Reader<'a> {
         match self.u8(what)? {
             0 => Ok(false),
             1 => Ok(true),
-            tag => fail!(Decode, "{what}: option tag {tag} at offset {at} (must be 0 or 1)"),
+            tag => fail!(
+                Decode,
+                "{what}: option tag {tag} at offset {at} (must be 0 or 1)"
+            ),
         }
     }
 
@@ -280,7 +313,11 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let value = self.bytes(what)?;
         if value.len() > 64 {
-            fail!(Decode, "{what}: hash of {} bytes at offset {at} (at most 64)", value.len());
+            fail!(
+                Decode,
+                "{what}: hash of {} bytes at offset {at} (at most 64)",
+                value.len()
+            );
         }
         Ok(TypedHash { alg, value })
     }
@@ -296,7 +333,10 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let pairs = self.seq(what, 16, |r| Ok((r.u64(what)?, r.u64(what)?)))?;
         RangeSet::from_normalized(pairs).map_err(|e| {
-            crate::error::Error::new(crate::error::Stage::Decode, alloc::format!("{what} (at offset {at}): {e}"))
+            crate::error::Error::new(
+                crate::error::Stage::Decode,
+                alloc::format!("{what} (at offset {at}): {e}"),
+            )
         })
     }
 
@@ -305,14 +345,20 @@ impl<'a> Reader<'a> {
     }
 
     fn ephemeral_key(&mut self, what: &str) -> Result<EphemeralKey> {
-        Ok(EphemeralKey { typ: self.variant(what, 1)?, key: self.bytes(what)? })
+        Ok(EphemeralKey {
+            typ: self.variant(what, 1)?,
+            key: self.bytes(what)?,
+        })
     }
 
     fn body(&mut self) -> Result<Body> {
         Ok(Body {
             verifying_key: Field {
                 id: self.field_id("body.verifying_key.id")?,
-                data: VerifyingKey { alg: self.u8("body.verifying_key.alg")?, data: self.bytes("body.verifying_key.data")? },
+                data: VerifyingKey {
+                    alg: self.u8("body.verifying_key.alg")?,
+                    data: self.bytes("body.verifying_key.data")?,
+                },
             },
             connection_info: Field {
                 id: self.field_id("body.connection_info.id")?,
@@ -337,7 +383,10 @@ impl<'a> Reader<'a> {
             extensions: self.seq("body.extensions", 20, |r| {
                 Ok(Field {
                     id: r.field_id("body.extensions[].id")?,
-                    data: Extension { id: r.bytes("body.extensions[].id")?, value: r.bytes("body.extensions[].value")? },
+                    data: Extension {
+                        id: r.bytes("body.extensions[].id")?,
+                        value: r.bytes("body.extensions[].value")?,
+                    },
                 })
             })?,
             transcript_commitments: self.seq("body.transcript_commitments", 25, |r| {
@@ -368,7 +417,8 @@ impl<'a> Reader<'a> {
                     self.array("identity.binding.client_random")?
                 },
                 server_random: self.array("identity.binding.server_random")?,
-                server_ephemeral_key: self.ephemeral_key("identity.binding.server_ephemeral_key")?,
+                server_ephemeral_key: self
+                    .ephemeral_key("identity.binding.server_ephemeral_key")?,
             },
             blinder: self.array("identity.blinder")?,
         })

@@ -7,12 +7,17 @@ use tlsn_verifier::{verify, Policy, Stage};
 const NOTARY_KEY: &str = "035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tlsn").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/tlsn")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn policy() -> Policy {
@@ -23,11 +28,16 @@ fn policy() -> Policy {
 fn golden_presentation_verifies_with_its_facts() {
     let v = verify(&fixture("presentation.bin"), &policy()).expect("verifies");
     assert_eq!(v.time, 1671637529);
-    assert_eq!(v.server.as_ref().map(|s| s.0.as_str()), Some("tlsnotary.org"));
+    assert_eq!(
+        v.server.as_ref().map(|s| s.0.as_str()),
+        Some("tlsnotary.org")
+    );
     let (sent, received) = v.transcript.as_ref().unwrap();
     assert_eq!((sent.total, received.total), (35, 145));
     assert_eq!(sent.data, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    assert!(received.data.ends_with(b"{\"foo\": \"bar\", \"bazz\": 123, \"buzz\": [1,\"5\"]}\r\n"));
+    assert!(received
+        .data
+        .ends_with(b"{\"foo\": \"bar\", \"bazz\": 123, \"buzz\": [1,\"5\"]}\r\n"));
     let json = tlsn_verifier::to_json(&v);
     assert_eq!(json["http"]["response"]["json"]["bazz"], 123);
 }

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use serde_json::{json, Value};
 
 fn canonical(input: &[u8]) -> Result<String, String> {
-    let request: Value = serde_json::from_slice(input).map_err(|e| format!("input is not JSON: {e}"))?;
+    let request: Value =
+        serde_json::from_slice(input).map_err(|e| format!("input is not JSON: {e}"))?;
     let document = match request.get("document") {
         Some(Value::String(text)) => {
             serde_json::from_str(text).map_err(|e| format!("document is not JSON text: {e}"))?

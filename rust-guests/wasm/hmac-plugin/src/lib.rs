@@ -13,9 +13,18 @@ extern "ExtismHost" {
 #[plugin_fn]
 pub fn run(input: Vec<u8>) -> FnResult<String> {
     let key = unsafe { loom_get_secret("hmac_key".to_string())? };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(|e| Error::msg(e.to_string()))?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(|e| Error::msg(e.to_string()))?;
     mac.update(&input);
-    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     unsafe { loom_log(1, format!("signed {} bytes", input.len()))? };
-    Ok(format!("{{\"hmac\":\"{digest}\",\"bytes\":{}}}", input.len()))
+    Ok(format!(
+        "{{\"hmac\":\"{digest}\",\"bytes\":{}}}",
+        input.len()
+    ))
 }

@@ -66,7 +66,10 @@ pub fn evaluate<'a>(doc: &Value, claim: &'a Claim) -> Verdict<'a> {
         (Op::Contains, Some(_)) => false,
         (op, Some(v)) => {
             let ord = match (v, want) {
-                (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+                (Value::Number(a), Value::Number(b)) => a
+                    .as_f64()
+                    .zip(b.as_f64())
+                    .and_then(|(a, b)| a.partial_cmp(&b)),
                 (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
                 _ => None,
             };
@@ -79,7 +82,11 @@ pub fn evaluate<'a>(doc: &Value, claim: &'a Claim) -> Verdict<'a> {
             })
         }
     };
-    Verdict { claim, found: found.is_some(), holds }
+    Verdict {
+        claim,
+        found: found.is_some(),
+        holds,
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +96,15 @@ mod tests {
 
     fn check(path: &str, op: Op, value: Value) -> bool {
         let doc = json!({"foo": "bar", "bazz": 123, "buzz": [1, "5"]});
-        evaluate(&doc, &Claim { path: path.into(), op, value }).holds
+        evaluate(
+            &doc,
+            &Claim {
+                path: path.into(),
+                op,
+                value,
+            },
+        )
+        .holds
     }
 
     #[test]

@@ -17,18 +17,24 @@ struct Input {
 fn digest(hex: &str) -> Digest {
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
         .collect::<Option<_>>()
         .unwrap_or_else(|| panic!("compose: image_id must be hex"));
-    Digest::try_from(bytes.as_slice()).unwrap_or_else(|_| panic!("compose: image_id must be 32 bytes"))
+    Digest::try_from(bytes.as_slice())
+        .unwrap_or_else(|_| panic!("compose: image_id must be 32 bytes"))
 }
 
 fn main() {
     let mut raw = Vec::new();
     env::stdin().read_to_end(&mut raw).expect("stdin");
-    let input: Input = serde_json::from_slice(&raw)
-        .unwrap_or_else(|e| panic!("compose: input must be {{\"image_id\": hex, \"journal\": text}}: {e}"));
+    let input: Input = serde_json::from_slice(&raw).unwrap_or_else(|e| {
+        panic!("compose: input must be {{\"image_id\": hex, \"journal\": text}}: {e}")
+    });
     env::verify(digest(&input.image_id), input.journal.as_bytes()).expect("env::verify");
-    let out = serde_json::json!({"verified": {"image_id": input.image_id, "journal": input.journal}});
+    let out =
+        serde_json::json!({"verified": {"image_id": input.image_id, "journal": input.journal}});
     env::commit_slice(out.to_string().as_bytes());
 }

@@ -34,7 +34,11 @@ fn main() {
     let digest = Impl::hash_bytes(input.document.as_bytes());
     let journal = Journal {
         verdict: evaluate(&doc, &input.claim),
-        document_sha256: digest.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+        document_sha256: digest
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
     };
     env::commit_slice(&serde_json::to_vec(&journal).expect("journal encodes"));
 }

@@ -16,13 +16,18 @@ struct Input {
 fn main() {
     let mut raw = Vec::new();
     env::stdin().read_to_end(&mut raw).expect("stdin");
-    let input: Input = serde_json::from_slice(&raw)
-        .unwrap_or_else(|e| panic!("sha-chain: input must be {{\"rounds\": u32, \"seed\": string}}: {e}"));
+    let input: Input = serde_json::from_slice(&raw).unwrap_or_else(|e| {
+        panic!("sha-chain: input must be {{\"rounds\": u32, \"seed\": string}}: {e}")
+    });
     assert!(input.rounds >= 1, "sha-chain: rounds must be at least 1");
     let mut digest = *Impl::hash_bytes(input.seed.as_bytes());
     for _ in 1..input.rounds {
         digest = *Impl::hash_bytes(digest.as_bytes());
     }
-    let hex: String = digest.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     env::commit_slice(format!("{{\"rounds\":{},\"digest\":\"{hex}\"}}", input.rounds).as_bytes());
 }

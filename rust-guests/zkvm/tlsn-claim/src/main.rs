@@ -69,18 +69,23 @@ fn stop(msg: impl core::fmt::Display) -> ! {
 fn main() {
     let mut raw = Vec::new();
     env::stdin().read_to_end(&mut raw).expect("stdin");
-    let input: Input = serde_json::from_slice(&raw).unwrap_or_else(|e| stop(format_args!("bad input: {e}")));
+    let input: Input =
+        serde_json::from_slice(&raw).unwrap_or_else(|e| stop(format_args!("bad input: {e}")));
     if input.claim.is_none() && input.bytes.is_none() {
         stop("nothing to prove: give a \"claim\" over the response JSON and/or a \"bytes\" claim");
     }
-    let (presentation, policy) = Request { presentation: input.presentation, policy: input.policy }
-        .decode()
-        .unwrap_or_else(|e| stop(e));
+    let (presentation, policy) = Request {
+        presentation: input.presentation,
+        policy: input.policy,
+    }
+    .decode()
+    .unwrap_or_else(|e| stop(e));
     tlsn_verifier::accel::set_enabled(input.accelerate);
     let mut cycles = Cycles::start();
     cycles.mark("input");
-    let verified = tlsn_verifier::verify_traced(&presentation, &policy, &mut |phase| cycles.mark(phase))
-        .unwrap_or_else(|e| stop(e));
+    let verified =
+        tlsn_verifier::verify_traced(&presentation, &policy, &mut |phase| cycles.mark(phase))
+            .unwrap_or_else(|e| stop(e));
     let Some((sent, received)) = &verified.transcript else {
         stop("the presentation reveals no transcript, so there is nothing to make a claim about")
     };
@@ -106,7 +111,10 @@ fn main() {
         });
         json!({"claim": claim, "revealed": found.is_some(), "holds": found.as_deref() == Some(&want[..])})
     });
-    let holds = [&json_verdict, &bytes_verdict].into_iter().flatten().all(|v| v["holds"] == true);
+    let holds = [&json_verdict, &bytes_verdict]
+        .into_iter()
+        .flatten()
+        .all(|v| v["holds"] == true);
 
     let report = to_json(&verified);
     let mut journal = json!({
@@ -124,7 +132,11 @@ fn main() {
     }
     if input.profile {
         cycles.mark("claims and journal");
-        journal["cycles"] = cycles.phases.into_iter().map(|(phase, n)| json!([phase, n])).collect();
+        journal["cycles"] = cycles
+            .phases
+            .into_iter()
+            .map(|(phase, n)| json!([phase, n]))
+            .collect();
     }
     env::commit_slice(&serde_json::to_vec(&journal).expect("journal encodes"));
 }
@@ -137,7 +149,10 @@ struct Cycles {
 
 impl Cycles {
     fn start() -> Cycles {
-        Cycles { last: 0, phases: Vec::new() }
+        Cycles {
+            last: 0,
+            phases: Vec::new(),
+        }
     }
 
     fn mark(&mut self, phase: &'static str) {
@@ -173,5 +188,8 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }

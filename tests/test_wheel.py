@@ -1,0 +1,109 @@
+"""The wheel works anywhere: installed in a fresh virtualenv in a temporary folder outside the checkout, Loom
+verifies a presentation, executes and proves a guest, verifies the receipt, runs an example pipeline on a fresh data
+dir (no registration step) and a quick benchmark suite, all from the files the wheel carries."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+NOTARY_KEY = "035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheels = sorted((REPO / "dist").glob("loom_verifiable-*.whl"))
+    if not wheels:
+        pytest.fail(f"no wheel in {REPO / 'dist'}: run `make wheel`")
+    root = tmp_path_factory.mktemp("wheel-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+    subprocess.run(
+        [
+            str(root / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{wheels[-1]}[bench]",
+        ],
+        check=True,
+    )
+    return root
+
+
+@pytest.fixture
+def loom(venv: Path, tmp_path: Path):
+    """Runs the installed `loom` from a folder outside the checkout, with nothing of the checkout on its paths."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin", LOOM_HOME=str(tmp_path / "home"), COLUMNS="200")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(venv / "bin" / "loom"), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, f"loom {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+        return proc
+
+    return run
+
+
+def test_the_wheel_carries_everything_it_runs(loom, venv: Path) -> None:
+    info = json.loads(loom("info", "--json").stdout)
+    data = Path(info["data_dir"])
+    assert data.is_relative_to(venv) and not data.is_relative_to(REPO)
+    assert not [p for p in data.rglob("*") if p.is_symlink()]  # copies, not links into the checkout
+    lock = json.loads((REPO / "rust-guests" / "zkvm" / "image-ids.json").read_text())
+    assert json.loads(loom("zk", "image-id", "--all", "--json").stdout) == lock
+    assert json.loads((data / "zkvm" / "image-ids.json").read_text()) == lock
+
+
+def test_verify_a_presentation(loom, fixtures: Path) -> None:
+    out = json.loads(
+        loom("tlsn", "verify", str(fixtures / "tlsn" / "presentation.bin"), "--notary-key", NOTARY_KEY, "--json").stdout
+    )
+    assert out["server"]["name"] == "tlsnotary.org"
+
+
+def test_execute_prove_and_verify_a_guest(loom, tmp_path: Path) -> None:
+    document = '{"words": [1, 2, 3]}'
+    executed = json.loads(loom("zk", "execute", "hello", "-i", document, "--json").stdout)
+    assert executed["journal"] == {"count": 3, "sum": 6}
+    receipt = tmp_path / "hello.receipt"
+    loom("zk", "prove", "hello", "-i", document, "--out", str(receipt), "--segment-po2", "16")
+    verified = json.loads(loom("zk", "verify", str(receipt), "--guest", "hello", "--json").stdout)
+    assert verified["verified"] is True and verified["journal"] == {"count": 3, "sum": 6}
+
+
+def test_run_an_example_on_a_fresh_data_dir(loom, tmp_path: Path, fixtures: Path) -> None:
+    presentation = (fixtures / "tlsn" / "presentation.bin").read_bytes()
+    (tmp_path / "input.json").write_text(
+        json.dumps(
+            {
+                "presentation": base64.b64encode(presentation).decode(),
+                "notary_key": NOTARY_KEY,
+                "server": "tlsnotary.org",
+                "paths": ["bazz"],
+            }
+        )
+    )
+    result = json.loads(
+        loom("run", str(REPO / "examples" / "notarized-fields.yaml"), "--input", "@input.json", "--json").stdout
+    )
+    assert result["status"] == "succeeded" and result["output"]["server"] == "tlsnotary.org"
+    assert result["output"]["fields"] == {"bazz": 123}
+
+
+def test_a_quick_benchmark_suite(loom, tmp_path: Path) -> None:
+    loom("bench", "--suite", "tlsn", "--quick", "--out", str(tmp_path / "bench"))
+    report = json.loads((tmp_path / "bench" / "report.json").read_text())
+    assert {m["name"] for m in report["measurements"]} == {"test_tlsn_verify_native", "test_tlsn_verify_wasm"}
