@@ -75,6 +75,27 @@ def _frames(trap: wasmtime.Trap) -> list[str]:
     ]
 
 
+def epoch_ticks(wall_clock_ms: int) -> int:
+    """A call's deadline in engine epochs, rounded up and at least one."""
+    return max(1, -(-wall_clock_ms // EPOCH_TICK_MS))
+
+
+def limited_store(engine: wasmtime.Engine, defn: ActivityDefinition) -> wasmtime.Store:
+    """A store held to ``defn``'s limits: one memory cap over its memory and tables, fuel, and the deadline."""
+    store = wasmtime.Store(engine)
+    budget = Budget.of(defn.limits, defn.capabilities)
+    store.set_limits(
+        memory_size=budget.memory_bytes,
+        table_elements=budget.table_elements,
+        instances=1,
+        tables=MAX_TABLES,
+        memories=1,
+    )
+    store.set_fuel(defn.limits.fuel)
+    store.set_epoch_deadline(epoch_ticks(defn.limits.wall_clock_ms))
+    return store
+
+
 class _Call:
     """One call into an instance, with its limits armed and its failures translated."""
 
@@ -86,7 +107,7 @@ class _Call:
     def __call__(self, document: bytes) -> bytes:
         limits = self.defn.limits
         self.store.set_fuel(limits.fuel)
-        self.store.set_epoch_deadline(max(1, -(-limits.wall_clock_ms // EPOCH_TICK_MS)))
+        self.store.set_epoch_deadline(epoch_ticks(limits.wall_clock_ms))
         host.enter(self.ctx, limits.wall_clock_ms)
         assert self.ctx.abi is not None
         try:
@@ -173,17 +194,7 @@ class WasmExecutor:
         return pre
 
     def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, InstanceExports]:
-        store = wasmtime.Store(self.engine.engine)
-        budget = Budget.of(defn.limits, defn.capabilities)
-        store.set_limits(
-            memory_size=budget.memory_bytes,
-            table_elements=budget.table_elements,
-            instances=1,
-            tables=MAX_TABLES,
-            memories=1,
-        )
-        store.set_fuel(defn.limits.fuel)
-        store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
+        store = limited_store(self.engine.engine, defn)
         try:
             instance = self._instance_pre(defn, actor=actor).instantiate(store)
         except wasmtime.Trap as trap:

@@ -36,9 +36,9 @@ from pipeline import errors
 from pipeline.models import ActivityDefinition, Runtime
 from pipeline.wasm import host
 from pipeline.wasm.abi import WASI_MODULE, as_func, as_memory, read_guest, write_guest
-from pipeline.wasm.budget import MAX_TABLES, MIB, Budget
-from pipeline.wasm.engine import EPOCH_TICK_MS, reason
-from pipeline.wasm.executor import WasmExecutor, _Call, _frames, decode_output, encode_document
+from pipeline.wasm.budget import MIB
+from pipeline.wasm.engine import reason
+from pipeline.wasm.executor import WasmExecutor, _Call, _frames, decode_output, encode_document, limited_store
 
 if TYPE_CHECKING:
     from wasmtime._instance import InstanceExports
@@ -217,17 +217,7 @@ class WasiExecutor:
     def _execute(self, defn: ActivityDefinition, config: wasmtime.WasiConfig, streams: _Streams) -> int:
         """Runs the program to its end under the definition's limits: its exit code (0 when ``_start`` returns).
         The store is closed on the way out, so no traceback keeps it (and the guest's memory) alive."""
-        budget = Budget.of(defn.limits, defn.capabilities)
-        with wasmtime.Store(self.engine.engine) as store:
-            store.set_limits(
-                memory_size=budget.memory_bytes,
-                table_elements=budget.table_elements,
-                instances=1,
-                tables=MAX_TABLES,
-                memories=1,
-            )
-            store.set_fuel(defn.limits.fuel)
-            store.set_epoch_deadline(max(1, -(-defn.limits.wall_clock_ms // EPOCH_TICK_MS)))
+        with limited_store(self.engine.engine, defn) as store:
             store.set_wasi(config)
             host.enter(streams.ctx, defn.limits.wall_clock_ms)
             _current.streams = streams
