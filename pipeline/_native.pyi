@@ -16,6 +16,7 @@ __all__ = [
     "__version__",
     "build_info",
     "check_recursion_programs",
+    "composite_receipt",
     "execute",
     "execute_segments",
     "image_id",
@@ -24,6 +25,7 @@ __all__ = [
     "prove",
     "prove_segment",
     "resolve",
+    "resolve_assumptions",
     "segment_receipts",
     "succinct_receipt",
     "tlsn_verify",
@@ -149,6 +151,13 @@ def segment_receipts(receipt: Receipt) -> list[bytes]:
 
 def succinct_receipt(succinct: bytes, journal: bytes) -> Receipt:
     """A receipt from a final succinct receipt and the journal its execution committed."""
+
+def resolve_assumptions(conditional: bytes, assumptions: list[Receipt]) -> bytes:
+    """Resolves every assumption of a conditional succinct receipt with the given receipts (any order)."""
+
+def composite_receipt(segment_receipts: list[bytes], assumptions: list[Receipt], journal: bytes) -> Receipt:
+    """A composite receipt from segment receipts (in order), assumption receipts (any order) and the journal,
+    checked before it is returned."""
 
 def check_recursion_programs() -> list[tuple[str, str]]:
     """Each recursion program this build embeds (identity, join, resolve, union) with its control ID, checked

@@ -84,6 +84,7 @@ def run_risc0(
     progress: zk.Progress | None = None,
     dev_mode: bool = False,
     options: ProveOptions = ProveOptions(),
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """A ``risc0`` activity as a pipeline step: prove the guest stored under ``defn.blob``, keep the receipt.
 
@@ -99,6 +100,7 @@ def run_risc0(
         dev_mode=dev_mode,
         progress=progress,
         max_cycles=defn.limits.fuel,
+        cluster=cluster,
     )
     image_id = zk.image_id(elf)
     proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
@@ -112,10 +114,11 @@ def run_risc0(
 
 
 class Executors:
-    """One executor per runtime, made on first use and kept (compiled modules stay warm)."""
+    """One executor per runtime, made on first use and kept (compiled modules stay warm). With a ``cluster``
+    address, proofs are made on that Ray cluster."""
 
-    def __init__(self, blobs: BlobStore) -> None:
-        self.blobs = blobs
+    def __init__(self, blobs: BlobStore, *, cluster: str | None = None) -> None:
+        self.blobs, self.cluster = blobs, cluster
         self._wasm: WasmExecutor | None = None
         self._extism: Any = None
 
@@ -140,7 +143,9 @@ class Executors:
 
             self._extism = self._extism or ExtismExecutor(self.blobs)
             return self._extism.run(defn, document, log=log)
-        return run_risc0(defn, document, self.blobs, progress=progress, options=options or ProveOptions())
+        return run_risc0(
+            defn, document, self.blobs, progress=progress, options=options or ProveOptions(), cluster=self.cluster
+        )
 
 
 def read_module(path: Path) -> bytes:

@@ -30,6 +30,7 @@ SUITES = {
     "tlsn": "bench_tlsn.py",
     "zk": "bench_zk.py",
     "zktls": "bench_zktls.py",
+    "cluster": "bench_cluster.py",
 }
 QUICK_ENV = "LOOM_BENCH_QUICK"
 

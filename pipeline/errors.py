@@ -11,7 +11,8 @@ from enum import StrEnum
 
 class LoomError(Exception):
     """Base of every error Loom raises on purpose. ``exit_code`` is what the CLI exits with: 1 the work ran and
-    failed, 2 bad usage or input, 3 a limit was hit, 4 a capability was denied."""
+    failed, 2 bad usage or input, 3 a limit was hit, 4 a capability was denied, 5 the cluster asked for cannot be
+    used."""
 
     retryable: bool = False
     exit_code: int = 1
@@ -25,6 +26,12 @@ class InvalidInput(LoomError, ValueError):
 
 class RunInProgress(InvalidInput):
     """The run is live in another process: resuming it too would run its steps twice."""
+
+
+class ClusterUnavailable(LoomError):
+    """A cluster was asked for, but Ray is not installed or the cluster cannot be reached."""
+
+    exit_code = 5
 
 
 class BlobNotFound(LoomError, KeyError):

@@ -68,6 +68,16 @@ class ReceiptKind(StrEnum):
 
 
 MIN_SEGMENT_PO2, MAX_SEGMENT_PO2 = 13, 24  # risc0_zkp's MIN_CYCLES_PO2..=MAX_CYCLES_PO2 (5.0.0-rc.1)
+SEGMENT_MEMORY_MIB = {16: 850, 17: 1_650, 18: 3_250, 19: 6_450, 20: 13_000}
+"""Peak RSS of proving one segment of 2^po2 cycles: measured here (sha-chain, one full segment in a process of its
+own: 770, 1,497, 2,951, 5,862 and 11,960 MiB), plus a tenth. It doubles per po2."""
+
+
+def segment_memory(po2: int) -> int:
+    """Bytes of memory a proof of one 2^po2 segment needs: measured for 2^16..2^20, doubling beyond."""
+    low, high = min(SEGMENT_MEMORY_MIB), max(SEGMENT_MEMORY_MIB)
+    mib = SEGMENT_MEMORY_MIB[min(max(po2, low), high)] << max(0, po2 - high)
+    return mib * 2**20
 
 
 class ProveOptions(BaseModel):

@@ -9,10 +9,13 @@ takes and gives plain bytes, so any part can run in another process or on anothe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from pipeline import _native
-from pipeline.zk import Execution, Progress, Receipt, encode_input
+
+Receipt = _native.Receipt
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(phase, done, total)``; phase is "segment" (segments proved), then for a succinct receipt
+"lift" (segments lifted), "join" (pairwise joins) and "resolve" (assumptions resolved), in that order."""
 
 prove_segment: Callable[[bytes], bytes] = _native.prove_segment
 """A ``Segment`` in, its ``SegmentReceipt`` out."""
@@ -28,21 +31,17 @@ segment_receipts: Callable[[Receipt], list[bytes]] = _native.segment_receipts
 
 def execute_segments(
     elf: bytes,
-    document: Any,
+    input: bytes,
     *,
     segment_limit_po2: int | None = None,
     max_cycles: int | None = None,
     assumptions: Sequence[Receipt] = (),
-) -> tuple[Execution, list[bytes]]:
-    """Runs the guest and returns its execution with every segment, in order, ready for ``prove_segment``."""
-    info, segments = _native.execute_segments(
-        elf,
-        encode_input(document),
-        segment_limit_po2=segment_limit_po2,
-        max_cycles=max_cycles,
-        assumptions=list(assumptions),
+) -> tuple[_native.ExecutionInfo, list[bytes]]:
+    """Runs the guest on its stdin bytes; returns the execution and every segment, in order, for
+    ``prove_segment``."""
+    return _native.execute_segments(
+        elf, input, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, assumptions=list(assumptions)
     )
-    return Execution.of(info), segments
 
 
 def join_tree(
@@ -67,3 +66,15 @@ def join_tree(
 def succinct_receipt(succinct: bytes, journal: bytes) -> Receipt:
     """A receipt from the final succinct receipt and the journal the execution committed."""
     return _native.succinct_receipt(succinct, journal)
+
+
+def resolve_assumptions(conditional: bytes, assumptions: Sequence[Receipt]) -> bytes:
+    """Resolves every assumption of a joined, conditional succinct receipt with the receipts the guest verified
+    (any order; composite ones are compressed first)."""
+    return _native.resolve_assumptions(conditional, list(assumptions))
+
+
+def composite_receipt(segment_receipts: Sequence[bytes], assumptions: Sequence[Receipt], journal: bytes) -> Receipt:
+    """A composite receipt from its segment receipts (in order), the receipts the guest verified (any order) and
+    the journal; it is checked before it is returned."""
+    return _native.composite_receipt(list(segment_receipts), list(assumptions), journal)

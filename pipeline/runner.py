@@ -35,7 +35,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline import activities, errors
+from pipeline import cluster as cluster_module
 from pipeline.blobstore import BlobStore, default_blobstore
+from pipeline.cluster_workers import ClusterWorkers
 from pipeline.journal import (
     DONE,
     Attempt,
@@ -213,12 +215,18 @@ class Runner:
         journal: Journal | None = None,
         workers: int = 2,
         secrets: SecretProvider | None = None,
+        cluster: str | None = None,
     ) -> None:
+        """``cluster``, a Ray address, runs the steps as tasks on that cluster (``pipeline.cluster_workers``);
+        the journal and the blob store stay here."""
         self.blobs = blobs or default_blobstore()
         self.registry = registry or default_registry()
         self.journal = journal or default_journal()
         self.workers = workers
         self.secrets = secrets or default_secrets()
+        self.cluster = cluster
+        if cluster:
+            cluster_module.connect(cluster)  # an unreachable cluster or a missing extra fails now, not mid-run
         self._secrets_key = private_key(self.journal.path.parent / "secrets-digest.key") or secrets_module.token_bytes(
             32
         )
@@ -320,16 +328,18 @@ class Runner:
             self.journal.finish_run(run_id, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}".strip())
             raise
         pool.events = None
-        if self._idle:  # another run's pool was parked meanwhile: one is enough
+        if isinstance(pool, ClusterWorkers) or self._idle:  # another run's pool was parked meanwhile: one is enough
             pool.close()
         else:
             self._idle.append(pool)
         return result
 
-    def _borrow_workers(self) -> Workers:
+    def _borrow_workers(self) -> Workers | ClusterWorkers:
         """The idle pool if its workers suit this run: spawned with the environment of now (not before a secret or
         LOOM_HOME changed), by this thread. A new pool otherwise (also for a run started while another one uses
-        the pool)."""
+        the pool). On a cluster, the cluster's workers."""
+        if self.cluster:
+            return ClusterWorkers(self.cluster, self.blobs)
         try:
             pool = self._idle.pop()
         except IndexError:
@@ -378,7 +388,7 @@ class _Execution:
         document: Any,
         no_cache: bool,
         events: Events | None,
-        pool: Workers,
+        pool: Workers | ClusterWorkers,
         plans: dict[str, StepPlan],
     ) -> None:
         self.runner, self.journal, self.blobs = runner, runner.journal, runner.blobs

@@ -116,16 +116,18 @@ def _die_with(parent: int) -> None:
 
 def _run_jobs(jobs: tuple[Job, ...]) -> list[WorkerResult]:
     """Runs a batch of steps in a worker process, one after another; never raises."""
-    return [_run_job(job) for job in jobs]
-
-
-def _run_job(job: Job) -> WorkerResult:
     if "executors" not in _worker_state:
         _worker_state["executors"] = activities.Executors(default_blobstore())
         _worker_state["definitions"] = {}
-    executors: activities.Executors = _worker_state["executors"]
-    definitions: dict[str, ActivityDefinition] = _worker_state["definitions"]
-    events = _worker_state.get("events")
+    executors, definitions = _worker_state["executors"], _worker_state["definitions"]
+    return [run_job(job, executors, definitions, _worker_state.get("events")) for job in jobs]
+
+
+def run_job(
+    job: Job, executors: activities.Executors, definitions: dict[str, ActivityDefinition], events: Any
+) -> WorkerResult:
+    """Runs one step with ``executors`` (``definitions`` caches validated activities; ``events``, a queue, gets
+    the step's progress); never raises."""
 
     def progress(phase: str, done: int, total: int) -> None:
         if events is not None:

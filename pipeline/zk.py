@@ -7,24 +7,24 @@ JSON document from stdin and commit one JSON document to their journal; ``decode
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline import _native, errors
+from pipeline import _native, errors, recursion
 from pipeline.artifacts import data_dir
 from pipeline.canonical import compact_json
-from pipeline.models import ReceiptKind
+from pipeline.cluster import prove as prove_on_cluster
+from pipeline.models import SEGMENT_MEMORY_MIB, ReceiptKind, segment_memory
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
 
 Receipt = _native.Receipt
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(phase, done, total)``; phase is "segment" (segments proved), then for a succinct receipt
-"lift" (segments lifted), "join" (pairwise joins) and "resolve" (assumptions resolved), in that order."""
+Progress = recursion.Progress
 
 
 class Execution(BaseModel):
@@ -115,6 +115,28 @@ def execute(
     )
 
 
+def machine_memory() -> int:
+    """This machine's physical memory, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def default_segment_po2(memory: int | None = None) -> int:
+    """The segment size a local proof uses unless told: the largest whose proof fits this machine's memory, up to
+    risc0's own default of 2^20."""
+    memory = machine_memory() if memory is None else memory
+    return max((p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= memory), default=min(SEGMENT_MEMORY_MIB))
+
+
+def check_fits(po2: int, memory: int | None = None) -> None:
+    """Refuses, before anything is proven, a segment size whose proof cannot fit this machine's memory."""
+    memory = machine_memory() if memory is None else memory
+    if segment_memory(po2) > memory:
+        raise errors.InvalidInput(
+            f"a segment of 2^{po2} cycles needs about {segment_memory(po2) / 2**30:.1f} GiB to prove, but this "
+            f"machine has {memory / 2**30:.1f} GiB: use a segment po2 of {default_segment_po2(memory)} or less"
+        )
+
+
 def prove(
     elf: bytes,
     document: Any,
@@ -125,12 +147,34 @@ def prove(
     dev_mode: bool = False,
     progress: Progress | None = None,
     assumptions: Sequence[Receipt] = (),
+    cluster: str | None = None,
 ) -> Proof:
     """Proves a guest on a document. ``assumptions`` are receipts of what the guest verifies (``env::verify``); a
     succinct proof resolves them into one receipt that stands alone. ``dev_mode`` makes a labelled fake receipt
-    that proves nothing."""
+    that proves nothing. Unless ``segment_limit_po2`` is given, segments are the largest whose proof fits this
+    machine's memory (``default_segment_po2``); one that cannot fit is refused. ``cluster`` (a Ray address) proves
+    the segments on that cluster's nodes instead of here (``pipeline.cluster``): the same receipt, in less time
+    when there are several nodes."""
+    kind = ReceiptKind(kind)
+    if cluster:
+        if dev_mode:
+            raise errors.InvalidInput("a dev-mode receipt proves nothing, so there is nothing to prove on a cluster")
+        execution, receipt = prove_on_cluster(
+            cluster,
+            elf,
+            encode_input(document),
+            succinct=kind is ReceiptKind.succinct,
+            segment_limit_po2=segment_limit_po2,
+            max_cycles=max_cycles,
+            progress=progress,
+            assumptions=assumptions,
+        )
+        return Proof(receipt=receipt, execution=Execution.of(execution))
+    if not dev_mode:
+        segment_limit_po2 = segment_limit_po2 or default_segment_po2()
+        check_fits(segment_limit_po2)
     options = _native.ProverOptions(
-        kind=ReceiptKind(kind).value, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode
+        kind=kind.value, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode
     )
     info = _native.prove(elf, encode_input(document), options, progress=progress, assumptions=list(assumptions))
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))

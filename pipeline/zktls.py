@@ -11,7 +11,6 @@ reason. A verifier of the receipt must still decide whether it trusts the notary
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any, Literal, get_args
@@ -124,6 +123,12 @@ class ClaimJournal(_Model):
     cycles: list[tuple[str, int]] | None = Field(None, description="cycles per phase, only when profiling")
 
 
+# The guest's framed input: these bytes, the presentation's length (u32, little-endian), the raw presentation, then
+# the rest of the request as JSON. The guest also takes the request as one JSON document with the presentation in
+# base64 (a pipeline step's input), but decoding that costs it ~8% of its cycles.
+FRAME = b"\0TLS"
+
+
 def claim_request(
     presentation: bytes,
     policy: Policy,
@@ -133,13 +138,12 @@ def claim_request(
     reveal: bool = False,
     profile: bool = False,
     accelerate: bool = True,
-) -> dict[str, Any]:
-    """The guest's input. ``accelerate=False`` makes the guest use portable arithmetic instead of RISC Zero's
-    bigint circuits (same verdict, many more cycles): for measuring the accelerator."""
+) -> bytes:
+    """The guest's input (its stdin). ``accelerate=False`` makes the guest use portable arithmetic instead of RISC
+    Zero's bigint circuits (same verdict, many more cycles): for measuring the accelerator."""
     if claim is None and bytes_claim is None:
         raise errors.InvalidInput("nothing to prove: give a JSON claim and/or a bytes claim")
     document: dict[str, Any] = {
-        "presentation": base64.b64encode(presentation).decode(),
         "policy": policy.to_request(),
         "reveal": reveal,
         "profile": profile,
@@ -149,7 +153,7 @@ def claim_request(
         document["claim"] = claim.model_dump()
     if bytes_claim is not None:
         document["bytes"] = bytes_claim.model_dump(exclude_none=True)
-    return document
+    return FRAME + len(presentation).to_bytes(4, "little") + presentation + zk.encode_input(document)
 
 
 def decode(journal: bytes) -> ClaimJournal:
@@ -180,10 +184,12 @@ def prove(
     segment_limit_po2: int | None = None,
     dev_mode: bool = False,
     progress: zk.Progress | None = None,
+    cluster: str | None = None,
 ) -> zk.Receipt:
     """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
     the claims hold (decode its journal with :func:`decode`). Raises
-    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt."""
+    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt. ``cluster``: as
+    for ``zk.prove``."""
     document = claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
     try:
         return zk.prove(
@@ -193,6 +199,7 @@ def prove(
             segment_limit_po2=segment_limit_po2,
             dev_mode=dev_mode,
             progress=progress,
+            cluster=cluster,
         ).receipt
     except errors.GuestPanicked as exc:
         raise guest_error(exc) from None

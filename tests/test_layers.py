@@ -15,10 +15,10 @@ PACKAGE = Path(pipeline.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "home", "canonical", "keyfile", "secrets", "artifacts", "_native"},
     {"blobstore", "models", "spec", "journal", "registry", "builtins"},
-    {"wasm", "extism", "zk", "recursion"},
+    {"wasm", "extism", "zk", "recursion", "cluster"},
     {"tlsn"},
     {"zktls", "activities"},
-    {"workers"},
+    {"workers", "cluster_workers"},
     {"runner"},
     {"bench", "cli", "__main__"},
 ]

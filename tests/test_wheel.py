@@ -47,11 +47,16 @@ def loom(venv: Path, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin", LOOM_HOME=str(tmp_path / "home"), COLUMNS="200")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, code: int = 0, **extra_env: str) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [str(venv / "bin" / "loom"), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+            [str(venv / "bin" / "loom"), *args],
+            cwd=tmp_path,
+            env={**env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        assert proc.returncode == 0, f"loom {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+        assert proc.returncode == code, f"loom {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}"
         return proc
 
     return run
@@ -107,3 +112,15 @@ def test_a_quick_benchmark_suite(loom, tmp_path: Path) -> None:
     loom("bench", "--suite", "tlsn", "--quick", "--out", str(tmp_path / "bench"))
     report = json.loads((tmp_path / "bench" / "report.json").read_text())
     assert {m["name"] for m in report["measurements"]} == {"test_tlsn_verify_native", "test_tlsn_verify_wasm"}
+
+
+def test_without_the_cluster_extra_a_cluster_fails_at_once_with_the_install_hint(loom, venv: Path) -> None:
+    assert not list(venv.glob("lib/python*/site-packages/ray"))  # the wheel's [bench] extra brings no Ray
+    hint = "Ray is not installed: pip install 'loom-verifiable[cluster]'"
+    for args, env in [
+        (("zk", "prove", "hello", "-i", '{"words": [1]}', "--cluster", "auto"), {}),
+        (("zk", "prove", "hello", "-i", '{"words": [1]}'), {"LOOM_CLUSTER": "auto"}),
+        (("run", str(REPO / "examples" / "notarized-fields.yaml"), "--cluster", "127.0.0.1:6379"), {}),
+    ]:
+        refused = loom(*args, code=5, **env)
+        assert hint in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr

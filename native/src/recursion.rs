@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use risc0_circuit_recursion::control_id::POSEIDON2_CONTROL_IDS;
 use risc0_zkp::core::hash::poseidon2::Poseidon2HashSuite;
+use risc0_zkvm::sha::{Digest, Digestible};
 use risc0_zkvm::{
     get_prover_server, CompositeReceipt, InnerAssumptionReceipt, InnerReceipt, ProverOpts,
     ProverServer, ReceiptClaim, Segment, SegmentReceipt, SuccinctReceipt, Unknown, VerifierContext,
@@ -177,10 +178,9 @@ pub fn resolve<'py>(
 /// ones, in the order resolve needs them.
 pub(crate) fn succinct_assumptions(
     prover: &dyn ProverServer,
-    composite: &CompositeReceipt,
+    assumption_receipts: &[InnerAssumptionReceipt],
 ) -> NativeResult<Vec<SuccinctReceipt<Unknown>>> {
-    composite
-        .assumption_receipts
+    assumption_receipts
         .iter()
         .map(|assumption| match assumption {
             InnerAssumptionReceipt::Succinct(s) => Ok(s.clone()),
@@ -224,7 +224,127 @@ pub fn succinct_receipt(succinct: &[u8], journal: Vec<u8>) -> NativeResult<Recei
     })
 }
 
+/// The claim digests of the assumptions a claim makes, in the order the guest made them (the order a composite
+/// receipt lists their receipts and `resolve` takes them).
+fn assumptions_of(claim: &ReceiptClaim) -> NativeResult<Vec<Digest>> {
+    let pruned = || NativeError::ReceiptInvalid("a receipt's claim has pruned assumptions".into());
+    let Some(output) = claim.output.as_value().map_err(|_| pruned())? else {
+        return Ok(Vec::new());
+    };
+    if output.assumptions.is_empty() {
+        return Ok(Vec::new());
+    }
+    output
+        .assumptions
+        .as_value()
+        .map_err(|_| pruned())?
+        .iter()
+        .map(|a| Ok(a.as_value().map_err(|_| pruned())?.claim))
+        .collect()
+}
+
+/// The given receipts in the order of the claim's assumptions: each assumption needs one receipt of its claim.
+fn in_claim_order(
+    claim: &ReceiptClaim,
+    given: &[PyRef<'_, Receipt>],
+) -> NativeResult<Vec<InnerAssumptionReceipt>> {
+    let mut pool: Vec<(Digest, InnerAssumptionReceipt)> = given
+        .iter()
+        .map(|r| {
+            let inner: InnerAssumptionReceipt = r.inner.inner.clone().into();
+            let digest = inner.claim_digest().map_err(|e| {
+                NativeError::ReceiptInvalid(format!("an assumption's claim is unreadable: {e}"))
+            })?;
+            Ok((digest, inner))
+        })
+        .collect::<NativeResult<_>>()?;
+    assumptions_of(claim)?
+        .into_iter()
+        .map(|wanted| {
+            let at = pool.iter().position(|(d, _)| *d == wanted).ok_or_else(|| {
+                NativeError::ProvingFailed(format!(
+                    "the guest assumed a receipt of claim {wanted}, but no assumption given has that claim"
+                ))
+            })?;
+            Ok(pool.swap_remove(at).1)
+        })
+        .collect()
+}
+
+/// A composite receipt from segment receipts proven anywhere (in order), the receipts of the assumptions the guest
+/// made (any order) and the journal; checked before it is returned.
+#[pyfunction]
+pub fn composite_receipt(
+    py: Python<'_>,
+    segment_receipts: Vec<Vec<u8>>,
+    assumptions: Vec<PyRef<'_, Receipt>>,
+    journal: Vec<u8>,
+) -> NativeResult<Receipt> {
+    let segments: Vec<SegmentReceipt> = py.detach(|| {
+        segment_receipts
+            .iter()
+            .map(|s| decode(s, "segment receipt"))
+            .collect::<NativeResult<_>>()
+    })?;
+    let last = segments
+        .last()
+        .ok_or_else(|| NativeError::InvalidInput("no segment receipts".into()))?;
+    let assumption_receipts = in_claim_order(&last.claim, &assumptions)?;
+    py.detach(|| {
+        let ctx = VerifierContext::default();
+        let verifier_parameters = ctx
+            .composite_verifier_parameters()
+            .ok_or_else(|| NativeError::ProvingFailed("no composite verifier parameters".into()))?
+            .digest();
+        // risc0's CompositeReceipt is non_exhaustive with no constructor; bincode encodes a struct as the
+        // tuple of its fields, so the receipt is decoded from its parts.
+        let composite: CompositeReceipt = decode(
+            &encode(
+                &(segments, assumption_receipts, verifier_parameters),
+                "composite receipt",
+            )?,
+            "composite receipt",
+        )?;
+        composite.verify_integrity_with_context(&ctx).map_err(|e| {
+            NativeError::ReceiptInvalid(format!("the assembled receipt does not verify: {e}"))
+        })?;
+        Ok(Receipt {
+            inner: risc0_zkvm::Receipt::new(InnerReceipt::Composite(composite), journal),
+        })
+    })
+}
+
+/// Resolves every assumption of a conditional succinct receipt (as `join` gives it) with the given receipts,
+/// compressing composite ones; the result stands alone.
+#[pyfunction]
+pub fn resolve_assumptions<'py>(
+    py: Python<'py>,
+    conditional: &[u8],
+    assumptions: Vec<PyRef<'py, Receipt>>,
+) -> NativeResult<Bound<'py, PyBytes>> {
+    let conditional: SuccinctReceipt<ReceiptClaim> = decode(conditional, "succinct receipt")?;
+    let claim = conditional
+        .claim
+        .as_value()
+        .map_err(|_| {
+            NativeError::ReceiptInvalid("the conditional receipt's claim is pruned".into())
+        })?
+        .clone();
+    let ordered = in_claim_order(&claim, &assumptions)?;
+    let out = py.detach(|| {
+        let prover = prover()?;
+        let mut resolved = conditional;
+        for assumption in succinct_assumptions(prover.as_ref(), &ordered)? {
+            resolved = proving("resolve", prover.resolve(&resolved, &assumption))?;
+        }
+        encode(&resolved, "succinct receipt")
+    })?;
+    Ok(PyBytes::new(py, &out))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(composite_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_assumptions, m)?)?;
     m.add_function(wrap_pyfunction!(check_recursion_programs, m)?)?;
     m.add_function(wrap_pyfunction!(prove_segment, m)?)?;
     m.add_function(wrap_pyfunction!(lift, m)?)?;

@@ -522,7 +522,8 @@ fn compress(
     let mut receipt = level
         .pop()
         .ok_or_else(|| NativeError::ProvingFailed("a composite receipt without segments".into()))?;
-    let assumptions = crate::recursion::succinct_assumptions(prover, composite)?;
+    let assumptions =
+        crate::recursion::succinct_assumptions(prover, &composite.assumption_receipts)?;
     for (i, assumption) in assumptions.iter().enumerate() {
         report("resolve", i, assumptions.len());
         receipt = proving("resolve", prover.resolve(&receipt, assumption))?;

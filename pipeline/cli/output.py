@@ -53,6 +53,13 @@ _UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
 _UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # json.dumps escapes C0 in strings; its raw newlines are indents
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts (on stdout; errors stay one line on stderr).")
+CLUSTER_OPT = typer.Option(
+    None,
+    "--cluster",
+    envvar="LOOM_CLUSTER",
+    help="Prove (and run steps) on this Ray cluster: 'auto', the head's HOST:PORT, or ray://HOST:PORT. "
+    "Needs the cluster extra (pip install 'loom-verifiable[cluster]'). Default: $LOOM_CLUSTER, else here.",
+)
 SECRETS_DIR_OPT = typer.Option(
     None,
     "--secrets-dir",

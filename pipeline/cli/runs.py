@@ -15,6 +15,7 @@ from rich.text import Text
 
 from pipeline import errors
 from pipeline.cli.output import (
+    CLUSTER_OPT,
     EXIT_FAILED,
     JSON_OPT,
     PROVING_PHASES,
@@ -125,12 +126,13 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step even if its result is cached."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes for independent steps."),
     secrets_dir: Path = SECRETS_DIR_OPT,
+    cluster: str = CLUSTER_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run."""
     spec = load_pipeline(pipeline)
     document = _decode(read_input(input))
-    runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir))
+    runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir), cluster=cluster)
     _finish(
         _run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache, events=events)),
         json_out,
@@ -194,7 +196,12 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
 
 
 @app.command()
-def resume(run_id: str = typer.Argument(...), secrets_dir: Path = SECRETS_DIR_OPT, json_out: bool = JSON_OPT) -> None:
+def resume(
+    run_id: str = typer.Argument(...),
+    secrets_dir: Path = SECRETS_DIR_OPT,
+    cluster: str = CLUSTER_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
     """Continue a run from its journal without redoing finished steps."""
-    runner = Runner(secrets=use_secrets_dir(secrets_dir))
+    runner = Runner(secrets=use_secrets_dir(secrets_dir), cluster=cluster)
     _finish(_run_with_display(json_out, lambda events: runner.resume(run_id, events=events)), json_out)

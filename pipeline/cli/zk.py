@@ -22,6 +22,7 @@ from rich.text import Text
 from pipeline import errors, tlsn, zk, zktls
 from pipeline.cli import tlsn as tlsn_cli
 from pipeline.cli.output import (
+    CLUSTER_OPT,
     JSON_OPT,
     PROVING_PHASES,
     check_out_path,
@@ -34,6 +35,7 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
+from pipeline.cluster import connect, default_segment_po2
 from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
@@ -93,14 +95,21 @@ def prove(
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
+    cluster: str = CLUSTER_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Prove a guest on an input; shows a progress bar per segment and writes the receipt."""
     check_out_path(out)
     g = zk.load_guest(guest)
-    with proving_bar(g.name, dev_mode, json_out) as progress:
+    with proving_bar(g.name, dev_mode, json_out, segment_po2, cluster) as progress:
         proof = zk.prove(
-            g.elf, read_input(input), kind=kind, segment_limit_po2=segment_po2, dev_mode=dev_mode, progress=progress
+            g.elf,
+            read_input(input),
+            kind=kind,
+            segment_limit_po2=segment_po2,
+            dev_mode=dev_mode,
+            progress=progress,
+            cluster=cluster,
         )
     if out:
         out.write_bytes(proof.receipt.to_bytes())
@@ -128,10 +137,26 @@ def _emit_with_journal(facts: dict[str, Any], journal: Any, json_out: bool, titl
 
 
 @contextmanager
-def proving_bar(name: str, dev_mode: bool, json_out: bool) -> Iterator[zk.Progress]:
-    """A progress bar over the proof's segments (then recursion), on stderr; yields the progress callback."""
+def proving_bar(
+    name: str, dev_mode: bool, json_out: bool, segment_po2: int | None = None, cluster: str | None = None
+) -> Iterator[zk.Progress]:
+    """A progress bar over the proof's segments (then recursion), on stderr, after a line saying the segment size
+    and where it is proven; yields the progress callback."""
     if dev_mode:
         err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
+    if cluster:
+        connect(cluster)  # an unreachable cluster or a missing extra is one line, before any progress is shown
+    if not dev_mode and not json_out:
+        if cluster:
+            where = f"on the Ray cluster {markup_safe(cluster)}"
+        else:
+            where = f"here ({zk.machine_memory() / 2**30:.0f} GiB of memory)"
+        if segment_po2 is None:
+            segment_po2 = default_segment_po2(connect(cluster)) if cluster else zk.default_segment_po2()
+            chosen = "the largest that fits the memory"
+        else:
+            chosen = "--segment-po2"
+        err_console.print(f"proving {where} in segments of 2^{segment_po2} cycles ({chosen})")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=json_out, disable=json_out) as bar:
         shown = markup_safe(name)  # a file's name: the description is parsed as markup
@@ -172,6 +197,7 @@ def tlsn_claim(
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
     dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
+    cluster: str = CLUSTER_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """zkTLS: prove in RISC Zero that a presentation verifies and whether a claim about its transcript holds.
@@ -197,7 +223,7 @@ def tlsn_claim(
     loaded = tlsn_cli.load_presentation(file)
     signer = _trusted_signer(loaded.data, policy, trust)
     started = time.monotonic()
-    with proving_bar(zktls.GUEST, dev_mode, json_out) as progress:
+    with proving_bar(zktls.GUEST, dev_mode, json_out, segment_po2, cluster) as progress:
         receipt = zktls.prove(
             loaded.data,
             policy,
@@ -208,6 +234,7 @@ def tlsn_claim(
             segment_limit_po2=segment_po2,
             dev_mode=dev_mode,
             progress=progress,
+            cluster=cluster,
         )
     seconds = time.monotonic() - started
     if out:

@@ -7,6 +7,7 @@ under test, and are checked to be refused as real."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import ecdsa
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -191,6 +193,79 @@ def test_accelerated_checks_refuse_what_the_native_verifier_refuses(guest, test_
     assert refusal(guest, p, policy(server, n)) == f"tlsn-claim: {native.value}"
 
 
+def test_framed_and_json_input_give_the_same_journal(guest, golden, golden_policy) -> None:
+    """The guest takes the presentation framed as raw bytes (what claim_request sends) or in base64 inside one
+    JSON document (a pipeline step's input); both are the same request."""
+    bytes_claim = zktls.BytesClaim(start=0, hex="48545450")
+    framed = zktls.claim_request(golden, golden_policy, CLAIM, bytes_claim=bytes_claim, reveal=True)
+    assert framed.startswith(zktls.FRAME)
+    document = {
+        "presentation": base64.b64encode(golden).decode(),
+        "policy": golden_policy.to_request(),
+        "claim": CLAIM.model_dump(),
+        "bytes": bytes_claim.model_dump(exclude_none=True),
+        "reveal": True,
+    }
+    journal = zk.execute(guest.elf, framed).journal
+    assert zk.execute(guest.elf, document).journal == journal
+    assert json.loads(journal)["revealed"]["received"]["length"] == 145
+    twice = framed[: len(framed) - 1] + b', "presentation": ""}'
+    with pytest.raises(errors.GuestPanicked, match="given twice"):
+        zk.execute(guest.elf, twice)
+
+
+@pytest.mark.parametrize("length", [2**32 - 1, 2**24 + 1])
+def test_a_framed_length_beyond_any_presentation_is_refused_before_it_is_allocated(guest, length) -> None:
+    """A hostile length must not make the guest reserve gigabytes (a trap, not a reason); it is refused by size."""
+    hostile = zktls.FRAME + length.to_bytes(4, "little") + b"{}"
+    with pytest.raises(errors.GuestPanicked, match=r"bad input: a framed presentation of \d+ bytes exceeds"):
+        zk.execute(guest.elf, hostile)
+
+
+def _secp256k1_secret(tag: int) -> bytes:
+    """A notary secret whose public key, compressed, starts with ``tag`` (2: even y, 3: odd y)."""
+    for i in range(1, 256):
+        secret = bytes([i]) * 32
+        if notary.Notary(secret=secret).public_key[0] == tag:
+            return secret
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("tag", [2, 3])
+def test_notary_keys_of_either_parity_and_spelling(guest, test_server, tag) -> None:
+    """The guest decompresses the notary key on the accelerator and compares trusted keys by their encodings;
+    both must agree with the native verifier for even and odd y and for keys spelled either way."""
+    n = notary.Notary(secret=_secp256k1_secret(tag))
+    p = mint(test_server, notary=n)
+    point = ecdsa.VerifyingKey.from_string(n.public_key, curve=ecdsa.SECP256k1)
+    for spelling in ("compressed", "uncompressed"):
+        pol = policy(test_server, n).model_copy(update={"notary_keys": (point.to_string(spelling).hex(),)})
+        j = zktls.ClaimJournal.model_validate(run(guest, p, pol, zktls.JsonClaim(path="", op="exists")))
+        assert j.holds and j.notary.key == n.public_key.hex()
+        assert j.notary.key == tlsn.verify_presentation(p, pol).notary.key
+    # The same x with the other parity is another point: not trusted.
+    other = bytes([tag ^ 1]) + n.public_key[1:]
+    pol = policy(test_server, n).model_copy(update={"notary_keys": (other.hex(),)})
+    with pytest.raises(errors.PresentationInvalid) as native:
+        tlsn.verify_presentation(p, pol)
+    assert "not trusted" in str(native.value)
+    assert refusal(guest, p, pol) == f"tlsn-claim: {native.value}"
+
+
+def test_a_notary_key_that_is_no_point_is_refused_like_natively(guest, test_server) -> None:
+    """A compressed key whose x has no y on secp256k1 (x^3 + 7 not a square), and one with x >= p."""
+    p_field = 2**256 - 2**32 - 977
+    x = next(x for x in range(1, 100) if pow(x**3 + 7, (p_field - 1) // 2, p_field) != 1)
+    for claimed in (b"\x02" + x.to_bytes(32, "big"), b"\x03" + (p_field + 1).to_bytes(32, "big")):
+        impostor = Impostor("secp256k1", secret=b"\x07" * 32, claimed=claimed)
+        p = mint(test_server, notary=impostor)
+        pol = policy(test_server, impostor)
+        with pytest.raises(errors.PresentationInvalid) as native:
+            tlsn.verify_presentation(p, pol)
+        assert "not a secp256k1 point" in str(native.value)
+        assert refusal(guest, p, pol) == f"tlsn-claim: {native.value}"
+
+
 def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -> None:
     execution = zk.execute(guest.elf, zktls.claim_request(golden, golden_policy, CLAIM, profile=True))
     phases = dict(zktls.ClaimJournal.model_validate_json(execution.journal).cycles)
@@ -206,7 +281,9 @@ def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -
         "transcript hashing",
         "claims and journal",
     ]
-    assert 0.9 * execution.user_cycles < sum(phases.values()) <= execution.user_cycles
+    # Only a fixed tail is outside every phase: serializing and committing the journal (which holds these
+    # numbers) and the zkVM's own exit, ~100k cycles before the guest got cheaper and after.
+    assert execution.user_cycles - 150_000 < sum(phases.values()) <= execution.user_cycles
 
 
 def test_zktls_prove_in_dev_mode_is_labelled_and_never_verifies_as_real(guest, golden, golden_policy) -> None:
@@ -264,9 +341,7 @@ def test_pipeline_step_refusal_fails_the_run_without_retry(golden) -> None:
     register_builtins(default_blobstore(), default_registry())
     spec = load_pipeline(Path(__file__).resolve().parents[2] / "examples" / "zktls-claim.yaml")
     document = {
-        "presentation": zktls.claim_request(golden, tlsn.Policy(notary_keys=("02" + "11" * 32,)), CLAIM)[
-            "presentation"
-        ],
+        "presentation": base64.b64encode(golden).decode(),
         "notary_key": "02" + "11" * 32,
         "server": "tlsnotary.org",
         "path": "bazz",

@@ -77,3 +77,19 @@ def test_unknown_kind_is_rejected(hello: zk.Guest) -> None:
         zk.prove(hello.elf, HELLO_INPUT, kind="groth17")
     with pytest.raises(errors.InvalidInput, match="receipt kind"):
         _native.ProverOptions(kind="groth17")
+
+
+def test_the_default_segment_size_is_the_largest_that_fits_the_memory() -> None:
+    gib = 2**30
+    assert zk.default_segment_po2(24 * gib) == 20  # risc0's own default when it fits
+    assert zk.default_segment_po2(8 * gib) == 19
+    assert zk.default_segment_po2(4 * gib) == 18
+    assert zk.default_segment_po2(gib // 2) == 16  # the smallest measured size: refused by prove if it cannot fit
+
+
+def test_a_segment_size_this_machine_cannot_hold_is_refused_before_proving() -> None:
+    hello = zk.load_guest("hello")
+    with pytest.raises(errors.InvalidInput, match=r"2\^24 cycles needs about 203\.1 GiB to prove, but this machine"):
+        zk.prove(hello.elf, {"words": [1]}, segment_limit_po2=24)
+    with pytest.raises(errors.InvalidInput, match=r"use a segment po2 of 18 or less"):
+        zk.check_fits(20, memory=4 * 2**30)

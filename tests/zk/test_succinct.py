@@ -32,7 +32,7 @@ def in_parts() -> tuple[zk.Guest, dict, zk.Receipt, list[tuple[str, int, int]]]:
     """A real succinct receipt of a three-segment execution, made in parts as a distributed prover would (hello's
     smallest input executes into three segments of 2^16 cycles)."""
     guest, doc = zk.load_guest("hello"), HELLO_INPUT
-    execution, segments = recursion.execute_segments(guest.elf, doc, segment_limit_po2=PO2)
+    execution, segments = recursion.execute_segments(guest.elf, zk.encode_input(doc), segment_limit_po2=PO2)
     assert execution.segments == len(segments) == 3
     phases: list[tuple[str, int, int]] = []
     lifted = [recursion.lift(recursion.prove_segment(s)) for s in segments]

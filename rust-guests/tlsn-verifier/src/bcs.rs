@@ -123,10 +123,21 @@ pub fn transcript_commitment(c: &PlaintextHash) -> Vec<u8> {
 
 /// `HandshakeData` followed by the opening's blinder (the BCS of `Blinded { data, blinder }`).
 pub fn cert_opening(d: &HandshakeData, blinder: &[u8; 16]) -> Vec<u8> {
+    let mut out = Vec::new();
+    cert_opening_into(d, blinder, &mut |piece| out.extend_from_slice(piece));
+    out
+}
+
+/// [`cert_opening`] passed to `out` piece by piece: the certificates are most of it, so the hash of it is taken
+/// without copying them all into one buffer first (in the zkVM every byte of a buffer costs its pages too).
+pub fn cert_opening_into(d: &HandshakeData, blinder: &[u8; 16], out: &mut dyn FnMut(&[u8])) {
     let mut w = Bcs::default();
     w.uleb(d.certs.len() as u64);
     for cert in &d.certs {
-        w.bytes(cert);
+        w.uleb(cert.len() as u64);
+        out(&w.0);
+        out(cert);
+        w.0.clear();
     }
     w.uleb(d.sig_alg as u64).bytes(&d.sig);
     w.uleb(0)
@@ -134,5 +145,5 @@ pub fn cert_opening(d: &HandshakeData, blinder: &[u8; 16]) -> Vec<u8> {
         .raw(&d.server_random)
         .ephemeral_key(&d.server_ephemeral_key);
     w.raw(blinder);
-    w.0
+    out(&w.0);
 }

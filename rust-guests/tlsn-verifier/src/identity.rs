@@ -2,6 +2,7 @@
 //! parameters the ones in the attestation, its chain valid for the name at the session's time, and its
 //! signature over the parameters made by the chain's leaf.
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -15,15 +16,20 @@ use crate::sigalgs;
 use crate::wire::{Body, HandshakeData, IdentityProof};
 
 /// The trust anchors for server certificates: Mozilla's (webpki-roots) unless switched off, plus any given.
-pub struct Roots(Vec<TrustAnchor<'static>>);
+/// Mozilla's alone are borrowed, not copied (in the zkVM a copy costs its cycles and the pages it fills).
+pub struct Roots(Cow<'static, [TrustAnchor<'static>]>);
 
 impl Roots {
     pub fn new(mozilla: bool, extra_der: &[Vec<u8>]) -> Result<Roots> {
-        let mut anchors = if mozilla {
-            webpki_roots::TLS_SERVER_ROOTS.to_vec()
+        let mozilla: &'static [TrustAnchor<'static>] = if mozilla {
+            webpki_roots::TLS_SERVER_ROOTS
         } else {
-            Vec::new()
+            &[]
         };
+        if extra_der.is_empty() {
+            return Ok(Roots(Cow::Borrowed(mozilla)));
+        }
+        let mut anchors = mozilla.to_vec();
         for (i, der) in extra_der.iter().enumerate() {
             let cert = CertificateDer::from(der.as_slice());
             match webpki::anchor_from_trusted_cert(&cert) {
@@ -34,7 +40,7 @@ impl Roots {
                 ),
             }
         }
-        Ok(Roots(anchors))
+        Ok(Roots(Cow::Owned(anchors)))
     }
 }
 
@@ -50,11 +56,9 @@ pub fn verify(
 ) -> Result<&'static str> {
     let commitment = &body.cert_commitment.data;
     let alg = crate::allowed_hash(commitment.alg, allowed, "the certificate commitment")?;
-    let opened = hash::separated(
-        alg,
-        "ServerCertOpening",
-        &bcs::cert_opening(&proof.data, &proof.blinder),
-    );
+    let opened = hash::separated_with(alg, "ServerCertOpening", |out| {
+        bcs::cert_opening_into(&proof.data, &proof.blinder, out)
+    });
     if opened[..] != commitment.value[..] {
         fail!(
             Identity,

@@ -23,7 +23,7 @@ pub mod transcript;
 pub mod wire;
 
 mod report;
-mod request;
+pub mod request;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -163,11 +163,10 @@ pub fn verify_traced(
 
     // What TLSNotary leaves to the caller.
     let key_alg = notary::KeyAlg::from_id(body.verifying_key.data.alg)?;
-    let key = notary::normalize_key(key_alg, &body.verifying_key.data.data);
     if !policy
         .notary_keys
         .iter()
-        .any(|k| notary::normalize_key(key_alg, k) == key)
+        .any(|k| notary::same_key(key_alg, &body.verifying_key.data.data, k))
     {
         fail!(
             Policy,

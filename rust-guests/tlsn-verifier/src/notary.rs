@@ -52,14 +52,29 @@ pub fn normalize_key(alg: KeyAlg, key: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Whether the SEC1 key `trusted` is the point `key` is, for a `key` that [`verify`] accepted (so a valid
+/// point): `normalize_key` of both compared, but without decompressing a point (~250k zkVM cycles each) when
+/// the encodings settle it: a valid point has one compressed and one uncompressed encoding.
+pub fn same_key(alg: KeyAlg, key: &[u8], trusted: &[u8]) -> bool {
+    match (key, trusted) {
+        _ if key == trusted => true,
+        // Same form, other bytes: another point, or no point at all.
+        ([2 | 3, ..], [2 | 3, ..]) if key.len() == 33 && trusted.len() == 33 => false,
+        ([4, ..], [4, ..]) if key.len() == 65 && trusted.len() == 65 => false,
+        // `key`'s compressed form is its x after the tag of its y's parity.
+        ([4, ..], [tag @ (2 | 3), x @ ..]) if key.len() == 65 && trusted.len() == 33 => {
+            *tag == 2 + (key[64] & 1) && x == &key[1..33]
+        }
+        _ => normalize_key(alg, key) == normalize_key(alg, trusted),
+    }
+}
+
 /// Checks `sig` over `msg` with the body's verifying key; the key's curve must match the signature's.
 pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
     let key_alg = KeyAlg::from_id(key.alg)?;
     match (sig.alg, key_alg) {
         (1, KeyAlg::K256) => {
-            let vk = k256_key(&key.data)?;
-            let s = k256_sig(&sig.data, 64)?;
-            if !k256_verify(&vk, msg, &s) {
+            if !k256_verify(&key.data, &sig.data, msg)? {
                 fail!(Signature, "the notary's secp256k1 signature over the header does not verify");
             }
         }
@@ -98,27 +113,43 @@ pub fn verify(key: &VerifyingKey, sig: &Signature, msg: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// secp256k1 ECDSA over SHA-256 of `msg`; like k256, only low-S signatures verify. In the zkVM the
-/// accelerator does the curve arithmetic on the key and signature k256 parsed.
-fn k256_verify(vk: &k256::ecdsa::VerifyingKey, msg: &[u8], sig: &k256::ecdsa::Signature) -> bool {
+/// secp256k1 ECDSA over SHA-256 of `msg` by the SEC1 `key`; like k256, only low-S signatures verify. In the
+/// zkVM the accelerator does the curve arithmetic, and decompresses a compressed key (k256's portable square
+/// root is the most expensive step of the whole verification there).
+fn k256_verify(key: &[u8], sig: &[u8], msg: &[u8]) -> Result<bool> {
     #[cfg(target_os = "zkvm")]
     if crate::accel::enabled() {
-        let point = vk.to_encoded_point(false);
-        let (x, y) = (
-            point.x().expect("uncompressed"),
-            point.y().expect("uncompressed"),
-        );
-        return sig.normalize_s().is_none()
-            && crate::accel::ecdsa_verify::<crate::accel::Secp256k1>(
+        let point = match key {
+            [tag @ (2 | 3), x @ ..] if x.len() == 32 => {
+                let x: &[u8; 32] = x.try_into().expect("32 bytes");
+                match crate::accel::secp256k1_decompress(*tag, x) {
+                    Some(point) => point,
+                    None => fail!(Signature, "the notary key is not a secp256k1 point"),
+                }
+            }
+            _ => {
+                let point = k256_key(key)?.to_encoded_point(false);
+                let (x, y) = (
+                    point.x().expect("uncompressed"),
+                    point.y().expect("uncompressed"),
+                );
+                (crate::accel::from_be(x), crate::accel::from_be(y))
+            }
+        };
+        let s = k256_sig(sig, 64)?;
+        return Ok(s.normalize_s().is_none()
+            && crate::accel::ecdsa_verify_point::<crate::accel::Secp256k1>(
                 &crate::accel::SECP256K1,
-                (x, y),
+                point,
                 &sha2::Sha256::digest(msg),
-                &sig.r().to_bytes(),
-                &sig.s().to_bytes(),
-            );
+                &s.r().to_bytes(),
+                &s.s().to_bytes(),
+            ));
     }
+    let vk = k256_key(key)?;
+    let s = k256_sig(sig, 64)?;
     use k256::ecdsa::signature::Verifier;
-    vk.verify(msg, sig).is_ok()
+    Ok(vk.verify(msg, &s).is_ok())
 }
 
 fn k256_key(data: &[u8]) -> Result<k256::ecdsa::VerifyingKey> {

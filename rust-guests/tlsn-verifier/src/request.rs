@@ -62,6 +62,18 @@ pub struct PolicyFields {
     roots: Vec<String>,
 }
 
+/// A base64 presentation's bytes.
+pub fn presentation(base64_text: &str) -> Result<Vec<u8>> {
+    base64(base64_text, "presentation")
+}
+
+impl PolicyFields {
+    /// The policy, checked (for programs that take the presentation in some other form than base64).
+    pub fn decode(self) -> Result<Policy> {
+        policy(self)
+    }
+}
+
 /// Verifies the presentation in a JSON request; returns the facts as JSON text.
 pub fn verify_request(json: &[u8]) -> Result<String> {
     let request: Request = match serde_json::from_slice(json) {

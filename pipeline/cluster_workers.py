@@ -1,0 +1,117 @@
+"""Pipeline steps as Ray tasks, behind the runner's ``Workers`` seam.
+
+The journal and the blob store stay with the driver: a task gets its activity's module through Ray's object store
+(put once per module and run) and its input in the job, and gives back the output and any blob it made (a receipt);
+the driver stores them before the runner sees the result, so caching, retries and resume work as they do locally.
+A prove step on a node proves its segments on the cluster too. Steps granted secrets or host directories do not
+run on the cluster: neither leaves the driver's machine.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from pipeline import activities, cluster, errors
+from pipeline.blobstore import BlobStore, MemoryBlobStore
+from pipeline.models import ActivityDefinition
+from pipeline.workers import INLINE_OUTPUT, Events, Failed, Job, Succeeded, WorkerResult, run_job
+
+
+class _Recording(MemoryBlobStore):
+    """A node's blob store: the modules it was sent, and a record of what its steps put (sent back to the
+    driver)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        digest = super().put(data)
+        self.made[digest] = data
+        return digest
+
+
+_node_state: dict[str, Any] = {}
+
+
+def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], *modules: bytes) -> Any:
+    """A Ray task: runs a batch of steps on this node; returns each result and the blobs the steps made."""
+    if "executors" not in _node_state:
+        _node_state["blobs"] = _Recording()
+        _node_state["executors"] = activities.Executors(_node_state["blobs"], cluster=address)
+        _node_state["definitions"] = {}
+    blobs: _Recording = _node_state["blobs"]
+    for digest, module in zip(digests, modules, strict=True):
+        if MemoryBlobStore.put(blobs, module) != digest:
+            return [Failed("BlobCorrupted", f"module {digest} arrived with other bytes", False)] * len(jobs), {}
+    results: list[WorkerResult] = []
+    made: dict[str, bytes] = {}
+    for job in jobs:
+        blobs.made = {}
+        defn = ActivityDefinition.model_validate_json(job.defn_json)
+        if defn.capabilities.secrets or defn.capabilities.wasi_dirs:
+            results.append(
+                Failed(
+                    "CapabilityDenied",
+                    f"{defn.ref} is granted secrets or host directories, which do not leave the driver's machine: "
+                    "run it without --cluster",
+                    False,
+                )
+            )
+            continue
+        results.append(run_job(job, _node_state["executors"], _node_state["definitions"], None))
+        made.update(blobs.made)
+    return results, made
+
+
+class ClusterWorkers:
+    """Runs batches of steps as Ray tasks on the cluster at ``address``; the driver's ``blobs`` receive what they
+    make."""
+
+    def __init__(self, address: str, blobs: BlobStore) -> None:
+        self.address, self.blobs = address, blobs
+        self.ray = cluster.connect(address)
+        self.processes = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+        self.events: Events | None = None
+        self._modules: dict[str, Any] = {}  # digest -> the module's object in Ray's store
+        self._task = self.ray.remote(_run_on_node).options(num_cpus=1, max_retries=cluster.RETRIES)
+        self._running: list[Any] = []
+
+    def submit(self, jobs: tuple[Job, ...]) -> Future[list[WorkerResult]]:
+        digests = tuple(sorted({ActivityDefinition.model_validate_json(job.defn_json).blob for job in jobs}))
+        for digest in digests:
+            if digest not in self._modules:
+                self._modules[digest] = self.ray.put(self.blobs.get(digest))
+        ref = self._task.remote(self.address, jobs, digests, *(self._modules[d] for d in digests))
+        self._running.append(ref)
+        done: Future[list[WorkerResult]] = Future()
+        ref.future().add_done_callback(lambda f: self._store(f, done, len(jobs)))
+        return done
+
+    def _store(self, finished: Future[Any], done: Future[list[WorkerResult]], count: int) -> None:
+        """Puts what a batch made into the driver's blob store, then hands the runner its results."""
+        try:
+            results, made = finished.result()
+            for data in made.values():
+                self.blobs.put(data)
+            done.set_result(
+                [
+                    Succeeded(r.output_blob, r.output if r.output and len(r.output) <= INLINE_OUTPUT else None)
+                    if isinstance(r, Succeeded)
+                    else r
+                    for r in results
+                ]
+            )
+        except errors.LoomError as exc:
+            done.set_result([Failed(type(exc).__name__, str(exc), exc.retryable)] * count)
+        except Exception as exc:  # the task died more often than Ray retries, or its node left the cluster
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            done.set_result([Failed("WorkerDied", f"the cluster task failed: {reason}", True)] * count)
+
+    def close(self, *, kill: bool = False) -> None:
+        """With ``kill`` (the run is being abandoned), cancels the batches still running."""
+        if kill:
+            for ref in self._running:
+                self.ray.cancel(ref, force=True)
+        self._running.clear()

@@ -1,0 +1,98 @@
+"""Pipelines on a real multi-node Ray cluster: the steps run as Ray tasks, the journal and the blob store stay here,
+so the output equals a local run's and a second run is served from the cache; a prove step fans its segments out
+over the cluster."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import errors, zk
+from pipeline.models import ProveOptions
+from pipeline.runner import Runner
+from pipeline.spec import PipelineSpec, load_pipeline
+
+from ..conftest import REPO
+from ..tlsn.conftest import GOLDEN_NOTARY_KEY
+
+
+@pytest.fixture
+def notarized_claim(fixtures: Path) -> tuple[PipelineSpec, dict[str, object]]:
+    """The flagship pipeline, its proof in segments of 2^17 cycles (two segments, so two tasks)."""
+    spec = load_pipeline(REPO / "examples" / "notarized-claim.yaml")
+    prove = spec.steps["prove"].model_copy(update={"prove": ProveOptions(segment_po2=17)})
+    spec = spec.model_copy(update={"steps": {**spec.steps, "prove": prove}})
+    document = {
+        "presentation": base64.b64encode((fixtures / "tlsn" / "presentation.bin").read_bytes()).decode(),
+        "notary_key": GOLDEN_NOTARY_KEY,
+        "server": "tlsnotary.org",
+        "path": "bazz",
+        "op": "eq",
+        "value": 123,
+    }
+    return spec, document
+
+
+@pytest.mark.slow
+def test_the_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim) -> None:
+    spec, document = notarized_claim
+    local = Runner().run(spec, document)
+    on_cluster = Runner(cluster=address)
+    first = on_cluster.run(spec, document, no_cache=True)
+    assert first.status == local.status == "succeeded", (first.error, local.error)
+    assert first.executed == 4
+    # the same output but the receipt: a proof's seal is randomized, so each proof's bytes differ
+    assert {k: v for k, v in first.output.items() if k != "receipt"} == {
+        k: v for k, v in local.output.items() if k != "receipt"
+    }
+    assert first.output["holds"] is True
+    receipt = zk.load_receipt(first.output["receipt"], on_cluster.blobs)  # the driver's store holds it
+    assert json.loads(zk.verify(receipt, first.output["image_id"]))["holds"] is True
+    again = on_cluster.run(spec, document)
+    assert (again.executed, again.cached) == (0, 4)
+    assert again.output == first.output
+
+
+def test_a_step_granted_secrets_does_not_leave_the_driver(address, built: Path, monkeypatch) -> None:
+    from pipeline.activities import register_module
+    from pipeline.models import Capabilities
+
+    register_module(
+        (built / "wasm" / "echo.wasm").read_bytes(),
+        name="echo-secret",
+        version="1.0.0",
+        runtime="wasm",
+        capabilities=Capabilities(secrets=("api_key",)),
+    )
+    spec = PipelineSpec.model_validate({"name": "s", "steps": {"e": {"activity": "echo-secret", "input": {}}}})
+    monkeypatch.setenv("LOOM_SECRET_api_key", "hunter2")
+    result = Runner(cluster=address).run(spec, {})
+    assert result.status == "failed"
+    assert "do not leave the driver's machine" in (result.error or "")
+
+
+def test_an_unreachable_cluster_fails_at_once() -> None:
+    with pytest.raises(errors.ClusterUnavailable, match="no cluster address"):
+        Runner(cluster=" ")
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [("127.0.0.1:1", "cannot reach the Ray cluster at '127.0.0.1:1': Connection refused"), ("nonsense", "not a Ray")],
+)
+def test_the_cli_refuses_an_unreachable_cluster_in_seconds(address: str, reason: str) -> None:
+    """In a process of its own (not yet connected, unlike this one): one line, exit 5, no minutes-long wait."""
+    loom = Path(sys.executable).parent / "loom"
+    for args in (("zk", "prove", "hello", "-i", '{"words": [1]}'), ("run", str(REPO / "examples" / "http-claim.yaml"))):
+        refused = subprocess.run(
+            [str(loom), *args, "--cluster", address], capture_output=True, text=True, timeout=60, env=os.environ
+        )
+        assert refused.returncode == 5, refused.stderr
+        assert reason in refused.stderr, refused.stderr
+        assert len([line for line in refused.stderr.splitlines() if line.strip()]) <= 2, refused.stderr
