@@ -10,6 +10,7 @@ store.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import socket
@@ -45,11 +46,22 @@ def connect(address: str) -> Any:
         return ray
     _probe(address)
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ core logs warnings on stderr otherwise
+    # Ray's C++ core would install crash handlers for SIGILL/SIGSEGV over wasmtime's, which catch a wasm trap: a
+    # hostile module's trap in this process would then kill it instead of failing its step. Ray reads this switch
+    # (made for the JVM's handlers) from its constants module when it connects; it also turns on Python's
+    # faulthandler, whose handlers do the same, so that is undone unless it was on before.
+    from ray._private import ray_constants
+
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+    faults_were_reported = faulthandler.is_enabled()
     try:
         ray.init(address=address, namespace="loom", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
+    finally:
+        if not faults_were_reported:
+            faulthandler.disable()
     return ray
 
 
@@ -171,18 +183,17 @@ def prove(
                 ray.remote(_resolve).options(**recursion_options).remote(final, *(a.to_bytes() for a in assumptions))
             )
             phases["resolve"] = [final]
-        _await(ray, phases, progress)
-        receipt = recursion.succinct_receipt(ray.get(final), info.journal)
+        receipt = recursion.succinct_receipt(_await(ray, phases, progress, final), info.journal)
     else:
-        _await(ray, phases, progress)
-        receipt = recursion.composite_receipt(ray.get(parts), assumptions, info.journal)
+        receipt = recursion.composite_receipt(_await(ray, phases, progress, parts), assumptions, info.journal)
     receipt.verify(_native.image_id(elf))
     return info, receipt
 
 
-def _await(ray: Any, phases: dict[str, list[Any]], progress: Progress | None) -> None:
-    """Waits for every task, reporting each phase's progress as its tasks finish; a task's failure is raised as
-    Loom's error, and an interrupted wait (Ctrl-C) cancels every task first."""
+def _await(ray: Any, phases: dict[str, list[Any]], progress: Progress | None, results: Any) -> Any:
+    """Waits for every task, reporting each phase's progress as its tasks finish, and returns the values of
+    ``results``; a task's failure is raised as Loom's error, and an interrupted wait (Ctrl-C) cancels every task
+    first."""
     phase_of = {ref: phase for phase, refs in phases.items() for ref in refs}
     done = dict.fromkeys(phases, 0)
     pending = list(phase_of)
@@ -195,6 +206,7 @@ def _await(ray: Any, phases: dict[str, list[Any]], progress: Progress | None) ->
                 done[phase] += 1
                 if progress:
                     progress(phase, done[phase], len(phases[phase]))
+        return ray.get(results)  # a node lost since holds no result: Ray makes it again
     except BaseException as exc:
         for ref in pending:
             ray.cancel(ref, force=True)
