@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import _native, errors, recursion
-from pipeline.models import SEGMENT_MEMORY_MIB, segment_memory
+from pipeline.models import SEGMENT_MEMORY_MIB, largest_segment_po2, segment_memory
 from pipeline.recursion import Progress, Receipt
 
 ENV = "LOOM_CLUSTER"
@@ -57,12 +57,17 @@ def connect(address: str) -> Any:
     try:
         ray.init(address=address, namespace="loom", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
+        raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason(exc)}") from None
     finally:
         if not faults_were_reported:
             faulthandler.disable()
     return ray
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of a Ray error (they run to pages of remote traceback), or its class's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _probe(address: str) -> None:
@@ -100,8 +105,8 @@ def _nodes(ray: Any) -> list[dict[str, float]]:
 
 def default_segment_po2(ray: Any) -> int:
     """The largest segment size the cluster's largest node can prove, up to risc0's own default of 2^20."""
-    largest = max(n.get("memory", 0) for n in _nodes(ray))
-    return max((p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= largest), default=min(SEGMENT_MEMORY_MIB))
+    fits = largest_segment_po2(max(n.get("memory", 0) for n in _nodes(ray)))
+    return min(SEGMENT_MEMORY_MIB) if fits is None else fits
 
 
 def placement(ray: Any, po2: int) -> Placement:
@@ -112,8 +117,8 @@ def placement(ray: Any, po2: int) -> Placement:
     need = segment_memory(po2)
     largest = max(n.get("memory", 0) for n in nodes)
     if need > largest:
-        fits = [p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= largest]
-        hint = f"use a segment po2 of {max(fits)} or less" if fits else "add a node with more memory"
+        fits = largest_segment_po2(largest)
+        hint = "add a node with more memory" if fits is None else f"use a segment po2 of {fits} or less"
         raise errors.InvalidInput(
             f"a segment of 2^{po2} cycles needs about {need / 2**30:.1f} GiB to prove, but the largest node of the "
             f"cluster offers {largest / 2**30:.1f} GiB: {hint}"
@@ -213,6 +218,7 @@ def _await(ray: Any, phases: dict[str, list[Any]], progress: Progress | None, re
         if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, errors.LoomError):
             raise exc.cause from None
         if isinstance(exc, ray.exceptions.RayError):
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise errors.ProvingFailed(f"a cluster task failed (after up to {RETRIES} retries): {reason}") from None
+            raise errors.ProvingFailed(
+                f"a cluster task failed (after up to {RETRIES} retries): {reason(exc)}"
+            ) from None
         raise

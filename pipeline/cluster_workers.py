@@ -42,6 +42,7 @@ def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], 
         _node_state["executors"] = activities.Executors(_node_state["blobs"], cluster=address)
         _node_state["definitions"] = {}
     blobs: _Recording = _node_state["blobs"]
+    definitions: dict[str, ActivityDefinition] = _node_state["definitions"]
     for digest, module in zip(digests, modules, strict=True):
         if MemoryBlobStore.put(blobs, module) != digest:
             return [Failed("BlobCorrupted", f"module {digest} arrived with other bytes", False)] * len(jobs), {}
@@ -49,7 +50,8 @@ def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], 
     made: dict[str, bytes] = {}
     for job in jobs:
         blobs.made = {}
-        defn = ActivityDefinition.model_validate_json(job.defn_json)
+        defn = definitions.get(job.defn_json) or ActivityDefinition.model_validate_json(job.defn_json)
+        definitions[job.defn_json] = defn
         if defn.capabilities.secrets or defn.capabilities.wasi_dirs:
             results.append(
                 Failed(
@@ -60,7 +62,7 @@ def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], 
                 )
             )
             continue
-        results.append(run_job(job, _node_state["executors"], _node_state["definitions"], None))
+        results.append(run_job(job, _node_state["executors"], definitions, None))
         made.update(blobs.made)
     return results, made
 
@@ -75,11 +77,15 @@ class ClusterWorkers:
         self.processes = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
         self.events: Events | None = None
         self._modules: dict[str, Any] = {}  # digest -> the module's object in Ray's store
+        self._blob_of: dict[str, str] = {}  # an activity definition (JSON) -> its module's digest
         self._task = self.ray.remote(_run_on_node).options(num_cpus=1, max_retries=cluster.RETRIES)
         self._running: list[Any] = []
 
     def submit(self, jobs: tuple[Job, ...]) -> Future[list[WorkerResult]]:
-        digests = tuple(sorted({ActivityDefinition.model_validate_json(job.defn_json).blob for job in jobs}))
+        for job in jobs:
+            if job.defn_json not in self._blob_of:
+                self._blob_of[job.defn_json] = ActivityDefinition.model_validate_json(job.defn_json).blob
+        digests = tuple(sorted({self._blob_of[job.defn_json] for job in jobs}))
         for digest in digests:
             if digest not in self._modules:
                 self._modules[digest] = self.ray.put(self.blobs.get(digest))
@@ -106,8 +112,7 @@ class ClusterWorkers:
         except errors.LoomError as exc:
             done.set_result([Failed(type(exc).__name__, str(exc), exc.retryable)] * count)
         except Exception as exc:  # the task died more often than Ray retries, or its node left the cluster
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            done.set_result([Failed("WorkerDied", f"the cluster task failed: {reason}", True)] * count)
+            done.set_result([Failed("WorkerDied", f"the cluster task failed: {cluster.reason(exc)}", True)] * count)
 
     def close(self, *, kill: bool = False) -> None:
         """With ``kill`` (the run is being abandoned), cancels the batches still running."""

@@ -80,6 +80,11 @@ def segment_memory(po2: int) -> int:
     return mib * 2**20
 
 
+def largest_segment_po2(memory: float) -> int | None:
+    """The largest measured segment size (up to risc0's default, 2^20) whose proof fits in ``memory`` bytes."""
+    return max((p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= memory), default=None)
+
+
 class ProveOptions(BaseModel):
     """How a guest is proven, as risc0's ``ProverOpts``: the receipt kind and the segment size (smaller segments
     need less memory). A pipeline step of a ``risc0`` activity takes them as ``prove:``."""

@@ -18,7 +18,7 @@ from pipeline import _native, errors, recursion
 from pipeline.artifacts import data_dir
 from pipeline.canonical import compact_json
 from pipeline.cluster import prove as prove_on_cluster
-from pipeline.models import SEGMENT_MEMORY_MIB, ReceiptKind, segment_memory
+from pipeline.models import SEGMENT_MEMORY_MIB, ReceiptKind, largest_segment_po2, segment_memory
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
@@ -123,8 +123,8 @@ def machine_memory() -> int:
 def default_segment_po2(memory: int | None = None) -> int:
     """The segment size a local proof uses unless told: the largest whose proof fits this machine's memory, up to
     risc0's own default of 2^20."""
-    memory = machine_memory() if memory is None else memory
-    return max((p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= memory), default=min(SEGMENT_MEMORY_MIB))
+    fits = largest_segment_po2(machine_memory() if memory is None else memory)
+    return min(SEGMENT_MEMORY_MIB) if fits is None else fits
 
 
 def check_fits(po2: int, memory: int | None = None) -> None:

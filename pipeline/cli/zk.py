@@ -144,15 +144,15 @@ def proving_bar(
     and where it is proven; yields the progress callback."""
     if dev_mode:
         err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
-    if cluster:
-        connect(cluster)  # an unreachable cluster or a missing extra is one line, before any progress is shown
+    # an unreachable cluster or a missing extra is one line, before any progress is shown
+    ray = connect(cluster) if cluster else None
     if not dev_mode and not json_out:
         if cluster:
             where = f"on the Ray cluster {markup_safe(cluster)}"
         else:
             where = f"here ({zk.machine_memory() / 2**30:.0f} GiB of memory)"
         if segment_po2 is None:
-            segment_po2 = default_segment_po2(connect(cluster)) if cluster else zk.default_segment_po2()
+            segment_po2 = default_segment_po2(ray) if ray else zk.default_segment_po2()
             chosen = "the largest that fits the memory"
         else:
             chosen = "--segment-po2"
