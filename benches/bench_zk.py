@@ -16,6 +16,8 @@ import pytest
 from _support import HOST_BIN, peak_rss_mib
 
 from pipeline import zk
+from pipeline.home import risc0_host_binary
+from pipeline.models import SEGMENT_MEMORY_MIB
 
 ROUNDS = 1  # a 2^17-cycle segment takes over a minute on this 2-core CPU: one proof per side per case
 
@@ -150,4 +152,94 @@ def test_composite_vs_succinct(benchmark, segments: int) -> None:
         f"\n{segments} segment(s) at 2^17: composite {composite_s:.0f}s {verify['composite'][1]:,} B "
         f"verify {verify['composite'][0] * 1000:.1f} ms | succinct {succinct_s:.0f}s {verify['succinct'][1]:,} B "
         f"verify {verify['succinct'][0] * 1000:.1f} ms | time ratio {succinct_s / composite_s:.2f}"
+    )
+
+
+# One full segment per size: the time and memory curve the default segment size and the cluster's memory requests
+# are chosen from (models.SEGMENT_MEMORY_MIB). 2^20 needs ~12 GiB and ~10 minutes here.
+SEGMENT_PO2S = [16, 17] if os.environ.get("LOOM_BENCH_QUICK") else [16, 17, 18, 19, 20]
+
+
+def _rounds_filling(po2: int) -> int:
+    """The fewest sha-chain rounds whose execution is one segment of exactly 2^po2 cycles (smaller ones are padded
+    to the next power of two, so the segment costs what its size costs)."""
+    guest = zk.load_guest("sha-chain")
+
+    def run(rounds: int) -> zk.Execution:
+        return zk.execute(guest.elf, {"rounds": rounds, "seed": "loom"}, segment_limit_po2=po2)
+
+    low, high = 0, 1
+    while run(high).total_cycles < 2**po2:
+        low, high = high, high * 2
+    while high - low > 1:  # the smallest count that fills the segment
+        mid = (low + high) // 2
+        low, high = (mid, high) if run(mid).total_cycles < 2**po2 else (low, mid)
+    info = run(high)
+    assert (info.segments, info.total_cycles) == (1, 2**po2), f"no single full segment of 2^{po2}"
+    return high
+
+
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("po2", SEGMENT_PO2S, ids=[f"po2_{p}" for p in SEGMENT_PO2S])
+def test_one_segment(benchmark, po2: int) -> None:
+    """One segment of 2^po2 cycles proven in a process of its own: its wall time and peak RSS. Fails if the peak
+    outgrows the memory Loom budgets for the size (the table must then be measured again)."""
+    rounds = _rounds_filling(po2)
+    script = (
+        "import json, time; from pipeline import zk; g = zk.load_guest('sha-chain'); t0 = time.monotonic(); "
+        f"zk.prove(g.elf, {{'rounds': {rounds}, 'seed': 'loom'}}, segment_limit_po2={po2}); "
+        "print(json.dumps({'prove_s': time.monotonic() - t0}))"
+    )
+    measured: dict[str, float] = {}
+
+    def prove() -> None:
+        peak, out = peak_rss_mib([sys.executable, "-c", script])
+        measured.update(json.loads(out), peak_rss_mib=peak)
+
+    benchmark.pedantic(prove, rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        {"segment_po2": po2, "rounds": rounds, "model_mib": SEGMENT_MEMORY_MIB[po2], **measured}
+    )
+    print(f"\none segment of 2^{po2}: {measured['prove_s']:.1f}s, peak RSS {measured['peak_rss_mib']:,.0f} MiB")
+    assert measured["peak_rss_mib"] <= SEGMENT_MEMORY_MIB[po2], "models.SEGMENT_MEMORY_MIB is below the measured peak"
+
+
+CPU_PO2 = 17 if os.environ.get("LOOM_BENCH_QUICK") else 18
+
+
+def test_prove_native_cpu_vs_baseline(benchmark, tmp_path: Path) -> None:
+    """One full 2^18 segment (2^17 with --quick) of sha-chain proven by risc0's Rust host built for baseline x86-64
+    and for this CPU (`-C target-cpu=native`, which the cc crate passes to risc0's C++ kernels as `-march=native`),
+    one after the other: cycles/s of each and their ratio, the figure behind the Makefile's default CPU."""
+    hosts = {cpu: risc0_host_binary(cpu) for cpu in ("x86-64", "native")}
+    for cpu, path in hosts.items():
+        assert path.is_file(), f"{path} is missing: `make bench` builds risc0-host for CPU {cpu}"
+    guest = zk.load_guest("sha-chain")
+    input_file = tmp_path / "input.json"
+    input_file.write_bytes(zk.encode_input({"rounds": _rounds_filling(CPU_PO2), "seed": "loom"}))
+
+    def prove(cpu: str) -> dict[str, float]:
+        _, out = peak_rss_mib(
+            [str(hosts[cpu]), "prove", str(guest.path), str(input_file), "composite", str(CPU_PO2), "1"]
+        )
+        return json.loads(out)
+
+    baseline = prove("x86-64")
+    native = benchmark.pedantic(prove, args=("native",), rounds=1, iterations=1)
+    assert native["total_cycles"] == baseline["total_cycles"] == 2**CPU_PO2
+    benchmark.extra_info.update(
+        {
+            "segment_po2": CPU_PO2,
+            "baseline_s": baseline["seconds"],
+            "native_cpu_s": native["seconds"],
+            "baseline_cycles_per_s": 2**CPU_PO2 / baseline["seconds"],
+            "native_cpu_cycles_per_s": 2**CPU_PO2 / native["seconds"],
+            "ratio_native_cpu_over_baseline": baseline["seconds"] / native["seconds"],
+        }
+    )
+    print(
+        f"\nsha-chain 2^{CPU_PO2}: baseline x86-64 {baseline['seconds']:.1f}s "
+        f"({2**CPU_PO2 / baseline['seconds']:,.0f} cycles/s), native CPU {native['seconds']:.1f}s "
+        f"({2**CPU_PO2 / native['seconds']:,.0f} cycles/s): "
+        f"{baseline['seconds'] / native['seconds']:.3f}x"
     )

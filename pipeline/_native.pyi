@@ -34,7 +34,9 @@ __all__ = [
 __version__: str
 
 def build_info() -> dict[str, str]:
-    """Facts about the compiled module: its version, the risc0-zkvm version, build profile and target."""
+    """Facts about the compiled module: its version, the risc0-zkvm version, build profile, target, and the CPU it
+    was compiled for: ``target_cpu`` (rustc) and ``kernels_march`` (risc0's C++ proving kernels); ``x86-64`` is
+    portable, ``native`` runs only on CPUs like the builder's."""
 
 def tlsn_verify(request: bytes) -> str:
     """Verifies a TLSNotary presentation: ``{"presentation": "<base64>", "policy": {...}}`` in, the verified facts

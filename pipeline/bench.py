@@ -14,6 +14,8 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,38 @@ SUITES = {
 QUICK_ENV = "LOOM_BENCH_QUICK"
 
 
+class Bound(StrEnum):
+    """Which side of its goal a ratio must stay on."""
+
+    AT_MOST = "<="
+    AT_LEAST = ">="
+
+
+class Goal(BaseModel, frozen=True):
+    bound: Bound
+    value: float
+
+    def met(self, ratio: float) -> bool:
+        return ratio <= self.value if self.bound is Bound.AT_MOST else ratio >= self.value
+
+    def __str__(self) -> str:
+        return f"{self.bound.value} {self.value:g}"
+
+
+class Ratio(BaseModel):
+    """Two measurements of the same run set side by side, and the goal the ratio is held to (if any)."""
+
+    what: str
+    numerator: str
+    denominator: str
+    ratio: float
+    goal: Goal | None = None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.goal is None else self.goal.met(self.ratio)
+
+
 class Measurement(BaseModel):
     suite: str
     name: str
@@ -53,7 +87,7 @@ class Report(BaseModel):
     started_at: str
     seconds: float
     measurements: list[Measurement]
-    ratios: list[dict[str, Any]]
+    ratios: list[Ratio]
 
 
 def machine_facts() -> dict[str, Any]:
@@ -135,65 +169,124 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
     )
 
 
-# (numerator, denominator, what the ratio means): each pair measured in the same run
+@dataclass(frozen=True)
+class Pair:
+    """A ratio of two benchmarks' means."""
+
+    numerator: str
+    denominator: str
+    what: str
+    goal: Goal | None = None
+
+
+@dataclass(frozen=True)
+class ExtraRatio:
+    """A ratio a benchmark computed itself (both sides measured inside it) and put in its extra info."""
+
+    key: str
+    numerator: str
+    denominator: str
+    what: str  # formatted with the benchmark's extra info and its case id
+    goal: Goal | None = None
+
+
+def _at_most(value: float) -> Goal:
+    return Goal(bound=Bound.AT_MOST, value=value)
+
+
+def _at_least(value: float) -> Goal:
+    return Goal(bound=Bound.AT_LEAST, value=value)
+
+
 PAIRS = [
-    (
+    Pair(
         "test_call_loom_executor",
         "test_call_bare_wasmtime_fresh_instance",
-        "AssemblyScript call: Loom / bare wasmtime (fresh instance), goal <= 1.3",
+        "AssemblyScript call: Loom / bare wasmtime (fresh instance)",
+        _at_most(1.3),
     ),
-    (
+    Pair(
         "test_call_loom_executor",
         "test_call_bare_wasmtime_reused_instance",
         "AssemblyScript call: Loom / bare wasmtime (reused instance)",
     ),
-    (
+    Pair(
         "test_load_cold_compile",
         "test_load_warm_from_disk_cache",
-        "module load: cold compile / warm disk cache, goal >= 20",
+        "module load: cold compile / warm disk cache",
+        _at_least(20),
     ),
-    ("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / pure Python"),
-    ("test_wasi_echo_stdio", "test_wasi_echo_reference_alloc_run", "echo call: WASI stdin/stdout / alloc-run ABI"),
-    ("test_runner_uncached", "test_direct_executor_loop", "trivial steps: runner / direct executor loop, goal <= 1.5"),
-    ("test_runner_all_cached", "test_direct_executor_loop", "trivial steps: fully cached run / direct executor loop"),
-    ("test_call_extism_plugin", "test_call_wasmtime_assemblyscript", "HMAC call: Extism executor / wasmtime executor"),
-    ("test_tlsn_verify_wasm", "test_tlsn_verify_native", "TLSNotary presentation.bin: wasm / native, goal <= 2"),
-    ("test_zktls_prove", "test_zktls_verify_native", "zkTLS presentation.bin: RISC Zero proof / native verification"),
-    ("test_zktls_verify_wasm", "test_zktls_verify_native", "zkTLS presentation.bin: wasm / native verification"),
-    (
+    Pair("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / pure Python"),
+    Pair("test_wasi_echo_stdio", "test_wasi_echo_reference_alloc_run", "echo call: WASI stdin/stdout / alloc-run ABI"),
+    Pair(
+        "test_runner_uncached",
+        "test_direct_executor_loop",
+        "trivial steps: runner / direct executor loop",
+        _at_most(1.5),
+    ),
+    Pair(
+        "test_runner_all_cached", "test_direct_executor_loop", "trivial steps: fully cached run / direct executor loop"
+    ),
+    Pair(
+        "test_call_extism_plugin", "test_call_wasmtime_assemblyscript", "HMAC call: Extism executor / wasmtime executor"
+    ),
+    Pair("test_tlsn_verify_wasm", "test_tlsn_verify_native", "TLSNotary presentation.bin: wasm / native", _at_most(2)),
+    Pair("test_zktls_verify_wasm", "test_zktls_verify_native", "zkTLS presentation.bin: wasm / native verification"),
+    Pair(
         "test_zktls_execute_portable",
         "test_zktls_execute_accelerated",
         "tlsn-claim execution time: portable / accelerated arithmetic",
     ),
 ]
 
+EXTRA_RATIOS = [
+    ExtraRatio("ratio_python_over_rust", "python", "rust", "proving {case}: Python / Rust host", _at_most(1.02)),
+    ExtraRatio(
+        "ratio_succinct_over_composite",
+        "succinct",
+        "composite",
+        "proof time, {bench}: succinct / composite",
+    ),
+    ExtraRatio(
+        "ratio_cluster_over_local",
+        "cluster",
+        "local",
+        "{kind} proof, {segments} segments of 2^{po2}: 2-node cluster / local",
+        _at_most(1.15),
+    ),
+    ExtraRatio(
+        "ratio_native_cpu_over_baseline",
+        "native CPU",
+        "baseline",
+        "sha-chain 2^{segment_po2} cycles/s: kernels for this CPU / baseline x86-64",
+        _at_least(1.0),
+    ),
+]
 
-def ratios(measurements: list[Measurement]) -> list[dict[str, Any]]:
+
+def ratios(measurements: list[Measurement]) -> list[Ratio]:
     by_name = {m.name: m for m in measurements}
     out = [
-        {"what": what, "numerator": a, "denominator": b, "ratio": by_name[a].mean_s / by_name[b].mean_s}
-        for a, b, what in PAIRS
-        if a in by_name and b in by_name
+        Ratio(
+            what=p.what,
+            numerator=p.numerator,
+            denominator=p.denominator,
+            ratio=by_name[p.numerator].mean_s / by_name[p.denominator].mean_s,
+            goal=p.goal,
+        )
+        for p in PAIRS
+        if p.numerator in by_name and p.denominator in by_name
     ]
     for m in measurements:
-        if "ratio_python_over_rust" in m.extra:
-            out.append(
-                {
-                    "what": f"proving {m.name.split('[')[-1].rstrip(']')}: Python / Rust host, goal <= 1.02",
-                    "numerator": "python",
-                    "denominator": "rust",
-                    "ratio": m.extra["ratio_python_over_rust"],
-                }
-            )
-        if "ratio_succinct_over_composite" in m.extra:
-            out.append(
-                {
-                    "what": f"proof time, {m.extra['segments']} segment(s) at 2^17: succinct / composite",
-                    "numerator": "succinct",
-                    "denominator": "composite",
-                    "ratio": m.extra["ratio_succinct_over_composite"],
-                }
-            )
+        case = m.name.split("[")[-1].rstrip("]")
+        for r in EXTRA_RATIOS:
+            if r.key in m.extra:
+                what = r.what.format_map({**m.extra, "case": case, "bench": m.name.removeprefix("test_")})
+                out.append(
+                    Ratio(
+                        what=what, numerator=r.numerator, denominator=r.denominator, ratio=m.extra[r.key], goal=r.goal
+                    )
+                )
     return out
 
 
@@ -210,8 +303,11 @@ def write_report(report: Report, out: Path) -> Path:
         "|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in report.machine.items()]
-    lines += ["", "## Ratios (pairs from this run)", "", "| what | ratio |", "|---|---|"]
-    lines += [f"| {r['what']} | {r['ratio']:.3f} |" for r in report.ratios]
+    lines += ["", "## Ratios (pairs from this run)", "", "| what | ratio | goal | met |", "|---|---|---|---|"]
+    lines += [
+        f"| {r.what} | {r.ratio:.3f} | {r.goal or ''} | {'' if r.met is None else 'yes' if r.met else 'NO'} |"
+        for r in report.ratios
+    ]
     lines += [
         "",
         "## Measurements",
@@ -240,6 +336,20 @@ def write_report(report: Report, out: Path) -> Path:
                 f"{e['python_cycles_per_s']:.0f} | "
                 f"{e['python_peak_rss_mib']:.0f} / {e['rust_peak_rss_mib']:.0f} |"
             )
+    segments = _one_segment_proofs(report.measurements)
+    if segments:
+        lines += [
+            "",
+            "## One segment: proving time and peak memory by segment size (sha-chain)",
+            "",
+            "| segment po2 | prove s | peak RSS MiB | budgeted MiB (models.SEGMENT_MEMORY_MIB) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {m.extra['segment_po2']} | {m.extra['prove_s']:.1f} | {m.extra['peak_rss_mib']:,.0f} | "
+            f"{m.extra['model_mib']:,} |"
+            for m in segments
+        ]
     lines += _cycle_table(report.measurements)
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     path = out / "report.md"
@@ -288,41 +398,55 @@ def _plots(report: Report, out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    proving = [m for m in report.measurements if "total_cycles" in m.extra and "rust_mean_s" in m.extra]
-    if proving:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-        for po2 in sorted({m.extra["segment_po2"] for m in proving}):
-            pts = sorted((m.extra["total_cycles"], m.extra) for m in proving if m.extra["segment_po2"] == po2)
-            xs = [c for c, _ in pts]
-            left.plot(xs, [e["python_mean_s"] for _, e in pts], "o-", label=f"Python, po2 {po2}")
-            left.plot(xs, [e["rust_mean_s"] for _, e in pts], "x--", label=f"Rust host, po2 {po2}")
-            right.plot(xs, [e["python_cycles_per_s"] for _, e in pts], "o-", label=f"po2 {po2}")
-        for ax, title, ylabel in [(left, "proving time", "seconds"), (right, "throughput", "cycles / s")]:
-            ax.set_xscale("log")
-            ax.set_xlabel("total cycles (log)")
+    segments = _one_segment_proofs(report.measurements)
+    if segments:
+        po2s = [m.extra["segment_po2"] for m in segments]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+        left.plot(po2s, [m.extra["prove_s"] for m in segments], "o-", label="measured")
+        right.plot(po2s, [m.extra["peak_rss_mib"] / 1024 for m in segments], "o-", label="measured peak RSS")
+        right.plot(po2s, [m.extra["model_mib"] / 1024 for m in segments], "x--", label="models.SEGMENT_MEMORY_MIB")
+        for ax, title, ylabel in [
+            (left, "proving time of one segment", "seconds (log)"),
+            (right, "peak memory of one segment", "GiB (log)"),
+        ]:
+            ax.set_yscale("log", base=2)
+            ax.set_xticks(po2s, [f"2^{p}" for p in po2s])
+            ax.set_xlabel("segment size (cycles)")
             ax.set_ylabel(ylabel)
             ax.set_title(title)
+            ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()
-        paths.append(out / "proving.png")
+        paths.append(out / "segments.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
-    groups = sorted({m.group for m in report.measurements if m.group and "total_cycles" not in m.extra})
-    if groups:
-        fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
-        for ax, group in zip(axes[0], groups, strict=True):
-            ms = [m for m in report.measurements if m.group == group]
-            ax.barh([m.name.removeprefix("test_") for m in ms], [m.mean_s * 1e3 for m in ms])
-            spread = max(m.mean_s for m in ms) / min(m.mean_s for m in ms)
-            ax.set_xscale("log" if spread > 100 else "linear")
-            ax.set_xlabel("mean, ms" + (" (log)" if spread > 100 else ""))
-            ax.set_title(group)
-            ax.tick_params(axis="y", labelsize=7)
+    if report.ratios:
+        # One chart for every ratio: a bar per ratio from parity (log scale), its goal as a tick, green when met.
+        rows = report.ratios[::-1]
+        fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 1.2))
+        colors = ["grey" if r.met is None else "tab:green" if r.met else "tab:red" for r in rows]
+        ax.barh(range(len(rows)), [r.ratio - 1 for r in rows], left=1, color=colors)  # from parity either way
+        for i, r in enumerate(rows):
+            ax.annotate(
+                f"{r.ratio:.3g}", (r.ratio, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7
+            )
+        goals = [(i, r.goal.value) for i, r in enumerate(rows) if r.goal is not None]
+        ax.plot([g for _, g in goals], [i for i, _ in goals], "k|", markersize=16, markeredgewidth=2, label="goal")
+        ax.axvline(1, color="black", linewidth=0.6)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(rows)), [r.what for r in rows], fontsize=8)
+        ax.set_xlabel("ratio (log); green: goal met, red: missed, grey: no goal")
+        ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
-        paths.append(out / "timings.png")
+        paths.append(out / "ratios.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     return paths
+
+
+def _one_segment_proofs(measurements: list[Measurement]) -> list[Measurement]:
+    """The one-segment proofs by segment po2 (bench_zk's memory and time curve)."""
+    return sorted((m for m in measurements if "peak_rss_mib" in m.extra), key=lambda m: m.extra["segment_po2"])
 
 
 def compare(a: Report, b: Report, threshold: float = 0.10) -> list[dict[str, Any]]:

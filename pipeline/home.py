@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pipeline import _native
+
 
 def loom_home() -> Path:
     """The data dir (registry, journal, blob store, module cache): ``$LOOM_HOME`` or ``~/.local/share/loom``.
@@ -24,7 +26,10 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "loom"
 
 
-def risc0_host_binary() -> Path:
+def risc0_host_binary(cpu: str | None = None) -> Path:
     """risc0's own Rust host API as a command (benches/risc0-host, built by ``make setup``): the reference for the
-    proving benchmark and the other side of the receipt interop tests."""
-    return cache_dir() / "target" / "native" / "release" / "risc0-host-bench"
+    proving benchmark and the other side of the receipt interop tests. Built for ``cpu`` (the Makefile's CPU), by
+    default the one this module was built for, so both sides of a comparison run the same kernels."""
+    cpu = cpu or _native.build_info()["target_cpu"]
+    target = "native" if cpu == "x86-64" else f"native-cpu-{cpu}"
+    return cache_dir() / "target" / target / "release" / "risc0-host-bench"

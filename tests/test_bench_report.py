@@ -26,11 +26,14 @@ def test_quick_wasm_suite_writes_a_report(tmp_path: Path) -> None:
     assert {m.name for m in report.measurements} == {b["name"] for b in raw["benchmarks"]}
     by_name = {m.name: m.mean_s for m in report.measurements}
     for r in report.ratios:
-        assert r["ratio"] == by_name[r["numerator"]] / by_name[r["denominator"]]
+        assert r.ratio == by_name[r.numerator] / by_name[r.denominator]
     assert len(report.ratios) == 5 and report.machine["cores"] >= 1
+    goals = {r.what: r.goal for r in report.ratios}
+    assert str(goals["module load: cold compile / warm disk cache"]) == ">= 20"
+    assert goals["json_pick on 1 MB: wasm / pure Python"] is None
     markdown = (tmp_path / "report.md").read_text()
     assert "| AssemblyScript call: Loom / bare wasmtime (fresh instance)" in markdown
-    assert (tmp_path / "timings.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG")
 
     slower = report.model_copy(deep=True)
     for m in slower.measurements:
@@ -67,3 +70,41 @@ def test_a_failing_suite_names_the_failed_benchmark(tmp_path: Path, monkeypatch)
     summary = str(failure.value).split("\n\n")[0]
     assert "benchmark suite broken failed" in summary
     assert "FAILED" in summary and "test_broken_benchmark" in summary and "broken on purpose" in summary
+
+
+def _measurement(name: str, mean_s: float = 1.0, **extra: object) -> bench.Measurement:
+    return bench.Measurement(
+        suite="zk",
+        name=name,
+        group=None,
+        mean_s=mean_s,
+        median_s=mean_s,
+        min_s=mean_s,
+        stddev_s=0,
+        rounds=1,
+        extra=extra,
+    )
+
+
+def test_each_ratio_is_judged_against_its_goal_and_segments_are_drawn_as_curves(tmp_path: Path) -> None:
+    measurements = [
+        _measurement(
+            "test_prove_local_vs_cluster[composite]", ratio_cluster_over_local=1.3, kind="composite", segments=4, po2=16
+        ),
+        _measurement("test_prove_native_cpu_vs_baseline", ratio_native_cpu_over_baseline=1.2, segment_po2=18),
+    ] + [
+        _measurement(f"test_one_segment[po2_{p}]", segment_po2=p, prove_s=s, peak_rss_mib=m, model_mib=b)
+        for p, s, m, b in [(17, 60.0, 1400.0, 1650), (16, 30.0, 700.0, 850)]
+    ]
+    ratios = {r.what: r for r in bench.ratios(measurements)}
+    cluster = ratios["composite proof, 4 segments of 2^16: 2-node cluster / local"]
+    assert (cluster.ratio, str(cluster.goal), cluster.met) == (1.3, "<= 1.15", False)
+    assert ratios["sha-chain 2^18 cycles/s: kernels for this CPU / baseline x86-64"].met is True
+    report = bench.Report(
+        machine={}, quick=True, started_at="now", seconds=1, measurements=measurements, ratios=list(ratios.values())
+    )
+    markdown = bench.write_report(report, tmp_path).read_text()
+    assert "| composite proof, 4 segments of 2^16: 2-node cluster / local | 1.300 | <= 1.15 | NO |" in markdown
+    assert markdown.index("| 16 | 30.0 | 700 | 850 |") < markdown.index("| 17 | 60.0 | 1,400 | 1,650 |")
+    for plot in ("segments.png", "ratios.png"):
+        assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")

@@ -21,6 +21,7 @@ def test_native_module_is_the_compiled_extension() -> None:
     info = _native.build_info()
     assert info["risc0_zkvm"].startswith("5.") and info["profile"] == "release"
     assert _native.__version__ == info["loom_native"]
+    assert info["target_cpu"] in {"x86-64", "native"}  # the Makefile's CPU
 
 
 def test_rust_wasm_guest_runs_under_wasmtime(built: Path) -> None:

@@ -70,6 +70,7 @@ def test_the_wheel_carries_everything_it_runs(loom, venv: Path) -> None:
     lock = json.loads((REPO / "rust-guests" / "zkvm" / "image-ids.json").read_text())
     assert json.loads(loom("zk", "image-id", "--all", "--json").stdout) == lock
     assert json.loads((data / "zkvm" / "image-ids.json").read_text()) == lock
+    assert info["native.target_cpu"] == "x86-64"  # portable whatever CPU the checkout's own module was built for
 
 
 def test_verify_a_presentation(loom, fixtures: Path) -> None:

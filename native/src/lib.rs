@@ -25,6 +25,9 @@ fn build_info() -> std::collections::BTreeMap<&'static str, &'static str> {
             },
         ),
         ("target", std::env::consts::ARCH),
+        // "x86-64" runs on any x86-64 machine; "native" only on CPUs like the one that built it.
+        ("target_cpu", env!("LOOM_TARGET_CPU")),
+        ("kernels_march", env!("LOOM_KERNELS_MARCH")),
     ])
 }
 

@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.callback()
 def run(
     ctx: typer.Context,
-    suite: str = typer.Option("all", "--suite", help="wasm, extism, runner, tlsn, zk, zktls, or all."),
+    suite: str = typer.Option("all", "--suite", help="wasm, extism, runner, tlsn, zk, zktls, cluster, or all."),
     quick: bool = typer.Option(False, "--quick", help="Smaller cases: under 10 minutes on 2 cores."),
     out: Path = typer.Option(Path("build/bench"), "--out", help="Where report.json, report.md and plots go."),
     json_out: bool = JSON_OPT,
@@ -37,9 +37,12 @@ def run(
     if json_out:
         emit(report.model_dump(), True)
         return
-    table = Table("ratio (same run)", "value", title=safe(f"{path} ({report.seconds:.0f} s)"), title_justify="left")
+    table = Table(
+        "ratio (same run)", "value", "goal", "", title=safe(f"{path} ({report.seconds:.0f} s)"), title_justify="left"
+    )
     for r in report.ratios:
-        table.add_row(safe(r["what"]), f"{r['ratio']:.3f}")
+        met = "" if r.met is None else Text("met", style="green") if r.met else Text("MISSED", style="red")
+        table.add_row(safe(r.what), f"{r.ratio:.3f}", str(r.goal or ""), met)
     console.print(table)
 
 
