@@ -11,7 +11,8 @@ fn main() {
         let codegen = if after_codegen {
             Some(flag)
         } else {
-            flag.strip_prefix("-C").map(|rest| rest.trim_start_matches('='))
+            flag.strip_prefix("-C")
+                .map(|rest| rest.trim_start_matches('='))
         };
         after_codegen = flag == "-C" || flag == "--codegen";
         if let Some(cpu) = codegen.and_then(|c| c.strip_prefix("target-cpu=")) {
