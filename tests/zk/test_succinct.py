@@ -70,9 +70,10 @@ def test_flipped_bytes_and_a_wrong_image_are_refused(in_parts) -> None:
 
 
 @pytest.fixture(scope="module")
-def composed(hello: zk.Guest) -> tuple[zk.Proof, list[str]]:
-    """The compose guest verifies a hello receipt inside the zkVM; proved succinct, the assumption is resolved."""
-    inner = zk.prove(hello.elf, HELLO_INPUT)
+def composed(hello: zk.Guest, composite: zk.Proof) -> tuple[zk.Proof, list[str]]:
+    """The compose guest verifies a hello receipt (the session's composite one) inside the zkVM; proved succinct,
+    the assumption is resolved."""
+    inner = composite
     phases: list[str] = []
     proof = zk.prove(
         zk.load_guest("compose").elf,
