@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline import _native
-
 
 def loom_home() -> Path:
     """The data dir (registry, journal, blob store, module cache): ``$LOOM_HOME`` or ``~/.local/share/loom``.
@@ -30,6 +28,8 @@ def risc0_host_binary(cpu: str | None = None) -> Path:
     """risc0's own Rust host API as a command (benches/risc0-host, built by ``make setup``): the reference for the
     proving benchmark and the other side of the receipt interop tests. Built for ``cpu`` (the Makefile's CPU), by
     default the one this module was built for, so both sides of a comparison run the same kernels."""
+    from pipeline import _native  # the compiled module only when asked: `home` is imported by everything
+
     cpu = cpu or _native.build_info()["target_cpu"]
     target = "native" if cpu == "x86-64" else f"native-cpu-{cpu}"
     return cache_dir() / "target" / target / "release" / "risc0-host-bench"
