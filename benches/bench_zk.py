@@ -209,8 +209,9 @@ CPU_PO2 = 17 if os.environ.get("LOOM_BENCH_QUICK") else 18
 
 def test_prove_native_cpu_vs_baseline(benchmark, tmp_path: Path) -> None:
     """One full 2^18 segment (2^17 with --quick) of sha-chain proven by risc0's Rust host built for baseline x86-64
-    and for this CPU (`-C target-cpu=native`, which the cc crate passes to risc0's C++ kernels as `-march=native`),
-    one after the other: cycles/s of each and their ratio, the figure behind the Makefile's default CPU."""
+    and for this CPU (`make CPU=native`: rustc's `-C target-cpu=native`, and `-march=native` for risc0's C++ kernels
+    through CXXFLAGS, since the cc crate does not derive it), one after the other: cycles/s of each and their ratio,
+    the figure behind the Makefile's default CPU."""
     hosts = {cpu: risc0_host_binary(cpu) for cpu in ("x86-64", "native")}
     for cpu, path in hosts.items():
         assert path.is_file(), f"{path} is missing: `make bench` builds risc0-host for CPU {cpu}"
