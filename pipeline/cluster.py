@@ -14,13 +14,14 @@ import faulthandler
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import _native, errors, recursion
+from pipeline import _native, errors, recursion, segment_size
 from pipeline.models import SEGMENT_MEMORY_MIB, largest_segment_po2, segment_memory
 from pipeline.recursion import Progress, Receipt
+from pipeline.segment_size import SegmentPlan
 
 ENV = "LOOM_CLUSTER"
 """The environment variable the CLI reads a cluster address from."""
@@ -103,7 +104,7 @@ def _nodes(ray: Any) -> list[dict[str, float]]:
     return nodes
 
 
-def default_segment_po2(ray: Any) -> int:
+def segment_po2_ceiling(ray: Any) -> int:
     """The largest segment size the cluster's largest node can prove, up to risc0's own default of 2^20."""
     fits = largest_segment_po2(max(n.get("memory", 0) for n in _nodes(ray)))
     return min(SEGMENT_MEMORY_MIB) if fits is None else fits
@@ -159,10 +160,25 @@ def prove(
     max_cycles: int | None = None,
     progress: Progress | None = None,
     assumptions: Sequence[Receipt] = (),
+    on_plan: Callable[[SegmentPlan], None] | None = None,
 ) -> tuple[_native.ExecutionInfo, Receipt]:
-    """Proves ``elf`` on ``input`` with the cluster's nodes; returns the execution and the verified receipt."""
+    """Proves ``elf`` on ``input`` with the cluster's nodes; returns the execution and the verified receipt. The
+    segment size is ``segment_limit_po2``, else the cheapest the largest node can hold (as ``zk.prove``)."""
     ray = connect(address)
-    po2 = segment_limit_po2 or default_segment_po2(ray)
+    if segment_limit_po2 is not None:
+        placement(ray, segment_limit_po2)  # refuses a size no node can hold before anything runs
+    plan = segment_size.plan(
+        elf,
+        input,
+        given=segment_limit_po2,
+        ceiling=segment_po2_ceiling(ray),
+        succinct=succinct,
+        max_cycles=max_cycles,
+        assumptions=assumptions,
+    )
+    if on_plan:
+        on_plan(plan)
+    po2 = plan.po2
     where = placement(ray, po2)
     info, segments = recursion.execute_segments(
         elf, input, segment_limit_po2=po2, max_cycles=max_cycles, assumptions=assumptions

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline import _native, errors, recursion
+from pipeline import _native, errors, recursion, segment_size
 from pipeline.artifacts import data_dir
 from pipeline.canonical import compact_json
 from pipeline.cluster import prove as prove_on_cluster
 from pipeline.models import SEGMENT_MEMORY_MIB, ReceiptKind, largest_segment_po2, segment_memory
+from pipeline.segment_size import SegmentPlan
 
 if TYPE_CHECKING:
     from pipeline.blobstore import BlobStore
@@ -120,8 +121,8 @@ def machine_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def default_segment_po2(memory: int | None = None) -> int:
-    """The segment size a local proof uses unless told: the largest whose proof fits this machine's memory, up to
+def segment_po2_ceiling(memory: int | None = None) -> int:
+    """The largest segment size a local proof may use: the largest whose proof fits this machine's memory, up to
     risc0's own default of 2^20."""
     fits = largest_segment_po2(machine_memory() if memory is None else memory)
     return min(SEGMENT_MEMORY_MIB) if fits is None else fits
@@ -133,7 +134,7 @@ def check_fits(po2: int, memory: int | None = None) -> None:
     if segment_memory(po2) > memory:
         raise errors.InvalidInput(
             f"a segment of 2^{po2} cycles needs about {segment_memory(po2) / 2**30:.1f} GiB to prove, but this "
-            f"machine has {memory / 2**30:.1f} GiB: use a segment po2 of {default_segment_po2(memory)} or less"
+            f"machine has {memory / 2**30:.1f} GiB: use a segment po2 of {segment_po2_ceiling(memory)} or less"
         )
 
 
@@ -148,13 +149,15 @@ def prove(
     progress: Progress | None = None,
     assumptions: Sequence[Receipt] = (),
     cluster: str | None = None,
+    on_plan: Callable[[SegmentPlan], None] | None = None,
 ) -> Proof:
     """Proves a guest on a document. ``assumptions`` are receipts of what the guest verifies (``env::verify``); a
     succinct proof resolves them into one receipt that stands alone. ``dev_mode`` makes a labelled fake receipt
-    that proves nothing. Unless ``segment_limit_po2`` is given, segments are the largest whose proof fits this
-    machine's memory (``default_segment_po2``); one that cannot fit is refused. ``cluster`` (a Ray address) proves
-    the segments on that cluster's nodes instead of here (``pipeline.cluster``): the same receipt, in less time
-    when there are several nodes."""
+    that proves nothing. Unless ``segment_limit_po2`` is given, segments are of the size that proves the guest in
+    the fewest rows among those whose proof fits this machine's memory (``segment_size.cheapest``); a size that
+    cannot fit is refused. ``on_plan`` hears the size before proving starts. ``cluster`` (a Ray address) proves the
+    segments on that cluster's nodes instead of here (``pipeline.cluster``): the same receipt, in less time when
+    there are several nodes."""
     kind = ReceiptKind(kind)
     if cluster:
         if dev_mode:
@@ -168,15 +171,29 @@ def prove(
             max_cycles=max_cycles,
             progress=progress,
             assumptions=assumptions,
+            on_plan=on_plan,
         )
         return Proof(receipt=receipt, execution=Execution.of(execution))
-    if not dev_mode:
-        segment_limit_po2 = segment_limit_po2 or default_segment_po2()
-        check_fits(segment_limit_po2)
+    input = encode_input(document)
+    if not dev_mode:  # a fake receipt has no segments to size
+        if segment_limit_po2 is not None:
+            check_fits(segment_limit_po2)
+        plan = segment_size.plan(
+            elf,
+            input,
+            given=segment_limit_po2,
+            ceiling=segment_po2_ceiling(),
+            succinct=kind is ReceiptKind.succinct,
+            max_cycles=max_cycles,
+            assumptions=assumptions,
+        )
+        segment_limit_po2 = plan.po2
+        if on_plan:
+            on_plan(plan)
     options = _native.ProverOptions(
         kind=kind.value, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode
     )
-    info = _native.prove(elf, encode_input(document), options, progress=progress, assumptions=list(assumptions))
+    info = _native.prove(elf, input, options, progress=progress, assumptions=list(assumptions))
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
 
 

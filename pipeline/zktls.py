@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline import errors, zk
 from pipeline.models import ReceiptKind
+from pipeline.segment_size import SegmentPlan
 from pipeline.tlsn import Notary, Policy
 
 GUEST = "tlsn-claim"
@@ -184,12 +186,13 @@ def prove(
     segment_limit_po2: int | None = None,
     dev_mode: bool = False,
     progress: zk.Progress | None = None,
+    on_plan: Callable[[SegmentPlan], None] | None = None,
     cluster: str | None = None,
 ) -> zk.Receipt:
     """zkTLS: a receipt of the ``tlsn-claim`` guest that ``presentation`` verifies against ``policy`` and of whether
     the claims hold (decode its journal with :func:`decode`). Raises
-    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt. ``cluster``: as
-    for ``zk.prove``."""
+    ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt. ``on_plan``,
+    ``cluster``: as for ``zk.prove``."""
     document = claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
     try:
         return zk.prove(
@@ -199,6 +202,7 @@ def prove(
             segment_limit_po2=segment_limit_po2,
             dev_mode=dev_mode,
             progress=progress,
+            on_plan=on_plan,
             cluster=cluster,
         ).receipt
     except errors.GuestPanicked as exc:

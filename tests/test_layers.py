@@ -15,7 +15,7 @@ PACKAGE = Path(pipeline.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "home", "canonical", "keyfile", "secrets", "artifacts", "_native"},
     {"blobstore", "models", "spec", "journal", "registry", "builtins"},
-    {"wasm", "extism", "zk", "recursion", "cluster"},
+    {"wasm", "extism", "zk", "recursion", "cluster", "segment_size"},
     {"tlsn"},
     {"zktls", "activities"},
     {"workers", "cluster_workers"},

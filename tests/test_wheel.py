@@ -85,7 +85,8 @@ def test_execute_prove_and_verify_a_guest(loom, tmp_path: Path) -> None:
     executed = json.loads(loom("zk", "execute", "hello", "-i", document, "--json").stdout)
     assert executed["journal"] == {"count": 3, "sum": 6}
     receipt = tmp_path / "hello.receipt"
-    loom("zk", "prove", "hello", "-i", document, "--out", str(receipt), "--segment-po2", "16")
+    proved = loom("zk", "prove", "hello", "-i", document, "--out", str(receipt))
+    assert "in 1 segment of 2^17 cycles, 131,072 rows (the cheapest size that fits the memory)" in proved.stderr
     verified = json.loads(loom("zk", "verify", str(receipt), "--guest", "hello", "--json").stdout)
     assert verified["verified"] is True and verified["journal"] == {"count": 3, "sum": 6}
 

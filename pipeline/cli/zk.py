@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
-from pipeline.cluster import connect, default_segment_po2
+from pipeline.cluster import connect
 from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
+from pipeline.segment_size import SegmentPlan
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
 
@@ -48,7 +50,8 @@ SEGMENT_PO2_OPT = typer.Option(
     min=MIN_SEGMENT_PO2,
     max=MAX_SEGMENT_PO2,
     help=f"Segment size as a power of two cycles, {MIN_SEGMENT_PO2} to {MAX_SEGMENT_PO2}: "
-    "smaller segments need less memory.",
+    "smaller segments need less memory. A proof picks, by default, the size that proves in the fewest rows "
+    "among those that fit the memory.",
 )
 OUT_OPT = typer.Option(
     None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file (checked before proving)."
@@ -101,14 +104,15 @@ def prove(
     """Prove a guest on an input; shows a progress bar per segment and writes the receipt."""
     check_out_path(out)
     g = zk.load_guest(guest)
-    with proving_bar(g.name, dev_mode, json_out, segment_po2, cluster) as progress:
+    with proving_bar(g.name, dev_mode, json_out, cluster) as report:
         proof = zk.prove(
             g.elf,
             read_input(input),
             kind=kind,
             segment_limit_po2=segment_po2,
             dev_mode=dev_mode,
-            progress=progress,
+            progress=report.progress,
+            on_plan=report.plan,
             cluster=cluster,
         )
     if out:
@@ -136,37 +140,39 @@ def _emit_with_journal(facts: dict[str, Any], journal: Any, json_out: bool, titl
     print_json(journal, hint=JOURNAL_HINT)
 
 
+@dataclass(frozen=True)
+class ProvingReport:
+    """The callbacks a proof reports through: the segment size chosen, then its progress."""
+
+    plan: Callable[[SegmentPlan], None]
+    progress: zk.Progress
+
+
 @contextmanager
-def proving_bar(
-    name: str, dev_mode: bool, json_out: bool, segment_po2: int | None = None, cluster: str | None = None
-) -> Iterator[zk.Progress]:
-    """A progress bar over the proof's segments (then recursion), on stderr, after a line saying the segment size
-    and where it is proven; yields the progress callback."""
+def proving_bar(name: str, dev_mode: bool, json_out: bool, cluster: str | None = None) -> Iterator[ProvingReport]:
+    """A progress bar over the proof's segments (then recursion), on stderr, after a line saying where it is proven
+    and in which segments."""
     if dev_mode:
         err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
     # an unreachable cluster or a missing extra is one line, before any progress is shown
-    ray = connect(cluster) if cluster else None
-    if not dev_mode and not json_out:
-        if cluster:
-            where = f"on the Ray cluster {markup_safe(cluster)}"
-        else:
-            where = f"here ({zk.machine_memory() / 2**30:.0f} GiB of memory)"
-        if segment_po2 is None:
-            segment_po2 = default_segment_po2(ray) if ray else zk.default_segment_po2()
-            chosen = "the largest that fits the memory"
-        else:
-            chosen = "--segment-po2"
-        err_console.print(f"proving {where} in segments of 2^{segment_po2} cycles ({chosen})")
+    if cluster:
+        connect(cluster)
+    memory = f"{zk.machine_memory() / 2**30:.0f} GiB of memory"
+    where = f"on the Ray cluster {markup_safe(cluster)}" if cluster else f"here ({memory})"
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=json_out, disable=json_out) as bar:
         shown = markup_safe(name)  # a file's name: the description is parsed as markup
         task = bar.add_task(f"proving {shown}", total=None)
 
+        def plan(chosen: SegmentPlan) -> None:
+            if not json_out:
+                bar.console.print(f"proving {where} in {chosen.describe()}")
+
         def progress(phase: str, done: int, total: int) -> None:
             label = PROVING_PHASES.get(phase, markup_safe(phase))
             bar.update(task, description=f"proving {shown}: {label}", completed=done, total=total)
 
-        yield progress
+        yield ProvingReport(plan=plan, progress=progress)
 
 
 @app.command("tlsn-claim")
@@ -223,7 +229,7 @@ def tlsn_claim(
     loaded = tlsn_cli.load_presentation(file)
     signer = _trusted_signer(loaded.data, policy, trust)
     started = time.monotonic()
-    with proving_bar(zktls.GUEST, dev_mode, json_out, segment_po2, cluster) as progress:
+    with proving_bar(zktls.GUEST, dev_mode, json_out, cluster) as report:
         receipt = zktls.prove(
             loaded.data,
             policy,
@@ -233,7 +239,8 @@ def tlsn_claim(
             kind=kind,
             segment_limit_po2=segment_po2,
             dev_mode=dev_mode,
-            progress=progress,
+            progress=report.progress,
+            on_plan=report.plan,
             cluster=cluster,
         )
     seconds = time.monotonic() - started

@@ -1,5 +1,5 @@
 """zkTLS: the tlsn-claim guest verifies presentations inside the zkVM (executed here; a real proof of
-presentation.bin takes ~25 min on two cores and lives in benches/) and commits the facts and the claims' truth.
+presentation.bin takes ~10 min on two cores and lives in benches/) and commits the facts and the claims' truth.
 
 Refusals are the guest's own: executing it on a bad presentation stops with exactly the message the native
 verifier gives, so no receipt can exist for it. Dev-mode receipts stand in for proofs where only the plumbing is
@@ -19,7 +19,7 @@ import ecdsa
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeline import errors, tlsn, zk, zktls
+from pipeline import errors, segment_size, tlsn, zk, zktls
 from tests.tlsn import notary
 from tests.tlsn.conftest import GOLDEN_NOTARY_KEY, GOLDEN_TIME
 from tests.tlsn.test_minted import RECEIVED, SENT, mint, policy
@@ -284,6 +284,17 @@ def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -
     # Only a fixed tail is outside every phase: serializing and committing the journal (which holds these
     # numbers) and the zkVM's own exit, ~100k cycles before the guest got cheaper and after.
     assert execution.user_cycles - 150_000 < sum(phases.values()) <= execution.user_cycles
+
+
+def test_the_claim_is_planned_in_the_smallest_segments_that_cost_no_more_rows(guest, golden, golden_policy) -> None:
+    """The claim fills 2^20 rows as 1, 2 or 4 segments (2^20, 2^19, 2^18): composite takes the 2^18 ones, a quarter
+    of the memory; succinct stays at one segment, since each extra segment costs a lift and a join."""
+    document = zk.encode_input(zktls.claim_request(golden, golden_policy, CLAIM))
+    composite = segment_size.cheapest(guest.elf, document, ceiling=20, succinct=False)
+    assert (composite.po2, composite.segments, composite.rows) == (18, 4, 1 << 20)
+    succinct = segment_size.cheapest(guest.elf, document, ceiling=20, succinct=True)
+    assert (succinct.po2, succinct.segments) == (20, 1)
+    assert zk.execute(guest.elf, document, segment_limit_po2=17).total_cycles > 1 << 20  # why the search stopped
 
 
 def test_zktls_prove_in_dev_mode_is_labelled_and_never_verifies_as_real(guest, golden, golden_policy) -> None:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pipeline import _native, errors, zk
+from pipeline import _native, errors, segment_size, zk
+from pipeline.segment_size import SegmentChoice, SegmentPlan
 
 from .conftest import HELLO_INPUT, flips_accepted
 
@@ -79,12 +80,33 @@ def test_unknown_kind_is_rejected(hello: zk.Guest) -> None:
         _native.ProverOptions(kind="groth17")
 
 
-def test_the_default_segment_size_is_the_largest_that_fits_the_memory() -> None:
+def test_segment_sizes_are_capped_by_the_memory() -> None:
     gib = 2**30
-    assert zk.default_segment_po2(24 * gib) == 20  # risc0's own default when it fits
-    assert zk.default_segment_po2(8 * gib) == 19
-    assert zk.default_segment_po2(4 * gib) == 18
-    assert zk.default_segment_po2(gib // 2) == 16  # the smallest measured size: refused by prove if it cannot fit
+    assert zk.segment_po2_ceiling(24 * gib) == 20  # risc0's own default when it fits
+    assert zk.segment_po2_ceiling(8 * gib) == 19
+    assert zk.segment_po2_ceiling(4 * gib) == 18
+    assert zk.segment_po2_ceiling(gib // 2) == 16  # the smallest measured size: refused by prove if it cannot fit
+
+
+def test_the_cheapest_size_counts_recursion_for_succinct_receipts(hello: zk.Guest) -> None:
+    small = zk.encode_input({"words": [7, 35]})
+    composite = segment_size.cheapest(hello.elf, small, ceiling=20, succinct=False)
+    assert composite == SegmentPlan(17, SegmentChoice.cheapest, segments=1, rows=1 << 17)
+    succinct = segment_size.cheapest(hello.elf, small, ceiling=20, succinct=True)
+    assert succinct == SegmentPlan(17, SegmentChoice.cheapest, segments=1, rows=2 << 17)  # + one lift
+    capped = segment_size.cheapest(hello.elf, small, ceiling=16, succinct=False)
+    # never above the ceiling; the last segment is padded to its own power of two: 2^16 + 2^16 + 2^14
+    assert (capped.po2, capped.segments, capped.rows) == (16, 3, 147_456)
+    assert segment_size.proving_rows(3, 147_456, succinct=True) == 147_456 + 5 * segment_size.RECURSION_STEP_ROWS
+
+
+def test_a_given_size_is_used_as_given_and_a_failing_guest_fails_while_planning(hello: zk.Guest) -> None:
+    plans: list[SegmentPlan] = []
+    with pytest.raises(errors.GuestPanicked, match="hello: input must be"):
+        zk.prove(hello.elf, b"[]", on_plan=plans.append)
+    assert plans == []  # nothing was planned, nothing proven
+    given = segment_size.plan(hello.elf, b"", given=19, ceiling=16, succinct=False)
+    assert given == SegmentPlan(19, SegmentChoice.given) and "(as asked)" in given.describe()
 
 
 def test_a_segment_size_this_machine_cannot_hold_is_refused_before_proving() -> None:
