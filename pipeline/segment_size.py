@@ -65,7 +65,7 @@ def cheapest(
 ) -> SegmentPlan:
     """Executes the guest at segment sizes from ``ceiling`` down and returns the cheapest; ties go to the smaller
     size, which needs less memory. A failing execution raises here, before anything is proven."""
-    best: SegmentPlan | None = None
+    best, best_rows = None, 0
     for po2 in range(max(ceiling, SMALLEST_PO2), SMALLEST_PO2 - 1, -1):
         if assumptions:  # a composing guest's env::verify needs its assumptions present
             info, _ = _native.execute_segments(
@@ -74,9 +74,9 @@ def cheapest(
         else:
             info = _native.execute(elf, input, segment_limit_po2=po2, max_cycles=max_cycles)
         rows = proving_rows(info.segments, info.total_cycles, succinct=succinct)
-        if best is not None and rows > (best.rows or 0):
+        if best is not None and rows > best_rows:
             break
-        best = SegmentPlan(po2, SegmentChoice.cheapest, segments=info.segments, rows=rows)
+        best, best_rows = SegmentPlan(po2, SegmentChoice.cheapest, segments=info.segments, rows=rows), rows
     assert best is not None  # the range above is never empty
     return best
 

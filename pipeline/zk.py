@@ -174,13 +174,13 @@ def prove(
             on_plan=on_plan,
         )
         return Proof(receipt=receipt, execution=Execution.of(execution))
-    input = encode_input(document)
+    stdin = encode_input(document)
     if not dev_mode:  # a fake receipt has no segments to size
         if segment_limit_po2 is not None:
             check_fits(segment_limit_po2)
         plan = segment_size.plan(
             elf,
-            input,
+            stdin,
             given=segment_limit_po2,
             ceiling=segment_po2_ceiling(),
             succinct=kind is ReceiptKind.succinct,
@@ -193,7 +193,7 @@ def prove(
     options = _native.ProverOptions(
         kind=kind.value, segment_limit_po2=segment_limit_po2, max_cycles=max_cycles, dev_mode=dev_mode
     )
-    info = _native.prove(elf, input, options, progress=progress, assumptions=list(assumptions))
+    info = _native.prove(elf, stdin, options, progress=progress, assumptions=list(assumptions))
     return Proof(receipt=info.receipt, execution=Execution.of(info.stats))
 
 
