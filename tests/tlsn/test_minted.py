@@ -48,7 +48,8 @@ def test_partial_reveal_reports_redactions_and_invents_nothing(test_server: nota
     assert sent.authenticated == [(0, secret), (secret + 6, len(SENT))] and sent.redacted == [(secret, secret + 6)]
     assert received.redacted == [(cookie, cookie + 11)]
     assert [c.text for c in sent.revealed] == [SENT[:secret].decode(), SENT[secret + 6 :].decode()]
-    assert "s3cr3t" not in v.model_dump_json() and "abc" not in v.model_dump_json()
+    # the hidden bytes themselves ("abc" alone turns up in hex ids and roots now and then)
+    assert "s3cr3t" not in v.model_dump_json() and "session=abc" not in v.model_dump_json()
     assert sent.text is None and received.text is None  # no whole text with holes in it
     assert v.http.request is None and v.http.response is None
 
