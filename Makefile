@@ -1,6 +1,6 @@
 # `make demo` and `make test` do all set-up on a fresh machine, idempotently; a second run repeats no work.
-# Costly outputs (cargo targets, pip and npm caches) live under $(CACHE), outside the clone, so fresh clones
-# reuse them.
+# Costly outputs (cargo targets, built guests, pip and npm caches) live under $(CACHE), outside the clone, so fresh
+# clones reuse them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CACHE ?= $(HOME)/.cache/loom
@@ -56,10 +56,20 @@ $(NATIVE): $(STAMPS)/venv $(NATIVE_SRC)
 
 # risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests, built
 # for the module's CPU (a like-for-like comparison); `make bench` also builds it for the other one, to compare CPUs.
-$(STAMPS)/host-bench-%: $(NATIVE) $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml
+# Cargo would relink it in every clone at a new path; it depends only on what HOST_BENCH_SRC names (and rustc), so
+# a digest of those kept beside the binary lets a fresh clone skip cargo.
+HOST_BENCH_SRC := $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml native/Cargo.toml \
+                  native/Cargo.lock scripts/patch-risc0.sh
+$(STAMPS)/host-bench-%: $(NATIVE) $(HOST_BENCH_SRC)
 	@echo "==> benches/risc0-host for CPU $* (cargo build --release)"
-	@$(call cpu_env,$*) CARGO_TARGET_DIR=$(call cpu_target,$*) cargo build --release --locked --quiet \
-	  -p risc0-host-bench --manifest-path native/Cargo.toml
+	@bin=$(call cpu_target,$*)/release/risc0-host-bench; \
+	  sources="$$(cat $(HOST_BENCH_SRC) | sha256sum) $$(rustc -V)"; \
+	  if [ -x "$$bin" ] && [ "$$(cat "$$bin.sources" 2>/dev/null)" = "$$sources" ]; then \
+	    echo "    sources unchanged: $$bin"; \
+	  else \
+	    $(call cpu_env,$*) CARGO_TARGET_DIR=$(call cpu_target,$*) cargo build --release --locked --quiet \
+	      -p risc0-host-bench --manifest-path native/Cargo.toml && echo "$$sources" > "$$bin.sources"; \
+	  fi
 	@touch $@
 
 $(STAMPS)/guests: $(GUEST_SRC) | system

@@ -82,7 +82,6 @@ def run_risc0(
     blobs: BlobStore,
     *,
     progress: zk.Progress | None = None,
-    dev_mode: bool = False,
     options: ProveOptions = ProveOptions(),
     cluster: str | None = None,
 ) -> dict[str, Any]:
@@ -97,13 +96,12 @@ def run_risc0(
         document,
         kind=options.kind,
         segment_limit_po2=options.segment_po2,
-        dev_mode=dev_mode,
         progress=progress,
         max_cycles=defn.limits.fuel,
         cluster=cluster,
     )
     image_id = zk.image_id(elf)
-    proof.receipt.verify(image_id, allow_dev_mode=dev_mode)
+    proof.receipt.verify(image_id)
     return {
         "journal": zk.decode_journal(proof.receipt.journal),
         "receipt": zk.store_receipt(proof.receipt, blobs),

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import _native, errors, recursion, segment_size
-from pipeline.models import SEGMENT_MEMORY_MIB, largest_segment_po2, segment_memory
+from pipeline import _native, errors, models, recursion, segment_size
+from pipeline.models import largest_segment_po2, segment_memory
 from pipeline.recursion import Progress, Receipt
 from pipeline.segment_size import SegmentPlan
 
@@ -106,8 +106,7 @@ def _nodes(ray: Any) -> list[dict[str, float]]:
 
 def segment_po2_ceiling(ray: Any) -> int:
     """The largest segment size the cluster's largest node can prove, up to risc0's own default of 2^20."""
-    fits = largest_segment_po2(max(n.get("memory", 0) for n in _nodes(ray)))
-    return min(SEGMENT_MEMORY_MIB) if fits is None else fits
+    return models.segment_po2_ceiling(max(n.get("memory", 0) for n in _nodes(ray)))
 
 
 def placement(ray: Any, po2: int) -> Placement:

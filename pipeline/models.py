@@ -71,6 +71,7 @@ MIN_SEGMENT_PO2, MAX_SEGMENT_PO2 = 13, 24  # risc0_zkp's MIN_CYCLES_PO2..=MAX_CY
 SEGMENT_MEMORY_MIB = {16: 850, 17: 1_650, 18: 3_250, 19: 6_450, 20: 13_000}
 """Peak RSS of proving one segment of 2^po2 cycles: measured here (sha-chain, one full segment in a process of its
 own: 770, 1,497, 2,951, 5,862 and 11,960 MiB), plus a tenth. It doubles per po2."""
+SMALLEST_SEGMENT_PO2 = min(SEGMENT_MEMORY_MIB)
 
 
 def segment_memory(po2: int) -> int:
@@ -83,6 +84,13 @@ def segment_memory(po2: int) -> int:
 def largest_segment_po2(memory: float) -> int | None:
     """The largest measured segment size (up to risc0's default, 2^20) whose proof fits in ``memory`` bytes."""
     return max((p for p in SEGMENT_MEMORY_MIB if segment_memory(p) <= memory), default=None)
+
+
+def segment_po2_ceiling(memory: float) -> int:
+    """The largest segment size a proof in ``memory`` bytes may use; the smallest measured one when none fits, so
+    that a plan exists and the size is refused, with the reason, where it would be proven."""
+    fits = largest_segment_po2(memory)
+    return SMALLEST_SEGMENT_PO2 if fits is None else fits
 
 
 class ProveOptions(BaseModel):

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pipeline import _native
-from pipeline.models import SEGMENT_MEMORY_MIB
+from pipeline.models import SMALLEST_SEGMENT_PO2
 
-SMALLEST_PO2 = min(SEGMENT_MEMORY_MIB)
 RECURSION_STEP_ROWS = 1 << 17
 """What one lift or join costs, counted as the rv32im rows that take as long to prove (measured here: ~90-100 s, as
 a 2^17 segment): a succinct receipt of n segments adds n lifts and n - 1 joins to the segments."""
@@ -66,7 +65,7 @@ def cheapest(
     """Executes the guest at segment sizes from ``ceiling`` down and returns the cheapest; ties go to the smaller
     size, which needs less memory. A failing execution raises here, before anything is proven."""
     best, best_rows = None, 0
-    for po2 in range(max(ceiling, SMALLEST_PO2), SMALLEST_PO2 - 1, -1):
+    for po2 in range(max(ceiling, SMALLEST_SEGMENT_PO2), SMALLEST_SEGMENT_PO2 - 1, -1):
         if assumptions:  # a composing guest's env::verify needs its assumptions present
             info, _ = _native.execute_segments(
                 elf, input, segment_limit_po2=po2, max_cycles=max_cycles, assumptions=list(assumptions)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline import _native, errors, recursion, segment_size
+from pipeline import _native, errors, models, recursion, segment_size
 from pipeline.artifacts import data_dir
 from pipeline.canonical import compact_json
 from pipeline.cluster import prove as prove_on_cluster
-from pipeline.models import SEGMENT_MEMORY_MIB, ReceiptKind, largest_segment_po2, segment_memory
+from pipeline.models import ReceiptKind, segment_memory
 from pipeline.segment_size import SegmentPlan
 
 if TYPE_CHECKING:
@@ -124,8 +124,7 @@ def machine_memory() -> int:
 def segment_po2_ceiling(memory: int | None = None) -> int:
     """The largest segment size a local proof may use: the largest whose proof fits this machine's memory, up to
     risc0's own default of 2^20."""
-    fits = largest_segment_po2(machine_memory() if memory is None else memory)
-    return min(SEGMENT_MEMORY_MIB) if fits is None else fits
+    return models.segment_po2_ceiling(machine_memory() if memory is None else memory)
 
 
 def check_fits(po2: int, memory: int | None = None) -> None:

@@ -6,13 +6,28 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${LOOM_CACHE:-$HOME/.cache/loom}"
 out="$repo/build"
-mkdir -p "$out/wasm" "$out/zkvm"
 
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 cargo=/usr/bin/cargo
 remap=(--remap-path-prefix="$repo=/loom" --remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
        --remap-path-prefix="$cache=/cache")
 join() { local IFS=$'\x1f'; echo "$*"; }
+
+# The remapped clone path is part of the rustflags, which cargo fingerprints, so a clone at a new path would rebuild
+# everything (std included, ~3 min). The outputs depend only on the sources and the tools, so they are kept under
+# the cache, named by a digest of both, and a clone with the same sources copies them instead of building.
+key=$( { /usr/bin/rustc -vV; /usr/bin/cargo -V; ld.lld-16 --version; clang-16 --version | head -1
+         dpkg-query -W wasi-libc 2>/dev/null || true
+         cd "$repo" && find rust-guests activities/c scripts/build-guests.sh -type f -print0 | LC_ALL=C sort -z \
+           | xargs -0 sha256sum; } | sha256sum | cut -c1-32 )
+kept="$cache/guests/$key"
+mkdir -p "$out"
+if [[ -d "$kept" ]]; then
+  echo "==> Rust guests and WASI commands: sources unchanged, copied from $kept"
+  for kind in wasm zkvm wasi; do rm -rf "${out:?}/$kind" && cp -rp "$kept/$kind" "$out/"; done
+  exit 0
+fi
+rm -rf "$out/wasm" "$out/zkvm" "$out/wasi" && mkdir -p "$out/wasm" "$out/zkvm" "$out/wasi" "$cache/guests"
 
 echo "==> wasm32 guests (rust-guests/)"
 build_wasm() {  # cargo target dir under $cache/target, rustflags (joined), which packages
@@ -54,7 +69,6 @@ echo "==> WASI commands (rust-guests/wasi/, activities/c/)"
 # Each Rust program is its own cargo workspace; they share one target dir. The C programs build with clang 16
 # against the same wasi-libc (wasm-ld from lld-16).
 wasi_libc=/usr/lib/wasm32-wasi
-mkdir -p "$out/wasi"
 for manifest in "$repo"/rust-guests/wasi/*/Cargo.toml; do
   name=$(basename "$(dirname "$manifest")")
   CARGO_TARGET_DIR="$cache/target/wasi" CARGO_TARGET_WASM32_WASIP1_LINKER=/usr/lib/llvm-16/bin/wasm-ld \
@@ -69,3 +83,7 @@ for src in "$repo"/activities/c/*.c; do
     -Wl,--strip-all -o "$out/wasi/$(basename "$src" .c).wasm" "$src"
 done
 ls -l "$out"/wasi | sed 's/^/    /'
+
+staging=$(mktemp -d "$cache/guests/.new-XXXXXX") && chmod 755 "$staging"
+cp -rp "$out"/{wasm,zkvm,wasi} "$staging/"
+mv -T "$staging" "$kept" 2>/dev/null || rm -rf "$staging"  # another build kept the same outputs first

@@ -1,6 +1,7 @@
 """Proofs on a real multi-node Ray cluster (raylets started here): the same receipts a local proof gives, checked
 by Loom and by risc0's own Rust verifier; a node killed mid-proof costs only its tasks; a segment no node can hold
-is refused before anything runs."""
+is refused before anything runs. The succinct proof here is the suite's test of proving in parts
+(`pipeline.recursion`: segment, lift and join tasks, a join tree of depth two)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,7 @@ def test_a_composing_guest_is_resolved_on_the_cluster(proofs, address, tmp_path)
         progress=lambda phase, *_: phases.append(phase),
     )
     assert proof.receipt.kind == "succinct" and phases[-1] == "resolve"
+    assert proof.receipt.seal_size == inner.seal_size  # one segment and a resolve, or three and two joins: one seal
     assert json.loads(zk.verify(proof.receipt, compose.image_id))["verified"]["image_id"] == hello.image_id
     assert risc0_verifies(proof.receipt, compose.image_id, tmp_path) == proof.receipt.journal
 

@@ -1,6 +1,7 @@
-"""Succinct receipts for any number of segments, offline: the recursion programs come from crates.io and are
-checked against risc0's control IDs; a proof made in parts (segments, lifts, a join tree) is one constant-size
-receipt that risc0's Rust verifier accepts; a composing guest's assumption is resolved into one receipt."""
+"""Succinct receipts, offline: the recursion programs come from crates.io and are checked against risc0's control
+IDs; a composing guest's assumption is resolved into one receipt that risc0's Rust verifier accepts. A proof of
+several segments made in parts (segment, lift and join tasks) is tested where a distributed prover makes it, on
+the cluster (tests/cluster/test_cluster_proving.py), with the same recursion functions."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ import pytest
 from pipeline import errors, recursion, zk
 from pipeline.home import risc0_host_binary
 
-from .conftest import HELLO_INPUT, flips_accepted
+from .conftest import flips_accepted
 
-PO2 = 16  # small segments: each proves in well under a minute here
 EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
     "identity.zkr": "0d79bc33b4760b4783cbb96fdc87724c7e0c463eb0ba1b2705d39f43c698bd2d",
     "join.zkr": "7a8f24092c34ed3eb81b3d0a0b796c588c615d3488ef9e61c21dbd1e4b83ea6e",
@@ -28,52 +28,10 @@ def test_recursion_programs_match_risc0s_control_ids() -> None:
 
 
 @pytest.fixture(scope="module")
-def in_parts() -> tuple[zk.Guest, dict, zk.Receipt, list[tuple[str, int, int]]]:
-    """A real succinct receipt of a three-segment execution, made in parts as a distributed prover would (hello's
-    smallest input executes into three segments of 2^16 cycles)."""
-    guest, doc = zk.load_guest("hello"), HELLO_INPUT
-    execution, segments = recursion.execute_segments(guest.elf, zk.encode_input(doc), segment_limit_po2=PO2)
-    assert execution.segments == len(segments) == 3
-    phases: list[tuple[str, int, int]] = []
-    lifted = [recursion.lift(recursion.prove_segment(s)) for s in segments]
-    final = recursion.join_tree(lifted, progress=lambda *event: phases.append(event))
-    return guest, doc, recursion.succinct_receipt(final, execution.journal), phases
-
-
-@pytest.mark.slow
-def test_a_three_segment_proof_is_one_succinct_receipt(in_parts) -> None:
-    guest, _doc, receipt, phases = in_parts
-    assert receipt.kind == "succinct"
-    assert json.loads(zk.verify(receipt.to_bytes(), guest.image_id)) == {"count": 2, "sum": 42}
-    assert phases[-1][1:] == (2, 2)  # three segments: two joins, depth two
-
-
-@pytest.mark.slow
-def test_risc0s_rust_verifier_accepts_it(in_parts, tmp_path) -> None:
-    guest, _, receipt, _ = in_parts
-    path = tmp_path / "succinct.receipt"
-    path.write_bytes(receipt.to_bytes())
-    ok = subprocess.run([str(risc0_host_binary()), "verify", str(path), guest.image_id], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert bytes.fromhex(ok.stdout.strip()) == receipt.journal
-
-
-@pytest.mark.slow
-def test_flipped_bytes_and_a_wrong_image_are_refused(in_parts) -> None:
-    guest, _, receipt, _ = in_parts
-    data = receipt.to_bytes()
-    assert flips_accepted(data, guest.image_id) == []
-    with pytest.raises(errors.ImageIdMismatch):
-        zk.verify(data, zk.load_guest("sha-chain").image_id)
-    with pytest.raises(errors.ReceiptInvalid, match=r"trailing|bytes"):
-        zk.verify(data + b"\0", guest.image_id)
-
-
-@pytest.fixture(scope="module")
-def composed(hello: zk.Guest, in_parts) -> tuple[zk.Proof, list[str]]:
-    """The compose guest verifies the succinct hello receipt above inside the zkVM; proved succinct, the assumption
-    is resolved (a succinct assumption, so it needs no lift of its own)."""
-    inner = in_parts[2]
+def composed(hello: zk.Guest, composite: zk.Proof) -> tuple[zk.Proof, list[str]]:
+    """The compose guest verifies the session's composite hello receipt inside the zkVM; proved succinct, the
+    assumption is compressed (lifted) and resolved, so the receipt stands alone."""
+    inner = composite.receipt
     phases: list[str] = []
     proof = zk.prove(
         zk.load_guest("compose").elf,
@@ -96,8 +54,26 @@ def test_a_composing_guests_assumption_resolves_into_one_receipt(composed, hello
 
 
 @pytest.mark.slow
-def test_succinct_size_does_not_grow_with_segments(in_parts, composed) -> None:
-    assert in_parts[2].seal_size == composed[0].receipt.seal_size
+def test_risc0s_rust_verifier_accepts_it(composed, tmp_path) -> None:
+    receipt = composed[0].receipt
+    path = tmp_path / "succinct.receipt"
+    path.write_bytes(receipt.to_bytes())
+    compose = zk.load_guest("compose")
+    ok = subprocess.run(
+        [str(risc0_host_binary()), "verify", str(path), compose.image_id], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert bytes.fromhex(ok.stdout.strip()) == receipt.journal
+
+
+@pytest.mark.slow
+def test_flipped_bytes_and_a_wrong_image_are_refused(composed, hello) -> None:
+    data = composed[0].receipt.to_bytes()
+    assert flips_accepted(data, zk.load_guest("compose").image_id) == []
+    with pytest.raises(errors.ImageIdMismatch):
+        zk.verify(data, hello.image_id)  # the assumption's image is not the receipt's
+    with pytest.raises(errors.ReceiptInvalid, match=r"trailing|bytes"):
+        zk.verify(data + b"\0", zk.load_guest("compose").image_id)
 
 
 def test_a_composing_guest_without_its_assumption_is_not_proven(hello) -> None:
@@ -116,3 +92,13 @@ def test_parts_refuse_what_is_not_theirs() -> None:
         recursion.join(b"junk", b"junk")
     with pytest.raises(ValueError, match="nothing to join"):
         recursion.join_tree([])
+
+
+def test_the_join_tree_pairs_neighbours_level_by_level() -> None:
+    """The tree's shape, with any function of the join's contract (here one that writes the pairing down)."""
+    events: list[tuple[str, int, int]] = []
+    parts = [bytes([c]) for c in b"abcde"]
+    joined = recursion.join_tree(parts, join=lambda a, b: b"(" + a + b + b")", progress=lambda *e: events.append(e))
+    assert joined == b"(((ab)(cd))e)"  # depth ceil(log2 5) = 3, the odd one out carried up to the last level
+    assert events == [("join", n, 4) for n in range(1, 5)]
+    assert recursion.join_tree([b"a"], join=lambda a, b: a + b) == b"a"
