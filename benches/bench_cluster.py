@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from _support import rounds_for, sha_chain
 
 from pipeline import recursion, zk
 from pipeline.cluster import connect
@@ -38,17 +39,10 @@ def address() -> Iterator[str]:
         nodes.shutdown()
 
 
-def _rounds_for(segments: int) -> int:
-    guest, rounds = zk.load_guest("sha-chain"), 1
-    while zk.execute(guest.elf, {"rounds": rounds, "seed": "loom"}, segment_limit_po2=PO2).segments < segments:
-        rounds += 1
-    return rounds
-
-
 @pytest.mark.parametrize("kind", ["composite", "succinct"])
 def test_prove_local_vs_cluster(benchmark, address: str, kind: str) -> None:
     guest = zk.load_guest("sha-chain")
-    document = {"rounds": _rounds_for(SEGMENTS), "seed": "loom"}
+    document = sha_chain(rounds_for(SEGMENTS, PO2))
     t0 = time.monotonic()
     local = zk.prove(guest.elf, document, kind=kind, segment_limit_po2=PO2)
     local_s = time.monotonic() - t0

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _support import HOST_BIN, peak_rss_mib
+from _support import HOST_BIN, peak_rss_mib, rounds_filling, rounds_for, sha_chain
 
 from pipeline import zk
 from pipeline.home import risc0_host_binary
@@ -35,7 +35,7 @@ def host_bin() -> Path:
 @pytest.mark.parametrize(("rounds", "po2"), CASES, ids=[f"rounds{r}-po2_{p}" for r, p in CASES])
 def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds: int, po2: int) -> None:
     guest = zk.load_guest("sha-chain")
-    document = {"rounds": rounds, "seed": "loom"}
+    document = sha_chain(rounds)
     input_file = tmp_path / "input.json"
     input_file.write_bytes(zk.encode_input(document))
 
@@ -91,19 +91,10 @@ def test_prove_python_vs_rust(benchmark, host_bin: Path, tmp_path: Path, rounds:
 def test_verify_composite(benchmark) -> None:
     """Verification cost of a composite receipt (what every consumer of a receipt pays)."""
     guest = zk.load_guest("sha-chain")
-    receipt = zk.prove(guest.elf, {"rounds": 1, "seed": "loom"}).receipt
+    receipt = zk.prove(guest.elf, sha_chain(1)).receipt
     data = receipt.to_bytes()
     benchmark(zk.verify, data, guest.image_id)
     benchmark.extra_info.update({"seal_size": receipt.seal_size, "receipt_bytes": len(data)})
-
-
-def _rounds_for(segments: int, po2: int) -> int:
-    """The fewest sha-chain rounds that execute into ``segments`` segments of 2^po2."""
-    guest = zk.load_guest("sha-chain")
-    rounds = 1
-    while zk.execute(guest.elf, {"rounds": rounds, "seed": "loom"}, segment_limit_po2=po2).segments < segments:
-        rounds += 1 if rounds < 8 else rounds // 4
-    return rounds
 
 
 # Receipt kinds side by side: composite vs succinct of the same execution (1, 2 and 4 segments at 2^17).
@@ -115,7 +106,7 @@ def test_composite_vs_succinct(benchmark, segments: int) -> None:
     """Proof time, receipt bytes and verification time of both kinds, same guest and input, one run. The succinct
     proof is timed whole (segments, lifts, joins); its extra cost over composite is the recursion."""
     guest = zk.load_guest("sha-chain")
-    document = {"rounds": _rounds_for(segments, 17), "seed": "loom"}
+    document = sha_chain(rounds_for(segments, 17))
     t0 = time.monotonic()
     composite = zk.prove(guest.elf, document, segment_limit_po2=17)
     composite_s = time.monotonic() - t0
@@ -160,31 +151,12 @@ def test_composite_vs_succinct(benchmark, segments: int) -> None:
 SEGMENT_PO2S = [16, 17] if os.environ.get("LOOM_BENCH_QUICK") else [16, 17, 18, 19, 20]
 
 
-def _rounds_filling(po2: int) -> int:
-    """The fewest sha-chain rounds whose execution is one segment of exactly 2^po2 cycles (smaller ones are padded
-    to the next power of two, so the segment costs what its size costs)."""
-    guest = zk.load_guest("sha-chain")
-
-    def run(rounds: int) -> zk.Execution:
-        return zk.execute(guest.elf, {"rounds": rounds, "seed": "loom"}, segment_limit_po2=po2)
-
-    low, high = 0, 1
-    while run(high).total_cycles < 2**po2:
-        low, high = high, high * 2
-    while high - low > 1:  # the smallest count that fills the segment
-        mid = (low + high) // 2
-        low, high = (mid, high) if run(mid).total_cycles < 2**po2 else (low, mid)
-    info = run(high)
-    assert (info.segments, info.total_cycles) == (1, 2**po2), f"no single full segment of 2^{po2}"
-    return high
-
-
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("po2", SEGMENT_PO2S, ids=[f"po2_{p}" for p in SEGMENT_PO2S])
 def test_one_segment(benchmark, po2: int) -> None:
     """One segment of 2^po2 cycles proven in a process of its own: its wall time and peak RSS. Fails if the peak
     outgrows the memory Loom budgets for the size (the table must then be measured again)."""
-    rounds = _rounds_filling(po2)
+    rounds = rounds_filling(po2)
     script = (
         "import json, time; from pipeline import zk; g = zk.load_guest('sha-chain'); t0 = time.monotonic(); "
         f"zk.prove(g.elf, {{'rounds': {rounds}, 'seed': 'loom'}}, segment_limit_po2={po2}); "
@@ -217,7 +189,7 @@ def test_prove_native_cpu_vs_baseline(benchmark, tmp_path: Path) -> None:
         assert path.is_file(), f"{path} is missing: `make bench` builds risc0-host for CPU {cpu}"
     guest = zk.load_guest("sha-chain")
     input_file = tmp_path / "input.json"
-    input_file.write_bytes(zk.encode_input({"rounds": _rounds_filling(CPU_PO2), "seed": "loom"}))
+    input_file.write_bytes(zk.encode_input(sha_chain(rounds_filling(CPU_PO2))))
 
     def prove(cpu: str) -> dict[str, float]:
         _, out = peak_rss_mib(

@@ -164,8 +164,8 @@ def prove(
     """Proves ``elf`` on ``input`` with the cluster's nodes; returns the execution and the verified receipt. The
     segment size is ``segment_limit_po2``, else the cheapest the largest node can hold (as ``zk.prove``)."""
     ray = connect(address)
-    if segment_limit_po2 is not None:
-        placement(ray, segment_limit_po2)  # refuses a size no node can hold before anything runs
+    # a given size no node can hold is refused before the guest runs
+    given = None if segment_limit_po2 is None else placement(ray, segment_limit_po2)
     plan = segment_size.plan(
         elf,
         input,
@@ -177,10 +177,9 @@ def prove(
     )
     if on_plan:
         on_plan(plan)
-    po2 = plan.po2
-    where = placement(ray, po2)
+    where = given or placement(ray, plan.po2)
     info, segments = recursion.execute_segments(
-        elf, input, segment_limit_po2=po2, max_cycles=max_cycles, assumptions=assumptions
+        elf, input, segment_limit_po2=plan.po2, max_cycles=max_cycles, assumptions=assumptions
     )
     segment_task = ray.remote(_prove_segment).options(
         num_cpus=where.cpus, memory=where.segment_memory, max_retries=RETRIES

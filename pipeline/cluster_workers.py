@@ -3,18 +3,20 @@
 The journal and the blob store stay with the driver: a task gets its activity's module through Ray's object store
 (put once per module and run) and its input in the job, and gives back the output and any blob it made (a receipt);
 the driver stores them before the runner sees the result, so caching, retries and resume work as they do locally.
-A prove step on a node proves its segments on the cluster too. Steps granted secrets or host directories do not
-run on the cluster: neither leaves the driver's machine.
+A prove step on a node proves its segments on the cluster too, and its progress comes back to the driver through a
+queue (a Ray actor) while it runs. Steps granted secrets or host directories do not run on the cluster: neither
+leaves the driver's machine.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from typing import Any
 
 from pipeline import activities, cluster, errors
 from pipeline.blobstore import BlobStore, MemoryBlobStore
-from pipeline.models import ActivityDefinition
+from pipeline.models import ActivityDefinition, Runtime
 from pipeline.workers import INLINE_OUTPUT, Events, Failed, Job, Succeeded, WorkerResult, run_job
 
 
@@ -35,8 +37,9 @@ class _Recording(MemoryBlobStore):
 _node_state: dict[str, Any] = {}
 
 
-def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], *modules: bytes) -> Any:
-    """A Ray task: runs a batch of steps on this node; returns each result and the blobs the steps made."""
+def _run_on_node(address: str, progress: Any, jobs: tuple[Job, ...], digests: tuple[str, ...], *modules: bytes) -> Any:
+    """A Ray task: runs a batch of steps on this node; returns each result and the blobs the steps made. A prove
+    step's progress goes into ``progress`` (a Ray queue), when the batch has one."""
     if "executors" not in _node_state:
         _node_state["blobs"] = _Recording()
         _node_state["executors"] = activities.Executors(_node_state["blobs"], cluster=address)
@@ -62,7 +65,7 @@ def _run_on_node(address: str, jobs: tuple[Job, ...], digests: tuple[str, ...], 
                 )
             )
             continue
-        results.append(run_job(job, _node_state["executors"], definitions, None))
+        results.append(run_job(job, _node_state["executors"], definitions, progress))
         made.update(blobs.made)
     return results, made
 
@@ -78,25 +81,71 @@ class ClusterWorkers:
         self.events: Events | None = None
         self._modules: dict[str, Any] = {}  # digest -> the module's object in Ray's store
         self._blob_of: dict[str, str] = {}  # an activity definition (JSON) -> its module's digest
+        self._proves: dict[str, bool] = {}  # an activity definition (JSON) -> whether it is a risc0 guest
         self._task = self.ray.remote(_run_on_node).options(num_cpus=1, max_retries=cluster.RETRIES)
         self._running: list[Any] = []
+        self._progress: Any = None  # a Ray queue, made when the run's first prove step is sent
+        self._relaying = threading.Lock()  # one reader of the queue at a time, so events keep their order
+        self._stop = threading.Event()
+
+    def _progress_queue(self) -> Any:
+        """The queue nodes put prove steps' progress into, and a thread that relays it to the run's events."""
+        if self._progress is None:
+            from ray.util.queue import Queue
+
+            self._progress = Queue(actor_options={"num_cpus": 0})
+            threading.Thread(target=self._relay, args=(self._progress,), name="loom-progress", daemon=True).start()
+        return self._progress
+
+    def _relay(self, queue: Any) -> None:
+        while not self._stop.is_set() and self._deliver(queue, wait=True) is not None:
+            pass
+
+    def _deliver(self, queue: Any, *, wait: bool) -> bool | None:
+        """Hands the run's events one queued event (waiting a moment for one if ``wait``): whether there was one,
+        or None when the queue is gone (the run is over, or Ray shut down)."""
+        from ray.util.queue import Empty
+
+        with self._relaying:
+            try:
+                event = queue.get(timeout=0.2) if wait else queue.get_nowait()
+            except Empty:
+                return False
+            except Exception:
+                return None
+            if (sink := self.events) is not None:
+                sink(event.step, event.event, event.details)
+            return True
 
     def submit(self, jobs: tuple[Job, ...]) -> Future[list[WorkerResult]]:
+        proving = False
         for job in jobs:
             if job.defn_json not in self._blob_of:
-                self._blob_of[job.defn_json] = ActivityDefinition.model_validate_json(job.defn_json).blob
+                defn = ActivityDefinition.model_validate_json(job.defn_json)
+                self._blob_of[job.defn_json] = defn.blob
+                self._proves[job.defn_json] = defn.runtime is Runtime.risc0
+            proving = proving or self._proves[job.defn_json]
         digests = tuple(sorted({self._blob_of[job.defn_json] for job in jobs}))
         for digest in digests:
             if digest not in self._modules:
                 self._modules[digest] = self.ray.put(self.blobs.get(digest))
-        ref = self._task.remote(self.address, jobs, digests, *(self._modules[d] for d in digests))
+        progress = self._progress_queue() if proving else None
+        ref = self._task.remote(self.address, progress, jobs, digests, *(self._modules[d] for d in digests))
         self._running.append(ref)
         done: Future[list[WorkerResult]] = Future()
-        ref.future().add_done_callback(lambda f: self._store(f, done, len(jobs)))
+        # Ray calls back on a thread of its own, which should not wait on Ray: storing (which fetches the queued
+        # progress from the queue's actor) happens on another
+        ref.future().add_done_callback(
+            lambda f: threading.Thread(target=self._store, args=(f, done, len(jobs)), name="loom-results").start()
+        )
         return done
 
     def _store(self, finished: Future[Any], done: Future[list[WorkerResult]], count: int) -> None:
-        """Puts what a batch made into the driver's blob store, then hands the runner its results."""
+        """Puts what a batch made into the driver's blob store and relays the progress its steps reported (a node
+        queued it before the batch returned), then hands the runner its results."""
+        if (queue := self._progress) is not None:
+            while self._deliver(queue, wait=False):
+                pass
         try:
             results, made = finished.result()
             for data in made.values():
@@ -120,3 +169,7 @@ class ClusterWorkers:
             for ref in self._running:
                 self.ray.cancel(ref, force=True)
         self._running.clear()
+        self._stop.set()
+        if self._progress is not None:
+            self._progress.shutdown()
+            self._progress = None

@@ -131,9 +131,11 @@ def check_fits(po2: int, memory: int | None = None) -> None:
     """Refuses, before anything is proven, a segment size whose proof cannot fit this machine's memory."""
     memory = machine_memory() if memory is None else memory
     if segment_memory(po2) > memory:
+        fits = models.largest_segment_po2(memory)
+        hint = "prove on a cluster" if fits is None else f"use a segment po2 of {fits} or less"
         raise errors.InvalidInput(
             f"a segment of 2^{po2} cycles needs about {segment_memory(po2) / 2**30:.1f} GiB to prove, but this "
-            f"machine has {memory / 2**30:.1f} GiB: use a segment po2 of {segment_po2_ceiling(memory)} or less"
+            f"machine has {memory / 2**30:.1f} GiB: {hint}"
         )
 
 

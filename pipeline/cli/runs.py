@@ -65,11 +65,13 @@ def _decode(data: bytes) -> Any:
 
 class _Display:
     """One progress line per step; proving steps show their segments. Descriptions are rich markup, so the step
-    name (from a pipeline file) and event are escaped into it."""
+    name (from a pipeline file) and event are escaped into it. Progress is relayed by another thread, so it may
+    arrive after its step finished: it is dropped then."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, TaskID] = {}
+        self.finished: set[str] = set()
 
     def __call__(self, step: str, event: Event, details: dict[str, Any]) -> None:
         name = markup_safe(step)
@@ -77,6 +79,8 @@ class _Display:
         if task is None:
             task = self.tasks[step] = self.progress.add_task(name, total=None)
         if event == Event.PROGRESS:
+            if step in self.finished:
+                return
             phase = PROVING_PHASES.get(details["phase"], markup_safe(details["phase"]))
             self.progress.update(
                 task, description=f"{name}: {phase}", completed=details["done"], total=details["total"]
@@ -87,6 +91,7 @@ class _Display:
             f" (attempt {details['attempt']}, retry in {details['delay_s']:.1f}s)" if event == Event.RETRYING else ""
         )
         if event in FINISHED:
+            self.finished.add(step)
             self.progress.update(task, description=f"{name}: {label}{extra}", completed=1, total=1)
         else:
             self.progress.update(task, description=f"{name}: {label}{extra}")

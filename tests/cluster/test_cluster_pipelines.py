@@ -17,6 +17,7 @@ from pipeline import errors, zk
 from pipeline.models import ProveOptions
 from pipeline.runner import Runner
 from pipeline.spec import PipelineSpec, load_pipeline
+from pipeline.workers import Event
 
 from ..conftest import REPO
 from ..tlsn.conftest import GOLDEN_NOTARY_KEY
@@ -74,9 +75,15 @@ def output_but_the_receipt(spec: PipelineSpec, document: dict[str, object]) -> d
 def test_the_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim) -> None:
     spec, document = notarized_claim
     on_cluster = Runner(cluster=address)
-    first = on_cluster.run(spec, document, no_cache=True)
+    heard: list[tuple[str, str, dict[str, object]]] = []
+    first = on_cluster.run(spec, document, no_cache=True, events=lambda *event: heard.append(event))
     assert first.status == "succeeded", first.error
     assert first.executed == 4
+    # the prove step's segments, proven by tasks of the step's own task, reported back to this driver as they went,
+    # all of it before the step's end
+    prove = [(event, details) for step, event, details in heard if step == "prove"]
+    assert (Event.PROGRESS, {"phase": "segment", "done": 2, "total": 2}) in prove
+    assert prove[-1] == (Event.SUCCEEDED, {"attempt": 1})
     assert {k: v for k, v in first.output.items() if k != "receipt"} == output_but_the_receipt(spec, document)
     assert first.output["holds"] is True and first.output["value"] == {"bazz": 123}
     receipt = zk.load_receipt(first.output["receipt"], on_cluster.blobs)  # the driver's store holds it

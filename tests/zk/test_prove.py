@@ -115,3 +115,5 @@ def test_a_segment_size_this_machine_cannot_hold_is_refused_before_proving() -> 
         zk.prove(hello.elf, {"words": [1]}, segment_limit_po2=24)
     with pytest.raises(errors.InvalidInput, match=r"use a segment po2 of 18 or less"):
         zk.check_fits(20, memory=4 * 2**30)
+    with pytest.raises(errors.InvalidInput, match=r"has 0\.5 GiB: prove on a cluster$"):
+        zk.check_fits(16, memory=2**29)  # no size fits: no po2 to suggest
