@@ -17,7 +17,7 @@ from typing import Any
 from pipeline import activities, cluster, errors
 from pipeline.blobstore import BlobStore, MemoryBlobStore
 from pipeline.models import ActivityDefinition, Runtime
-from pipeline.workers import INLINE_OUTPUT, Events, Failed, Job, Succeeded, WorkerResult, run_job
+from pipeline.workers import INLINE_OUTPUT, Events, Failed, Job, StepEvent, Succeeded, WorkerResult, run_job
 
 
 class _Recording(MemoryBlobStore):
@@ -32,6 +32,22 @@ class _Recording(MemoryBlobStore):
         digest = super().put(data)
         self.made[digest] = data
         return digest
+
+
+class _Reporter:
+    """A node's end of the run's progress queue. Progress is for people watching: a queue that is lost (its node
+    left the cluster) must not fail the proof, so from then on reports are dropped."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def put(self, event: StepEvent) -> None:
+        if self.queue is None:
+            return
+        try:
+            self.queue.put(event, timeout=5)
+        except Exception:
+            self.queue = None
 
 
 _node_state: dict[str, Any] = {}
@@ -65,7 +81,8 @@ def _run_on_node(address: str, progress: Any, jobs: tuple[Job, ...], digests: tu
                 )
             )
             continue
-        results.append(run_job(job, _node_state["executors"], definitions, progress))
+        reporter = None if progress is None else _Reporter(progress)
+        results.append(run_job(job, _node_state["executors"], definitions, reporter))
         made.update(blobs.made)
     return results, made
 

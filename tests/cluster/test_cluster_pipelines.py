@@ -17,7 +17,7 @@ from pipeline import errors, zk
 from pipeline.models import ProveOptions
 from pipeline.runner import Runner
 from pipeline.spec import PipelineSpec, load_pipeline
-from pipeline.workers import Event
+from pipeline.workers import Event, StepEvent
 
 from ..conftest import REPO
 from ..tlsn.conftest import GOLDEN_NOTARY_KEY
@@ -130,3 +130,19 @@ def test_the_cli_refuses_an_unreachable_cluster_in_seconds(address: str, reason:
         assert refused.returncode == 5, refused.stderr
         assert reason in refused.stderr, refused.stderr
         assert len([line for line in refused.stderr.splitlines() if line.strip()]) <= 2, refused.stderr
+
+
+def test_progress_whose_queue_is_lost_is_dropped_not_raised(address: str) -> None:
+    """A prove step's node reports progress into the run's queue; if that queue is gone (its node left the cluster),
+    the step goes on: the report is dropped, and so are the ones after it."""
+    from ray.util.queue import Queue
+
+    from pipeline.cluster_workers import _Reporter
+
+    queue = Queue(actor_options={"num_cpus": 0})
+    reporter = _Reporter(queue)
+    reporter.put(StepEvent("prove", Event.PROGRESS, {"phase": "segment", "done": 1, "total": 2}))
+    assert queue.get(timeout=10).details["done"] == 1
+    queue.shutdown()
+    reporter.put(StepEvent("prove", Event.PROGRESS, {"phase": "segment", "done": 2, "total": 2}))
+    assert reporter.queue is None
