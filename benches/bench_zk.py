@@ -159,7 +159,7 @@ def test_one_segment(benchmark, po2: int) -> None:
     rounds = rounds_filling(po2)
     script = (
         "import json, time; from pipeline import zk; g = zk.load_guest('sha-chain'); t0 = time.monotonic(); "
-        f"zk.prove(g.elf, {{'rounds': {rounds}, 'seed': 'loom'}}, segment_limit_po2={po2}); "
+        f"zk.prove(g.elf, {sha_chain(rounds)!r}, segment_limit_po2={po2}); "
         "print(json.dumps({'prove_s': time.monotonic() - t0}))"
     )
     measured: dict[str, float] = {}

@@ -97,8 +97,7 @@ class ClusterWorkers:
         self.processes = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
         self.events: Events | None = None
         self._modules: dict[str, Any] = {}  # digest -> the module's object in Ray's store
-        self._blob_of: dict[str, str] = {}  # an activity definition (JSON) -> its module's digest
-        self._proves: dict[str, bool] = {}  # an activity definition (JSON) -> whether it is a risc0 guest
+        self._definitions: dict[str, ActivityDefinition] = {}  # validated once per activity definition (JSON)
         self._task = self.ray.remote(_run_on_node).options(num_cpus=1, max_retries=cluster.RETRIES)
         self._running: list[Any] = []
         self._progress: Any = None  # a Ray queue, made when the run's first prove step is sent
@@ -135,14 +134,12 @@ class ClusterWorkers:
             return True
 
     def submit(self, jobs: tuple[Job, ...]) -> Future[list[WorkerResult]]:
-        proving = False
         for job in jobs:
-            if job.defn_json not in self._blob_of:
-                defn = ActivityDefinition.model_validate_json(job.defn_json)
-                self._blob_of[job.defn_json] = defn.blob
-                self._proves[job.defn_json] = defn.runtime is Runtime.risc0
-            proving = proving or self._proves[job.defn_json]
-        digests = tuple(sorted({self._blob_of[job.defn_json] for job in jobs}))
+            if job.defn_json not in self._definitions:
+                self._definitions[job.defn_json] = ActivityDefinition.model_validate_json(job.defn_json)
+        definitions = [self._definitions[job.defn_json] for job in jobs]
+        digests = tuple(sorted({defn.blob for defn in definitions}))
+        proving = any(defn.runtime is Runtime.risc0 for defn in definitions)
         for digest in digests:
             if digest not in self._modules:
                 self._modules[digest] = self.ray.put(self.blobs.get(digest))

@@ -13,7 +13,6 @@ import pytest
 from pipeline import zk
 from pipeline.home import cache_dir, risc0_host_binary
 
-from ..conftest import REPO
 from .conftest import HELLO_INPUT
 
 HOST_BIN = risc0_host_binary()
@@ -38,13 +37,15 @@ def test_receipt_made_in_python_verifies_with_risc0_rust(host_bin, hello, compos
 
 def rust_made_receipt(host_bin: Path, guest: zk.Guest, document: object) -> bytes:
     """A composite receipt from risc0's own Rust prover: this test's reference input, not what it tests, so it is
-    kept under the cache dir, named by everything that makes it (the prover's source and locked dependencies, the
-    guest, the input and the arguments); a fresh machine or a changed prover makes it anew."""
+    kept under the cache dir, named by everything that makes it (the prover, the guest, the input and the
+    arguments); a fresh machine or a changed prover makes it anew. The prover is named by the digest of its sources
+    that make recorded beside it (the binary's own bytes differ from clone to clone), else by those bytes."""
     stdin = zk.encode_input(document)
     args = ["composite", "17", "1"]
-    prover = [REPO / "native" / "Cargo.lock", *sorted((REPO / "benches" / "risc0-host").rglob("*.*"))]
+    sources = Path(f"{host_bin}.sources")
+    prover = sources.read_bytes() if sources.is_file() else host_bin.read_bytes()
     key = hashlib.sha256()
-    for part in (*(path.read_bytes() for path in prover), guest.elf, stdin, " ".join(args).encode()):
+    for part in (prover, guest.elf, stdin, " ".join(args).encode()):
         key.update(hashlib.sha256(part).digest())
     kept = cache_dir() / "test-receipts" / f"risc0-rust-{key.hexdigest()}.receipt"
     if not kept.is_file():
