@@ -22,6 +22,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 if TYPE_CHECKING:
     from pipeline.activities import register_builtins, register_module
     from pipeline.blobstore import BlobStore, default_blobstore
+    from pipeline.bundle import Bundle, BundleReport, verify_bundle
     from pipeline.errors import (
         ActivityExited,
         ActivityNotFound,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         ActivityTrapped,
         BlobCorrupted,
         BlobNotFound,
+        BundleRefused,
         CapabilityDenied,
         ClusterUnavailable,
         ExecutionFailed,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         Runtime,
         WasiDir,
     )
+    from pipeline.provenance import Provenance, Source
     from pipeline.registry import ActivityRegistry, default_registry
     from pipeline.runner import Runner, RunResult
     from pipeline.spec import (
@@ -99,7 +102,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ReceiptInvalid",
         "ImageIdMismatch",
         "PresentationInvalid",
+        "BundleRefused",
     ),
+    "pipeline.bundle": ("Bundle", "BundleReport", "verify_bundle"),
+    "pipeline.provenance": ("Provenance", "Source"),
     "pipeline.models": (
         "ActivityDefinition",
         "Capabilities",
@@ -159,6 +165,9 @@ __all__ = [
     "BlobCorrupted",
     "BlobNotFound",
     "BlobStore",
+    "Bundle",
+    "BundleRefused",
+    "BundleReport",
     "BytesClaim",
     "Capabilities",
     "CapabilityDenied",
@@ -180,6 +189,7 @@ __all__ = [
     "PresentationInvalid",
     "Proof",
     "ProveOptions",
+    "Provenance",
     "ProvingFailed",
     "Receipt",
     "ReceiptInvalid",
@@ -189,6 +199,7 @@ __all__ = [
     "RunResult",
     "Runner",
     "Runtime",
+    "Source",
     "StepSpec",
     "VerifiedPresentation",
     "WasiDir",
@@ -201,6 +212,7 @@ __all__ = [
     "load_presentation",
     "register_builtins",
     "register_module",
+    "verify_bundle",
     "verify_presentation",
 ]
 

@@ -138,6 +138,11 @@ class ImageIdMismatch(ReceiptInvalid):
     """The receipt is valid for another program than the expected image ID."""
 
 
+class BundleRefused(LoomError):
+    """A result bundle failed a check: a receipt that does not verify or is of an untrusted image, a proven value
+    that differs from its journal, a value without provenance, a required value that is not proven."""
+
+
 # --- TLSNotary ------------------------------------------------------------------------------------------------
 
 

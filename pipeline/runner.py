@@ -50,6 +50,7 @@ from pipeline.journal import (
 )
 from pipeline.keyfile import private_key
 from pipeline.models import ActivityDefinition, ProveOptions, Runtime
+from pipeline.provenance import Provenance, StepOrigin, StepReceipt, classify, default_template
 from pipeline.registry import ActivityRegistry, default_registry
 from pipeline.secrets import SecretProvider, default_secrets
 from pipeline.spec import PipelineSpec, lookup, references, render
@@ -89,9 +90,36 @@ class RunResult(BaseModel):
     run_id: str
     status: RunStatus
     output: Any = None
+    provenance: list[Provenance] = []
+    """Where each part of ``output`` comes from: a verified receipt's journal, or the host."""
+    receipts: dict[str, StepReceipt] = {}
+    """The receipt of each risc0 step that ran, by step."""
     error: str | None = None
     executed: int = 0
     cached: int = 0
+
+
+def _provenance(
+    template: Any,
+    output: Any,
+    definitions: dict[str, ActivityDefinition],
+    outputs: dict[str, Any],
+    skipped: set[str],
+) -> dict[str, Any]:
+    """A finished run's ``provenance`` and ``receipts`` (see ``RunResult``), from its steps' activities and
+    outputs: the same whether worked out as the run ends or read back from its journal."""
+    origins = {name: StepOrigin(defn.runtime, name in skipped) for name, defn in definitions.items()}
+    receipts = {
+        name: StepReceipt(
+            guest=defn.ref,
+            image_id=outputs[name]["image_id"],
+            kind=outputs[name]["kind"],
+            receipt=outputs[name]["receipt"],
+        )
+        for name, defn in definitions.items()
+        if defn.runtime is Runtime.risc0 and name not in skipped
+    }
+    return {"provenance": classify(template, output, origins), "receipts": receipts}
 
 
 # --- the state of a run ---------------------------------------------------------------------------------------
@@ -262,8 +290,8 @@ class Runner:
         run = self.journal.run(run_id)
         if run is None:
             raise errors.InvalidInput(f"no run {run_id} in {self.journal.path}")
-        if run.status == RunStatus.SUCCEEDED:
-            return RunResult(run_id=run_id, status=run.status, output=self._load(run.output_blob))
+        if run.status == RunStatus.SUCCEEDED:  # nothing left to do: nothing executed or served now
+            return self.outcome(run_id).model_copy(update={"executed": 0, "cached": 0})
         lock = self.journal.lock(run_id)
         if not lock.acquire():
             raise errors.RunInProgress(
@@ -278,6 +306,34 @@ class Runner:
             return self._execute(run_id, spec, document, False, events)
         finally:
             lock.release()
+
+    def outcome(self, run_id: str) -> RunResult:
+        """A finished run as its journal has it: status, error, counts and, when it succeeded, the output with its
+        provenance (worked out as the run did, from the spec and the pinned activities' runtimes)."""
+        run = self.journal.run(run_id)
+        if run is None:
+            raise errors.InvalidInput(f"no run {run_id} in {self.journal.path}")
+        attempts = self.journal.attempts(run_id)
+        done = {a.step: a for a in attempts if a.status in DONE}
+        counts = {
+            "executed": sum(a.status == StepStatus.SUCCEEDED for a in done.values()),
+            "cached": sum(a.status == StepStatus.CACHED for a in done.values()),
+        }
+        if run.status != RunStatus.SUCCEEDED:
+            return RunResult(run_id=run_id, status=run.status, error=run.error, **counts)
+        output = self._load(run.output_blob)
+        spec = PipelineSpec.model_validate_json(run.spec)
+        template = spec.output if spec.output is not None else default_template(list(spec.steps))
+        definitions = {step: self.registry.resolve(spec.steps[step].activity) for step in done}
+        outputs = {step: self._load(a.output_blob) for step, a in done.items()}
+        skipped = {step for step, a in done.items() if a.status == StepStatus.SKIPPED}
+        return RunResult(
+            run_id=run_id,
+            status=run.status,
+            output=output,
+            **counts,
+            **_provenance(template, output, definitions, outputs, skipped),
+        )
 
     def _resolve(self, spec: PipelineSpec) -> dict[str, ActivityDefinition]:
         """Each activity reference once (a shipped one is registered on first use)."""
@@ -427,17 +483,21 @@ class _Execution:
 
         if state.failure:
             return failed(state.failure)
+        template = self.spec.output if self.spec.output is not None else default_template(list(self.spec.steps))
         try:
-            output = (
-                render(self.spec.output, state.context)
-                if self.spec.output is not None
-                else {name: step["output"] for name, step in state.context["steps"].items()}
-            )
+            output = render(template, state.context)
         except errors.LoomError as exc:
             return failed(f"output: {exc}")
         self.journal.finish_run(self.run_id, RunStatus.SUCCEEDED, output_blob=self.blobs.put(canonical(output)))
+        definitions = {name: plan.defn for name, plan in self.plans.items()}
+        outputs = {name: step["output"] for name, step in state.context["steps"].items()}
         return RunResult(
-            run_id=self.run_id, status=RunStatus.SUCCEEDED, output=output, executed=state.executed, cached=state.cached
+            run_id=self.run_id,
+            status=RunStatus.SUCCEEDED,
+            output=output,
+            executed=state.executed,
+            cached=state.cached,
+            **_provenance(template, output, definitions, outputs, state.skipped),
         )
 
     def _start(self, state: RunState, steps: list[str]) -> None:

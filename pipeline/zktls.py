@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -110,6 +110,14 @@ class TranscriptDigest(_Model):
     received: DirectionDigest
 
 
+class PickedValue(_Model):
+    """A value the journal states: what the response's JSON body holds at ``path`` (``null`` when not ``found``)."""
+
+    path: str
+    found: bool
+    value: Any = None
+
+
 class ClaimJournal(_Model):
     """What a ``tlsn-claim`` receipt proves."""
 
@@ -121,6 +129,7 @@ class ClaimJournal(_Model):
     claim: JsonVerdict | None
     bytes: BytesVerdict | None
     holds: bool = Field(description="every claim given holds")
+    picked: list[PickedValue] | None = Field(None, description="the values at the paths asked for (`pick`)")
     revealed: dict[str, Any] | None = Field(None, description="the transcript, only when asked for (`reveal`)")
     cycles: list[tuple[str, int]] | None = Field(None, description="cycles per phase, only when profiling")
 
@@ -137,14 +146,16 @@ def claim_request(
     claim: JsonClaim | None = None,
     *,
     bytes_claim: BytesClaim | None = None,
+    pick: Sequence[str] = (),
     reveal: bool = False,
     profile: bool = False,
     accelerate: bool = True,
 ) -> bytes:
-    """The guest's input (its stdin). ``accelerate=False`` makes the guest use portable arithmetic instead of RISC
+    """The guest's input (its stdin); ``pick`` names dot paths of the response's JSON body whose values the journal
+    is to state. ``accelerate=False`` makes the guest use portable arithmetic instead of RISC
     Zero's bigint circuits (same verdict, many more cycles): for measuring the accelerator."""
-    if claim is None and bytes_claim is None:
-        raise errors.InvalidInput("nothing to prove: give a JSON claim and/or a bytes claim")
+    if claim is None and bytes_claim is None and not pick:
+        raise errors.InvalidInput("nothing to prove: give a JSON claim, a bytes claim and/or paths to pick")
     document: dict[str, Any] = {
         "policy": policy.to_request(),
         "reveal": reveal,
@@ -155,6 +166,8 @@ def claim_request(
         document["claim"] = claim.model_dump()
     if bytes_claim is not None:
         document["bytes"] = bytes_claim.model_dump(exclude_none=True)
+    if pick:
+        document["pick"] = list(pick)
     return FRAME + len(presentation).to_bytes(4, "little") + presentation + zk.encode_input(document)
 
 
@@ -181,6 +194,7 @@ def prove(
     claim: JsonClaim | None = None,
     *,
     bytes_claim: BytesClaim | None = None,
+    pick: Sequence[str] = (),
     reveal: bool = False,
     kind: ReceiptKind | str = ReceiptKind.composite,
     segment_limit_po2: int | None = None,
@@ -193,7 +207,7 @@ def prove(
     the claims hold (decode its journal with :func:`decode`). Raises
     ``PresentationInvalid`` when the guest refuses the presentation: then there is no receipt. ``on_plan``,
     ``cluster``: as for ``zk.prove``."""
-    document = claim_request(presentation, policy, claim, bytes_claim=bytes_claim, reveal=reveal)
+    document = claim_request(presentation, policy, claim, bytes_claim=bytes_claim, pick=pick, reveal=reveal)
     try:
         return zk.prove(
             zk.load_guest(GUEST).elf,

@@ -1,37 +1,59 @@
 #!/usr/bin/env bash
-# `make demo`: the main job end to end. Verify TLSNotary's golden presentation on its own, run the flagship
-# notarized-claim pipeline on it with no registration step (verify the presentation in the wasm
-# sandbox, parse the HTTP response, pick a JSON field, prove a claim about the body in RISC Zero), run it again to show every step
-# served from the cache, then verify the receipt on its own.
+# `make demo`: the main job end to end. Verify TLSNotary's sample presentation on its own; read fields from it with
+# the quick start (every value host: nothing proves them); run the flagship, which proves in RISC Zero that the
+# presentation verifies and what its response says, and writes a bundle; run it again (served from the cache);
+# then, as the recipient would, verify the bundle in a fresh data dir, and see a tampered copy refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 loom=.venv/bin/loom
 export LOOM_HOME="${LOOM_HOME:-$PWD/.demo-home}"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+python=.venv/bin/python
 
-step "Loom $($loom info --json | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print(d["loom"], "| risc0", d["native.risc0_zkvm"], "| wasmtime", d["wasmtime"], "| data in", d["loom_home"])')"
+step "Loom $($loom info --json | $python -c 'import json,sys; d=json.load(sys.stdin); print(d["loom"], "| risc0", d["native.risc0_zkvm"], "| wasmtime", d["wasmtime"], "| data in", d["loom_home"])')"
 presentation=../shared/fixtures/tlsn/presentation.bin
 notary_key=035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c
-step "loom tlsn verify $presentation   (TLSNotary's golden presentation)"
+step "loom tlsn verify $presentation   (TLSNotary's sample presentation)"
 $loom tlsn verify "$presentation" --notary-key "$notary_key" --server tlsnotary.org
 
 input="$LOOM_HOME/notarized-claim.input.json"
-.venv/bin/python - "$presentation" "$notary_key" > "$input" <<'PY'
+$python - "$presentation" "$notary_key" > "$input" <<'PY'
 import base64, json, sys
 presentation, key = open(sys.argv[1], "rb").read(), sys.argv[2]
 print(json.dumps({"presentation": base64.b64encode(presentation).decode(), "notary_key": key,
-                  "server": "tlsnotary.org", "path": "bazz", "op": "eq", "value": 123}))
+                  "server": "tlsnotary.org", "path": "bazz", "op": "eq", "value": 123, "paths": ["bazz"]}))
 PY
-step "loom run examples/notarized-claim.yaml   (a real RISC Zero proof: a minute or more on 2 cores)"
-$loom run examples/notarized-claim.yaml --input @"$input"
+step "loom run examples/notarized-fields.yaml   (the quick start: read in the sandbox, proven by nothing)"
+$loom run examples/notarized-fields.yaml --input @"$input"
 
-step "the same run again: every step is served from the cache"
+bundle="$LOOM_HOME/notarized-claim.bundle.json"
+step "loom run examples/notarized-claim.yaml --bundle   (a real RISC Zero proof: about 11 minutes on 2 cores)"
+$loom run examples/notarized-claim.yaml --input @"$input" --bundle "$bundle"
+
+step "the same run again: the proof is served from the cache"
 $loom run examples/notarized-claim.yaml --input @"$input" --json > "$LOOM_HOME/result.json"
-.venv/bin/python -c 'import json,sys; r=json.load(open(sys.argv[1])); print("run", r["run_id"] + ":", r["status"] + ",", r["executed"], "executed,", r["cached"], "from cache"); print(json.dumps(r["output"], indent=2))' "$LOOM_HOME/result.json"
+$python -c 'import json,sys; r=json.load(open(sys.argv[1])); print("run", r["run_id"] + ":", r["status"] + ",", r["executed"], "executed,", r["cached"], "from cache")' "$LOOM_HOME/result.json"
 
-step "loom runs show   (the journal of the first run above)"
-$loom runs show "$($loom runs list --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[1]["run_id"])')"
+step "loom runs show   (the journal of the flagship's first run)"
+$loom runs show "$($loom runs list --json | $python -c 'import json,sys; print(json.load(sys.stdin)[1]["run_id"])')"
 
-step "loom zk verify   (anyone holding the receipt and the image ID can check the claim)"
-read -r receipt image_id < <(.venv/bin/python -c 'import json,sys; o=json.load(open(sys.argv[1]))["output"]; print(o["receipt"], o["image_id"])' "$LOOM_HOME/result.json")
-$loom zk verify "$LOOM_HOME/blobs/${receipt:0:2}/${receipt:2}" --image-id "$image_id"
+fresh="$(mktemp -d)"
+trap 'rm -rf "$fresh"' EXIT
+step "loom verify   (the recipient: a fresh data dir, nothing but the bundle and the image IDs Loom ships)"
+LOOM_HOME="$fresh" $loom verify "$bundle" \
+  --require-proven server --require-proven notary_key --require-proven session_time \
+  --require-proven claim --require-proven holds --require-proven value
+
+step "loom verify of a tampered copy   (the value changed from 123 to 124: refused)"
+tampered="$LOOM_HOME/tampered.bundle.json"
+$python - "$bundle" "$tampered" <<'PY'
+import json, sys
+bundle = json.load(open(sys.argv[1]))
+bundle["output"]["value"] = 124
+json.dump(bundle, open(sys.argv[2], "w"))
+PY
+if LOOM_HOME="$fresh" $loom verify "$tampered"; then
+  echo "demo: the tampered bundle verified: that is a bug" >&2
+  exit 1
+fi
+echo "(refused, as it must be: exit 1)"

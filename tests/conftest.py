@@ -3,11 +3,19 @@ dir."""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pipeline.artifacts import data_dir
+from pipeline import zk
+from pipeline.artifacts import SAMPLE_NOTARY_KEY, data_dir
+from pipeline.home import cache_dir
+from tests.support import loom
+from tests.support.mixed import MixedRun, receipt_bytes, run_mixed
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -38,3 +46,66 @@ def built() -> Path:
     if not (path / "zkvm").is_dir():
         pytest.fail(f"{path} is missing: run `make setup` first")
     return path
+
+
+@pytest.fixture(scope="session")
+def hello() -> zk.Guest:
+    return zk.load_guest("hello")
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> MixedRun:
+    """The mixed pipeline, run once (see ``tests.support.mixed``): its proof is the session's real proof of hello.
+
+    Run with RISC0_DEV_MODE=1 in the environment (the workers inherit it): Loom takes dev mode only from its explicit
+    argument, so the proof is real all the same (the tests check it)."""
+    home = tmp_path_factory.mktemp("mixed-home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LOOM_HOME", str(home))
+        env.setenv("RISC0_DEV_MODE", "1")
+        return run_mixed(home)
+
+
+@pytest.fixture(scope="session")
+def hello_receipt(mixed: MixedRun) -> zk.Receipt:
+    """The session's one real composite receipt of hello (from the mixed run), for the tests that read or tamper
+    with a receipt."""
+    return zk.Receipt.from_bytes(receipt_bytes(mixed.bundle))
+
+
+FLAGSHIP_TIMEOUT = 3600  # a real proof of the zkTLS claim takes ~11 minutes on 2 cores
+
+
+@pytest.fixture(scope="session")
+def flagship_bundle(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) -> Path:
+    """The bundle of `loom run examples/notarized-claim.yaml` on TLSNotary's sample presentation, as `make demo`
+    makes it: a real proof of the tlsn-claim guest (~11 minutes here).
+
+    The run's data dir is kept under $LOOM_CACHE/test-homes: a later session runs the pipeline again on a copy of
+    it, and Loom's own step cache serves the proof for as long as the guest, its input and its limits are unchanged
+    (any change is a cache miss, and the guest is proven again). Everything else of the run, the bundle and its
+    verification happen anew each time."""
+    kept = cache_dir() / "test-homes" / "notarized-claim"
+    work = tmp_path_factory.mktemp("flagship")
+    home, bundle = work / "home", work / "notarized-claim.bundle.json"
+    if kept.is_dir():
+        shutil.copytree(kept, home, symlinks=True)
+    document = {
+        "presentation": base64.b64encode((fixtures / "tlsn" / "presentation.bin").read_bytes()).decode(),
+        "notary_key": SAMPLE_NOTARY_KEY,
+        "server": "tlsnotary.org",
+        "path": "bazz",
+        "op": "eq",
+        "value": 123,
+    }
+    (work / "input.json").write_text(json.dumps(document))
+    args = ("run", str(REPO / "examples" / "notarized-claim.yaml"), "--input", f"@{work / 'input.json'}")
+    run = loom(*args, "--bundle", str(bundle), "--json", env={"LOOM_HOME": str(home)}, timeout=FLAGSHIP_TIMEOUT)
+    assert run.returncode == 0, run.stderr
+    if json.loads(run.stdout)["executed"]:  # proven now: keep this data dir for the next session
+        staged = kept.with_name(f"{kept.name}.{os.getpid()}")
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(home, staged, symlinks=True)
+        shutil.rmtree(kept, ignore_errors=True)
+        staged.rename(kept)
+    return bundle

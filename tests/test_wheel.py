@@ -108,6 +108,29 @@ def test_run_an_example_on_a_fresh_data_dir(loom, tmp_path: Path, fixtures: Path
     )
     assert result["status"] == "succeeded" and result["output"]["server"] == "tlsnotary.org"
     assert result["output"]["fields"] == {"bazz": 123}
+    # the quick start proves nothing: every value it outputs is the host's word
+    assert {tuple(p["path"]): p["source"] for p in result["provenance"]} == {
+        ("fields",): "host",
+        ("status",): "host",
+        ("server",): "host",
+        ("session_time",): "host",
+    }
+
+
+def test_the_flagship_bundle_verifies_on_a_machine_with_only_the_wheel(loom, tmp_path: Path, flagship_bundle: Path):
+    """The recipient's side: the wheel in a fresh virtualenv, a fresh LOOM_HOME, and the bundle `make demo` writes."""
+    every = ["server", "notary_key", "session_time", "claim", "holds", "value", "response_sha256"]
+    required = [arg for path in every for arg in ("--require-proven", path)]
+    verified = loom("verify", str(flagship_bundle), *required)
+    assert "bundle verified: 7 of 7 values proven" in verified.stdout, verified.stdout
+    assert not (tmp_path / "home" / "journal.sqlite").exists()  # nothing written to the data dir
+    tampered = json.loads(flagship_bundle.read_text())
+    tampered["output"]["value"] = 124
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    refused = loom("verify", str(tmp_path / "tampered.json"), code=1)
+    assert refused.stderr.strip().splitlines() == [
+        "error: BundleRefused: value is 124 in the bundle, but the receipt of step prove (tlsn-claim) proves 123"
+    ]
 
 
 def test_a_quick_benchmark_suite(loom, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 //!
 //! Native code returns [`NativeError`]; its one `From` impl below is the only place a Python exception is made,
 //! so each class and its arguments are chosen in one place.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use pyo3::import_exception;
 use pyo3::PyErr;
 
@@ -57,8 +59,31 @@ impl From<tlsn_verifier::Error> for NativeError {
     }
 }
 
+/// Quiet sections now running, on any thread: a panic inside one is a refusal of hostile input that its caller
+/// reports as an error, so the default hook must not also print it (with a source path) on stderr. A count, not a
+/// thread-local flag: risc0 may panic on a worker thread of its own while the caller waits.
+static QUIET: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the hook that keeps caught panics quiet (`catch_quietly`); every other panic prints as before.
+pub(crate) fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if QUIET.load(Ordering::SeqCst) == 0 {
+            default(info)
+        }
+    }));
+}
+
+/// Runs `f`; a panic becomes `Err` with its message, printed nowhere.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    QUIET.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.fetch_sub(1, Ordering::SeqCst);
+    result.map_err(|panic| panic_message(&panic))
+}
+
 /// The message of a caught panic, for the error that replaces it.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<String>()
         .cloned()

@@ -73,9 +73,8 @@ pub(crate) fn decode_exact<T: DeserializeOwned + Serialize>(data: &[u8]) -> Resu
     let options = bincode::DefaultOptions::new()
         .with_fixint_encoding()
         .allow_trailing_bytes();
-    let value: T = std::panic::catch_unwind(|| options.deserialize(data))
-        .map_err(|panic| crate::errors::panic_message(&panic))?
-        .map_err(|e| e.to_string())?;
+    let value: T =
+        crate::errors::catch_quietly(|| options.deserialize(data))?.map_err(|e| e.to_string())?;
     let used = options.serialized_size(&value).map_err(|e| e.to_string())?;
     match data.len() as u64 - used.min(data.len() as u64) {
         0 => Ok(value),

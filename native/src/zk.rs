@@ -14,7 +14,7 @@ use risc0_zkvm::{
     Segment, SessionEvents, VerifierContext,
 };
 
-use crate::errors::{panic_message, NativeError, NativeResult};
+use crate::errors::{catch_quietly, NativeError, NativeResult};
 use crate::image::program_binary;
 use crate::recursion::proving;
 
@@ -111,11 +111,9 @@ impl Receipt {
         py.detach(|| {
             let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
             // risc0's verifier can panic on a malformed seal (e.g. an out-of-range index): that is a rejection.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.inner.verify_with_context(&ctx, expected)
-            }))
-            .map_err(|panic| format!("malformed seal ({})", panic_message(&panic)))?
-            .map_err(|e| e.to_string())?;
+            catch_quietly(|| self.inner.verify_with_context(&ctx, expected))
+                .map_err(|panic| format!("malformed seal ({panic})"))?
+                .map_err(|e| e.to_string())?;
             check_descriptive_fields(&self.inner, &ctx)
         })
         .map_err(|e| match claimed {

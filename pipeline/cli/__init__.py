@@ -9,7 +9,7 @@ import typer
 
 from pipeline import __version__, _native
 from pipeline.artifacts import data_dir
-from pipeline.cli import activity, bench, runs, tlsn, zk
+from pipeline.cli import activity, bench, runs, tlsn, verify, zk
 from pipeline.cli.output import JSON_OPT, emit, run_app
 from pipeline.home import loom_home
 
@@ -26,6 +26,7 @@ app.add_typer(tlsn.app, name="tlsn")
 app.add_typer(zk.app, name="zk")
 app.add_typer(runs.app, name="runs")
 app.command("run")(runs.run)
+app.command("verify")(verify.verify)
 app.add_typer(bench.app, name="bench")
 
 

@@ -20,17 +20,21 @@ from pipeline.cli.output import (
     JSON_OPT,
     PROVING_PHASES,
     SECRETS_DIR_OPT,
+    check_out_path,
     console,
     emit,
     err_console,
     markup_safe,
     one_line,
     plain,
-    print_json,
     read_input,
     safe,
 )
+from pipeline.cli.provenance import provenance_table
+from pipeline.files import write_atomic
 from pipeline.journal import RunStatus, StepStatus
+from pipeline.provenance import Source
+from pipeline.results import bundle_of
 from pipeline.runner import Runner, RunResult
 from pipeline.secrets import use_secrets_dir
 from pipeline.spec import load_pipeline
@@ -103,9 +107,31 @@ def _run_with_display(json_out: bool, work: Callable[[_Display], RunResult]) -> 
         return work(_Display(progress))
 
 
-def _finish(result: RunResult, json_out: bool) -> None:
+BUNDLE_HELP = (
+    "Write the result as a bundle to this file: the output, where each value comes from (a receipt or the host) and "
+    "the receipts, for `loom verify` on any machine."
+)
+
+
+def _write_bundle(runner: Runner, run_id: str, path: Path) -> str:
+    """Writes the run's bundle; returns a line saying what went in."""
+    made = bundle_of(runner, run_id)
+    write_atomic(path, made.to_bytes())
+    proven = sum(p.source is Source.proven for p in made.provenance)
+    return (
+        f"bundle written to {path}: {proven} of {len(made.provenance)} values proven by {len(made.receipts)} receipt(s)"
+    )
+
+
+def show_output(result: RunResult) -> None:
+    """The output as a table of its values with their provenance."""
+    guests = {step: (r.guest.split("@")[0], r.image_id) for step, r in result.receipts.items()}
+    console.print(provenance_table(result.output, result.provenance, guests))
+
+
+def _finish(result: RunResult, json_out: bool, bundled: tuple[Path, str] | None = None) -> None:
     if json_out:
-        emit(result.model_dump(), True)
+        emit(result.model_dump(mode="json") | ({"bundle": str(bundled[0])} if bundled else {}), True)
     else:
         colour = "green" if result.status == RunStatus.SUCCEEDED else "red"
         console.print(
@@ -119,8 +145,10 @@ def _finish(result: RunResult, json_out: bool) -> None:
         )
         if result.error:
             err_console.print(safe(one_line(result.error), "red"), soft_wrap=True)
-        if result.output is not None:
-            print_json(result.output, hint="run with --json, or pipe the output, to get all of it")
+        if result.status == RunStatus.SUCCEEDED:
+            show_output(result)
+        if bundled:
+            console.print(safe(bundled[1]))
     if result.status != RunStatus.SUCCEEDED:
         raise typer.Exit(EXIT_FAILED)
 
@@ -132,16 +160,22 @@ def run(
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes for independent steps."),
     secrets_dir: Path = SECRETS_DIR_OPT,
     cluster: str = CLUSTER_OPT,
+    bundle: Path = typer.Option(None, "--bundle", help=BUNDLE_HELP),
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run."""
+    """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run.
+
+    The output is shown value by value: 'proven' when a verified receipt's journal states it, 'host' when it was
+    computed or given outside the zkVM."""
+    check_out_path(bundle)
     spec = load_pipeline(pipeline)
     document = _decode(read_input(input))
     runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir), cluster=cluster)
-    _finish(
-        _run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache, events=events)),
-        json_out,
-    )
+    result = _run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache, events=events))
+    bundled = None
+    if bundle and result.status == RunStatus.SUCCEEDED:
+        bundled = bundle, _write_bundle(runner, result.run_id, bundle)
+    _finish(result, json_out, bundled)
 
 
 @app.command("list")
@@ -173,8 +207,18 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
     if run_ is None:
         raise errors.InvalidInput(f"no run {run_id}")
     attempts = journal.attempts(run_id)
+    outcome = Runner().outcome(run_id)
     if json_out:
-        emit({"run": run_.model_dump(exclude={"spec"}), "attempts": [a.model_dump() for a in attempts]}, True)
+        emit(
+            {
+                "run": run_.model_dump(exclude={"spec"}),
+                "attempts": [a.model_dump() for a in attempts],
+                "output": outcome.output,
+                "provenance": [p.model_dump(mode="json") for p in outcome.provenance],
+                "receipts": {step: r.model_dump(mode="json") for step, r in outcome.receipts.items()},
+            },
+            True,
+        )
         return
     table = Table(
         "step",
@@ -198,6 +242,24 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
             safe(one_line(f"{a.error_type}: {a.error}"[:70] if a.error else "")),
         )
     console.print(table)
+    if outcome.status == RunStatus.SUCCEEDED:
+        show_output(outcome)
+
+
+@app.command("bundle")
+def bundle_(
+    run_id: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", "-o", help="The bundle file to write."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Write a finished run's result as a bundle: its output, each value's provenance and the receipts that prove
+    them, in one file that `loom verify` checks on any machine."""
+    check_out_path(out)
+    line = _write_bundle(Runner(), run_id, out)
+    if json_out:
+        emit({"run_id": run_id, "bundle": str(out)}, True)
+    else:
+        console.print(safe(line))
 
 
 @app.command()

@@ -25,8 +25,9 @@ from ..tlsn.conftest import GOLDEN_NOTARY_KEY
 
 @pytest.fixture
 def notarized_claim(fixtures: Path) -> tuple[PipelineSpec, dict[str, object]]:
-    """The flagship pipeline, its proof in segments of 2^17 cycles (two segments, so two tasks)."""
-    spec = load_pipeline(REPO / "examples" / "notarized-claim.yaml")
+    """The flagship as it was (a presentation verified on the host, a claim about its body proven), its proof in
+    segments of 2^17 cycles (two segments, so two tasks)."""
+    spec = load_pipeline(REPO / "tests" / "pipelines" / "notarized-json-claim.yaml")
     prove = spec.steps["prove"].model_copy(update={"prove": ProveOptions(segment_po2=17)})
     spec = spec.model_copy(update={"steps": {**spec.steps, "prove": prove}})
     document = {
@@ -41,7 +42,7 @@ def notarized_claim(fixtures: Path) -> tuple[PipelineSpec, dict[str, object]]:
 
 
 def output_but_the_receipt(spec: PipelineSpec, document: dict[str, object]) -> dict[str, object]:
-    """What a local run of the flagship outputs, its receipt aside, found here without a second proof: the steps
+    """What a local run of the pipeline outputs, its receipt aside, found here without a second proof: the steps
     before the proof run locally, and the claim guest is executed on the input its prove step gets (a proof
     commits exactly the journal the execution gives)."""
     before = spec.model_copy(
@@ -72,7 +73,7 @@ def output_but_the_receipt(spec: PipelineSpec, document: dict[str, object]) -> d
 
 
 @pytest.mark.slow
-def test_the_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim) -> None:
+def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim) -> None:
     spec, document = notarized_claim
     on_cluster = Runner(cluster=address)
     heard: list[tuple[str, str, dict[str, object]]] = []
@@ -86,6 +87,18 @@ def test_the_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(addres
     assert prove[-1] == (Event.SUCCEEDED, {"attempt": 1})
     assert {k: v for k, v in first.output.items() if k != "receipt"} == output_but_the_receipt(spec, document)
     assert first.output["holds"] is True and first.output["value"] == {"bazz": 123}
+    # the receipt proves a claim about *some* document with that digest: what the host read is labelled host
+    assert {".".join(map(str, p.path)): p.source.value for p in first.provenance} == {
+        "claim": "proven",
+        "holds": "proven",
+        "document_sha256": "proven",
+        "value": "host",
+        "receipt": "host",
+        "image_id": "host",
+        "notary_key": "host",
+        "server": "host",
+        "session_time": "host",
+    }
     receipt = zk.load_receipt(first.output["receipt"], on_cluster.blobs)  # the driver's store holds it
     assert json.loads(zk.verify(receipt, first.output["image_id"]))["holds"] is True
     again = on_cluster.run(spec, document)

@@ -14,8 +14,7 @@ import pytest
 
 from pipeline import errors, zk
 from pipeline.home import risc0_host_binary
-
-from ..zk.conftest import HELLO_INPUT
+from tests.support import HELLO_INPUT
 
 PO2 = 16  # hello's input executes into three segments of 2^16 cycles
 HELLO_JOURNAL = {"count": 2, "sum": 42}

@@ -91,6 +91,32 @@ def test_bytes_claims(guest, golden, golden_policy, bytes_claim, revealed, holds
     assert j.claim is None and (j.bytes.revealed, j.bytes.holds, j.holds) == (revealed, holds, holds)
 
 
+def test_picked_values_are_stated_in_the_journal_in_the_order_asked(guest, golden, golden_policy) -> None:
+    """What a receipt can state, not only judge: the values at the paths asked for (null, not found, when absent)."""
+    j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, pick=["bazz", "buzz.1", "nope", ""]))
+    assert j.claim is None and j.holds  # no claim: nothing that fails to hold
+    assert [(p.path, p.found, p.value) for p in j.picked] == [
+        ("bazz", True, 123),
+        ("buzz.1", True, "5"),
+        ("nope", False, None),
+        ("", True, {"foo": "bar", "bazz": 123, "buzz": [1, "5"]}),
+    ]
+    with_claim = run(guest, golden, golden_policy, pick=["bazz"])
+    assert with_claim["claim"]["holds"] and with_claim["picked"] == [{"found": True, "path": "bazz", "value": 123}]
+    assert "picked" not in run(guest, golden, golden_policy)  # a journal without picks is the same bytes as before
+
+
+def test_picks_are_bounded_and_need_the_whole_response(guest, golden, golden_policy, test_server) -> None:
+    with pytest.raises(errors.GuestPanicked, match="65 paths to pick; at most 64"):
+        run(guest, golden, golden_policy, None, pick=["bazz"] * 65)
+    cookie = RECEIVED.index(b"session=")
+    redacted = notary.Disclosure(
+        open_sent=[[(0, len(SENT))]], open_received=[[(0, cookie), (cookie + 11, len(RECEIVED))]]
+    )
+    with pytest.raises(errors.GuestPanicked, match="needs the whole response revealed"):
+        run(guest, mint(test_server, disclosure=redacted), policy(test_server), None, pick=["balance"])
+
+
 def test_reveal_puts_the_verifiers_transcript_in_the_journal(guest, golden, golden_policy) -> None:
     j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, reveal=True))
     assert j.revealed == tlsn.verify_to_dict(golden, golden_policy)["transcript"]

@@ -1,37 +1,8 @@
-"""One real composite proof of the `hello` guest, shared by every test that reads or tampers with it."""
+"""Tampering with receipts: where to flip bits, and which flips a verifier still accepts (it should be none)."""
 
 from __future__ import annotations
 
-import pytest
-
 from pipeline import errors, zk
-from pipeline.segment_size import SegmentChoice, SegmentPlan
-
-HELLO_INPUT = {"words": [7, 35]}
-
-
-@pytest.fixture(scope="session")
-def hello() -> zk.Guest:
-    return zk.load_guest("hello")
-
-
-@pytest.fixture(scope="session")
-def composite(hello: zk.Guest) -> zk.Proof:
-    """One real composite proof, shared by the tests that only read or tamper with it.
-
-    Made with RISC0_DEV_MODE=1 in the environment: Loom takes dev mode only from its explicit argument.
-    """
-    seen: list[tuple[str, int, int]] = []
-    plans: list[SegmentPlan] = []
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RISC0_DEV_MODE", "1")
-        proof = zk.prove(hello.elf, HELLO_INPUT, progress=lambda *event: seen.append(event), on_plan=plans.append)
-    # no size given: hello fits one segment of 2^17 (2^16 would take three, more rows), heard before proving
-    assert plans == [SegmentPlan(17, SegmentChoice.cheapest, segments=1, rows=1 << 17)]
-    assert proof.execution.segments == 1 and proof.execution.total_cycles == 1 << 17
-    assert seen[0] == ("segment", 0, proof.execution.segments)
-    assert seen[-1] == ("segment", proof.execution.segments, proof.execution.segments)
-    return proof
 
 
 def _flip_positions(size: int) -> list[int]:

@@ -8,36 +8,37 @@ import pytest
 
 from pipeline import _native, errors, segment_size, zk
 from pipeline.segment_size import SegmentChoice, SegmentPlan
+from tests.support import HELLO_INPUT
 
-from .conftest import HELLO_INPUT, flips_accepted
+from .conftest import flips_accepted
 
 
-def test_composite_receipt_verifies(hello: zk.Guest, composite: zk.Proof) -> None:
-    r = composite.receipt
+def test_composite_receipt_verifies(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
+    r = hello_receipt  # made by a pipeline step (the mixed run), as Loom makes most of its receipts
     assert r.kind == "composite" and not r.is_dev_mode
     assert r.seal_size > 10_000  # a real STARK seal, not a placeholder
     assert r.claimed_image_id == hello.image_id
-    assert json.loads(zk.verify(r, hello.image_id)) == {"count": 2, "sum": 42}
+    assert json.loads(zk.verify(r, hello.image_id)) == {"count": 3, "sum": 6}
 
 
-def test_round_trip_through_bytes_and_blob_store(hello: zk.Guest, composite: zk.Proof) -> None:
-    data = composite.receipt.to_bytes()
+def test_round_trip_through_bytes_and_blob_store(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
+    data = hello_receipt.to_bytes()
     assert zk.Receipt.from_bytes(data).to_bytes() == data
     from pipeline.blobstore import MemoryBlobStore
 
     blobs = MemoryBlobStore()
-    digest = zk.store_receipt(composite.receipt, blobs)
-    assert zk.load_receipt(digest, blobs).verify(hello.image_id) == composite.receipt.journal
+    digest = zk.store_receipt(hello_receipt, blobs)
+    assert zk.load_receipt(digest, blobs).verify(hello.image_id) == hello_receipt.journal
 
 
-def test_wrong_image_id_is_a_mismatch(composite: zk.Proof) -> None:
+def test_wrong_image_id_is_a_mismatch(hello_receipt: zk.Receipt) -> None:
     other = zk.load_guest("sha-chain").image_id
     with pytest.raises(errors.ImageIdMismatch, match=other):
-        composite.receipt.verify(other)
+        hello_receipt.verify(other)
 
 
-def test_every_flipped_byte_is_rejected(hello: zk.Guest, composite: zk.Proof) -> None:
-    accepted = flips_accepted(composite.receipt.to_bytes(), hello.image_id)
+def test_every_flipped_byte_is_rejected(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
+    accepted = flips_accepted(hello_receipt.to_bytes(), hello.image_id)
     assert accepted == [], f"tampered receipts verified at byte offsets {accepted[:10]}"
 
 
@@ -58,14 +59,14 @@ def test_dev_mode_receipt_is_labelled_and_refused(hello: zk.Guest) -> None:
 
 
 def test_dev_mode_environment_variable_does_not_weaken_verification(
-    hello: zk.Guest, composite: zk.Proof, monkeypatch: pytest.MonkeyPatch
+    hello: zk.Guest, hello_receipt: zk.Receipt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RISC0_DEV_MODE", "1")
     fake = zk.prove(hello.elf, HELLO_INPUT, dev_mode=True).receipt
     with pytest.raises(errors.ReceiptInvalid, match="dev-mode"):
         fake.verify(hello.image_id)
-    assert composite.receipt.kind == "composite"  # proved under RISC0_DEV_MODE=1, still real
-    assert composite.receipt.verify(hello.image_id) == composite.receipt.journal
+    assert hello_receipt.kind == "composite"  # proved under RISC0_DEV_MODE=1, still real
+    assert hello_receipt.verify(hello.image_id) == hello_receipt.journal
 
 
 def test_panicking_guest_fails_to_prove(hello: zk.Guest) -> None:

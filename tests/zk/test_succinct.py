@@ -28,10 +28,10 @@ def test_recursion_programs_match_risc0s_control_ids() -> None:
 
 
 @pytest.fixture(scope="module")
-def composed(hello: zk.Guest, composite: zk.Proof) -> tuple[zk.Proof, list[str]]:
+def composed(hello: zk.Guest, hello_receipt: zk.Receipt) -> tuple[zk.Proof, list[str]]:
     """The compose guest verifies the session's composite hello receipt inside the zkVM; proved succinct, the
     assumption is compressed (lifted) and resolved, so the receipt stands alone."""
-    inner = composite.receipt
+    inner = hello_receipt
     phases: list[str] = []
     proof = zk.prove(
         zk.load_guest("compose").elf,
@@ -48,7 +48,7 @@ def test_a_composing_guests_assumption_resolves_into_one_receipt(composed, hello
     proof, phases = composed
     compose = zk.load_guest("compose")
     journal = json.loads(zk.verify(proof.receipt, compose.image_id))
-    assert journal == {"verified": {"image_id": hello.image_id, "journal": '{"count":2,"sum":42}'}}
+    assert journal == {"verified": {"image_id": hello.image_id, "journal": '{"count":3,"sum":6}'}}
     assert proof.receipt.kind == "succinct"
     assert [p for i, p in enumerate(phases) if p not in phases[:i]] == ["segment", "lift", "join", "resolve"]
 

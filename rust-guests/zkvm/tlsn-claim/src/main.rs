@@ -4,17 +4,19 @@
 //! In: `{"presentation": "<base64>", "policy": {...as for tlsn-verify...}, "claim": {"path", "op", "value"},
 //! "bytes": {"direction": "received", "start": 0, "text": "HTTP/1.1 200"}, "reveal": false}`, with at least
 //! one of `claim` (over the JSON body of the fully revealed response) and `bytes` (the transcript bytes at
-//! `start` equal `text`, or `hex`). Or, cheaper (what `pipeline.zktls` sends): the bytes `\0TLS`, the
+//! `start` equal `text`, or `hex`) and `pick` (dot paths into the JSON body of the fully revealed response, whose
+//! values the journal then states). Or, cheaper (what `pipeline.zktls` sends): the bytes `\0TLS`, the
 //! presentation's length (u32, little-endian), the raw presentation, then that JSON without "presentation":
 //! decoding base64 out of JSON costs the guest ~8% of its cycles.
 //! Out: the notary key, server name, session time, a SHA-256 of each direction's revealed bytes, each claim
-//! with its verdict, and `holds` (all of them hold). A false claim still gives a receipt: it says `holds: false`.
+//! with its verdict, `holds` (all of them hold) and, when asked for, the `picked` values (each path, whether it was
+//! found, and the value there: so a receipt can state a notarized value, not only a verdict about it). A false claim still gives a receipt: it says `holds: false`.
 //! A presentation that does not verify against the policy (tampered, untrusted notary, wrong server, too old)
 //! gives no receipt at all: the guest stops with the verifier's reason, so no receipt ever names a notary or
 //! a server that was not checked.
 use std::io::Read;
 
-use claims::{evaluate, Claim};
+use claims::{evaluate, lookup, Claim};
 use risc0_zkvm::guest::env;
 use risc0_zkvm::sha::{Impl, Sha256};
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,9 @@ struct Input {
     claim: Option<Claim>,
     #[serde(default)]
     bytes: Option<BytesClaim>,
+    /// Dot paths into the response's JSON body whose values go into the journal, in this order.
+    #[serde(default)]
+    pick: Vec<String>,
     #[serde(default)]
     reveal: bool,
     /// Adds `"cycles"`: where the guest's cycles went, phase by phase (deterministic, so safe to commit).
@@ -76,6 +81,8 @@ fn stop(msg: impl core::fmt::Display) -> ! {
 const FRAME: [u8; 4] = *b"\0TLS";
 /// A presentation is kilobytes; a framed length beyond this is refused before anything is allocated for it.
 const MAX_PRESENTATION: usize = 16 << 20;
+/// Values a journal may state: each costs cycles to prove and bytes in every receipt.
+const MAX_PICKS: usize = 64;
 
 /// The input in either form (see the top of this file): the framed presentation, if it came framed, and the rest.
 fn read_input() -> (Option<Vec<u8>>, Input) {
@@ -120,8 +127,14 @@ fn read_input() -> (Option<Vec<u8>>, Input) {
 
 fn main() {
     let (framed, mut input) = read_input();
-    if input.claim.is_none() && input.bytes.is_none() {
-        stop("nothing to prove: give a \"claim\" over the response JSON and/or a \"bytes\" claim");
+    if input.claim.is_none() && input.bytes.is_none() && input.pick.is_empty() {
+        stop("nothing to prove: give a \"claim\" over the response JSON, a \"bytes\" claim and/or paths to \"pick\"");
+    }
+    if input.pick.len() > MAX_PICKS {
+        stop(format_args!(
+            "bad input: {} paths to pick; at most {MAX_PICKS}",
+            input.pick.len()
+        ));
     }
     let presentation = match (framed, input.presentation.take()) {
         (Some(raw), _) => raw,
@@ -141,9 +154,27 @@ fn main() {
         stop("the presentation reveals no transcript, so there is nothing to make a claim about")
     };
 
+    // The body is parsed once, and only when a claim or a pick reads it.
+    let body = (input.claim.is_some() || !input.pick.is_empty())
+        .then(|| response_json(received).unwrap_or_else(|why| stop(why)));
     let json_verdict = input.claim.as_ref().map(|claim| {
-        let body = response_json(received).unwrap_or_else(|why| stop(why));
-        serde_json::to_value(evaluate(&body, claim)).expect("verdicts serialize")
+        let body = body.as_ref().expect("parsed for the claim");
+        serde_json::to_value(evaluate(body, claim)).expect("verdicts serialize")
+    });
+    let picked = (!input.pick.is_empty()).then(|| {
+        let body = body.as_ref().expect("parsed for the picks");
+        input
+            .pick
+            .iter()
+            .map(|path| {
+                let value = lookup(body, path);
+                Picked {
+                    found: value.is_some(),
+                    path,
+                    value: value.cloned().unwrap_or(Value::Null),
+                }
+            })
+            .collect::<Vec<_>>()
     });
     let bytes_verdict = input.bytes.as_ref().map(|claim| {
         let side = match claim.direction.as_str() {
@@ -182,6 +213,7 @@ fn main() {
             algorithm: tlsn_verifier::notary::signature_alg_name(verified.notary_alg),
             key: hex(&verified.notary_key),
         },
+        picked,
         // The full report (it parses both HTTP messages) only when the transcript goes into the journal.
         revealed: input
             .reveal
@@ -215,6 +247,8 @@ struct Journal<'a> {
     holds: bool,
     notary: Notary,
     #[serde(skip_serializing_if = "Option::is_none")]
+    picked: Option<Vec<Picked<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     revealed: Option<Value>,
     server: Option<&'a str>,
     time: u64,
@@ -227,6 +261,14 @@ struct BytesVerdict<'a> {
     claim: &'a BytesClaim,
     holds: bool,
     revealed: bool,
+}
+
+/// A value read from the response's JSON body at `path` (`null` when not `found`). Fields in key order.
+#[derive(Serialize)]
+struct Picked<'a> {
+    found: bool,
+    path: &'a str,
+    value: Value,
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,71 @@
+"""What tests share that is not a fixture: running the CLI the way a user does."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pipeline import zk
+from pipeline.home import cache_dir, risc0_host_binary
+
+HELLO_INPUT = {"words": [7, 35]}
+"""`hello`'s input where a test needs one: dev-mode and cluster proofs, risc0's Rust-made reference receipt. (The
+session's own real proof, the `hello_receipt` fixture, is of another input: its journal differs.)"""
+DEFAULT_TIMEOUT = 600
+"""Seconds a CLI call may take before the test fails (a real proof of the flagship takes ~11 minutes: it says so)."""
+
+
+def loom(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """``loom ARGS...`` in a process of its own (this interpreter's package), with the environment plus ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        input=input,
+        check=False,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The single line a refusal prints on stderr (asserting it is one line, with no traceback)."""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def rust_made_receipt(guest: zk.Guest, document: object) -> bytes:
+    """A composite receipt from risc0's own Rust prover (benches/risc0-host). It is a test's input, not what it
+    tests, so it is kept under the cache dir, named by everything that makes it (the prover, the guest, the input and
+    the arguments); a fresh machine or a changed prover makes it anew. The prover is named by the digest of its
+    sources that make records beside it (the binary's own bytes differ from clone to clone), else by those bytes."""
+    host_bin = risc0_host_binary()
+    assert host_bin.is_file(), f"{host_bin} is missing: run `make setup`"
+    stdin = zk.encode_input(document)
+    args = ["composite", "17", "1"]
+    sources = Path(f"{host_bin}.sources")
+    prover = sources.read_bytes() if sources.is_file() else host_bin.read_bytes()
+    key = hashlib.sha256()
+    for part in (prover, guest.elf, stdin, " ".join(args).encode()):
+        key.update(hashlib.sha256(part).digest())
+    kept = cache_dir() / "test-receipts" / f"risc0-rust-{key.hexdigest()}.receipt"
+    if not kept.is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=kept.parent) as work:
+            (Path(work) / "input").write_bytes(stdin)
+            out = Path(work) / "receipt"
+            subprocess.run(
+                [str(host_bin), "prove", str(guest.path), str(Path(work) / "input"), *args, str(out)],
+                check=True,
+                capture_output=True,
+            )
+            out.replace(kept)
+    return kept.read_bytes()
