@@ -28,14 +28,20 @@ NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Carg
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) $(wildcard activities/c/*.c) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
-.PHONY: help setup system lint test demo bench image-ids wheel clean
-help:  ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+.PHONY: help setup system lint format docs test demo bench image-ids wheel clean
+# `make help` groups the targets by the [group] each one's description starts with, in this order.
+HELP_GROUPS := setup test lint bench wheel
+help:  ## [setup] List the targets, grouped.
+	@awk -v order="$(HELP_GROUPS)" 'match($$0, /^[a-z-]+:.*## \[[a-z]+\] /) { \
+	    split($$0, head, ":"); rest = substr($$0, index($$0, "## [") + 4); group = substr(rest, 1, index(rest, "]") - 1); \
+	    text[group] = text[group] sprintf("  %-10s %s\n", head[1], substr(rest, index(rest, "] ") + 2)) } \
+	  END { n = split(order, g, " "); for (i = 1; i <= n; i++) if (g[i] in text) printf "%s\n%s", g[i], text[g[i]] }' \
+	  $(MAKEFILE_LIST)
 
-system:  ## Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
+system:  ## [setup] Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
 	@bash scripts/ensure-system.sh
 
-setup: system $(NATIVE) $(STAMPS)/host-bench-$(CPU) $(STAMPS)/data  ## Everything the tests and demo need.
+setup: system $(NATIVE) $(STAMPS)/host-bench-$(CPU) $(STAMPS)/data  ## [setup] Everything the tests and demo need.
 
 $(STAMPS)/venv: pyproject.toml
 	@echo "==> Python virtualenv ($(VENV)) with maturin"
@@ -102,12 +108,12 @@ $(STAMPS)/wheel: $(NATIVE) $(STAMPS)/data $(shell find pipeline -name '*.py' -o 
 	@ls dist/*.whl >/dev/null && ls -sh dist/*.whl | sed 's/^/    /'
 	@touch $@
 
-wheel: $(STAMPS)/wheel  ## A wheel of Loom with everything it runs (native module, activities, guests) in dist/.
+wheel: $(STAMPS)/wheel  ## [wheel] A wheel of Loom with everything it runs (native module, activities, guests) in dist/.
 
 # Rust: rustfmt over every tracked .rs file (three workspaces and the WASI programs), clippy on what builds for the
 # host (the wasm and zkVM binaries need targets only Debian's rustc-web has, which ships no clippy; their shared
 # crates, the verifier and the claims library, are checked here).
-lint: $(NATIVE)  ## ruff (lint, format), mypy --strict, stubtest of pipeline._native, rustfmt, clippy.
+lint: $(NATIVE)  ## [lint] ruff (lint, format, complexity), mypy --strict, stubtest of pipeline._native, rustfmt, clippy.
 	@echo "==> ruff, mypy --strict, stubtest"
 	@$(VENV)/bin/ruff check pipeline tests benches
 	@$(VENV)/bin/ruff format --check --quiet pipeline tests benches
@@ -122,7 +128,15 @@ lint: $(NATIVE)  ## ruff (lint, format), mypy --strict, stubtest of pipeline._na
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo clippy --quiet --release --locked \
 	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims --all-targets -- -D warnings
 
-test: setup $(STAMPS)/wheel lint  ## Install everything and run the test suite (Rust unit tests, then pytest).
+format: $(STAMPS)/venv  ## [lint] Format in place: ruff format (Python) and rustfmt (every tracked .rs file).
+	@$(VENV)/bin/ruff format --quiet pipeline tests benches
+	@$(VENV)/bin/ruff check --quiet --fix --select I pipeline tests benches
+	@git ls-files '*.rs' | xargs rustfmt --edition 2021
+
+docs: $(NATIVE)  ## [lint] Regenerate what docs/ derives from the code: the bundle's JSON schema.
+	@$(PY) -c 'from pipeline.results import bundle_json_schema; print(bundle_json_schema(), end="")' > docs/bundle.schema.json
+
+test: setup $(STAMPS)/wheel lint  ## [test] Install everything and run the test suite (Rust unit tests, then pytest).
 	@echo "==> cargo test (host-testable guest crates)"
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked \
 	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims
@@ -131,15 +145,15 @@ test: setup $(STAMPS)/wheel lint  ## Install everything and run the test suite (
 	@echo "==> pytest"
 	@$(PY) -m pytest tests
 
-image-ids: setup  ## Re-pin rust-guests/zkvm/image-ids.json after an intended guest change.
+image-ids: setup  ## [wheel] Re-pin rust-guests/zkvm/image-ids.json after an intended guest change.
 	@$(LOOM) zk image-id --all --json > rust-guests/zkvm/image-ids.json
 	@cat rust-guests/zkvm/image-ids.json
 
-demo: setup  ## Install everything and run the demo end to end.
+demo: setup  ## [test] Install everything and run the demo end to end.
 	@bash scripts/demo.sh
 
-bench: setup $(STAMPS)/host-bench-x86-64 $(STAMPS)/host-bench-native  ## The quick benchmark suite into build/bench/report.md (`loom bench` for the full one).
+bench: setup $(STAMPS)/host-bench-x86-64 $(STAMPS)/host-bench-native  ## [bench] The quick benchmark suite into build/bench/report.md (`loom bench` for the full one).
 	@$(LOOM) bench --quick --out build/bench
 
-clean:  ## Remove this clone's build outputs (the shared caches under $(CACHE) stay).
+clean:  ## [setup] Remove this clone's build outputs (the shared caches under $(CACHE) stay).
 	rm -rf $(VENV) $(STAMPS) build dist activities/node_modules pipeline/_native*.so pipeline/_data

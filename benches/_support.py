@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Callable
 
 from pipeline import zk
-from pipeline.home import risc0_host_binary
+from pipeline.core import risc0_host_binary
 
 HOST_BIN = risc0_host_binary()
 

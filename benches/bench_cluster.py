@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 from _support import rounds_for, sha_chain
 
-from pipeline import recursion, zk
-from pipeline.cluster import connect
+from pipeline import zk
 
 ray = pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -56,7 +55,7 @@ def test_prove_local_vs_cluster(benchmark, address: str, kind: str) -> None:
     cluster_s = benchmark.stats.stats.mean
     assert remote.execution.segments == local.execution.segments == SEGMENTS
     assert zk.verify(remote.receipt, guest.image_id) == zk.verify(local.receipt, guest.image_id)
-    _, segments = recursion.execute_segments(guest.elf, zk.encode_input(document), segment_limit_po2=PO2)
+    _, segments = zk.execute_segments(guest.elf, zk.encode_input(document), segment_limit_po2=PO2)
     sent = statistics.mean(len(s) for s in segments)
     back = (len(remote.receipt.to_bytes()) / SEGMENTS) if kind == "composite" else None
     benchmark.extra_info.update(
@@ -78,7 +77,7 @@ def test_prove_local_vs_cluster(benchmark, address: str, kind: str) -> None:
 
 def test_task_overhead(benchmark, address: str) -> None:
     """One Ray task round trip (a 64 KiB argument, about a 2^16 segment) against calling the function here."""
-    connect(address)
+    zk.connect_cluster(address)
 
     def noop(data: bytes) -> int:  # defined here, so Ray ships it by value (this file is not importable on nodes)
         return len(data)

@@ -8,10 +8,8 @@ import os
 import pytest
 
 from pipeline.activities import register_builtins
-from pipeline.blobstore import MemoryBlobStore
-from pipeline.extism import ExtismExecutor
-from pipeline.registry import ActivityRegistry
-from pipeline.wasm import WasmExecutor
+from pipeline.sandbox import ExtismExecutor, WasmExecutor
+from pipeline.store import ActivityRegistry, MemoryBlobStore
 
 DOC = {"order": 42, "items": [f"item-{i}" for i in range(50)]}
 

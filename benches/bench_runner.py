@@ -8,12 +8,10 @@ import os
 import pytest
 
 from pipeline.activities import register_module
-from pipeline.artifacts import artifact
-from pipeline.blobstore import default_blobstore
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from pipeline.spec import PipelineSpec
-from pipeline.wasm import WasmExecutor
+from pipeline.core import artifact
+from pipeline.flow import PipelineSpec, Runner
+from pipeline.sandbox import WasmExecutor
+from pipeline.store import default_blobstore, default_registry
 
 STEPS = 300 if os.environ.get("LOOM_BENCH_QUICK") else 1000
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import tlsn
-from pipeline.artifacts import SAMPLE_NOTARY_KEY, SAMPLE_PRESENTATION, artifact
+from pipeline.core import SAMPLE_NOTARY_KEY, SAMPLE_PRESENTATION, artifact
 
 PRESENTATION = artifact(SAMPLE_PRESENTATION).read_bytes()
 POLICY = tlsn.Policy(notary_keys=(SAMPLE_NOTARY_KEY,))

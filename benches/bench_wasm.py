@@ -18,13 +18,9 @@ import pytest
 import wasmtime
 
 from pipeline.activities import register_module
-from pipeline.artifacts import artifact
-from pipeline.blobstore import MemoryBlobStore
-from pipeline.models import Limits
-from pipeline.registry import ActivityRegistry
-from pipeline.wasm import WasmExecutor
-from pipeline.wasm.engine import Engine, ModuleCache
-from pipeline.wasm.wasi import WasiExecutor
+from pipeline.core import Limits, artifact
+from pipeline.sandbox import Engine, ModuleCache, WasiExecutor, WasmExecutor
+from pipeline.store import ActivityRegistry, MemoryBlobStore
 
 PICK = artifact("activities/json_pick.wasm")
 SMALL = {"document": {"a": {"b": [1, 2, 3]}}, "paths": ["a.b.2"]}

@@ -16,8 +16,8 @@ import pytest
 from _support import HOST_BIN, peak_rss_mib, rounds_filling, rounds_for, sha_chain
 
 from pipeline import zk
-from pipeline.home import risc0_host_binary
-from pipeline.models import SEGMENT_MEMORY_MIB
+from pipeline.core import risc0_host_binary
+from pipeline.zk import SEGMENT_MEMORY_MIB
 
 ROUNDS = 1  # a 2^17-cycle segment takes over a minute on this 2-core CPU: one proof per side per case
 

@@ -15,20 +15,20 @@ from pathlib import Path
 import pytest
 from _support import peak_rss_mib
 
-from pipeline import segment_size, tlsn, zk, zktls
-from pipeline.artifacts import SAMPLE_NOTARY_KEY, SAMPLE_PRESENTATION, artifact
+from pipeline import tlsn, zk
+from pipeline.core import SAMPLE_NOTARY_KEY, SAMPLE_PRESENTATION, artifact
 
 PRESENTATION_FILE = artifact(SAMPLE_PRESENTATION)
 PRESENTATION = PRESENTATION_FILE.read_bytes()
 LOOM = Path(sys.executable).with_name("loom")
 POLICY = tlsn.Policy(notary_keys=(SAMPLE_NOTARY_KEY,))
-CLAIM = zktls.JsonClaim(path="bazz", op="eq", value=123)
+CLAIM = tlsn.JsonClaim(path="bazz", op="eq", value=123)
 GROUP = "zktls presentation.bin"
 
 
 @pytest.fixture(scope="module")
 def guest() -> zk.Guest:
-    return zk.load_guest(zktls.GUEST)
+    return zk.load_guest(tlsn.CLAIM_GUEST)
 
 
 @pytest.mark.benchmark(group=GROUP)
@@ -43,9 +43,9 @@ def test_zktls_verify_wasm(benchmark) -> None:
 
 
 def _execute(benchmark, guest: zk.Guest, accelerate: bool) -> None:
-    document = zktls.claim_request(PRESENTATION, POLICY, CLAIM, profile=True, accelerate=accelerate)
+    document = tlsn.claim_request(PRESENTATION, POLICY, CLAIM, profile=True, accelerate=accelerate)
     run = benchmark.pedantic(zk.execute, args=(guest.elf, document), rounds=3, iterations=1)
-    journal = zktls.decode(run.journal)
+    journal = tlsn.decode_claim(run.journal)
     assert journal.holds
     benchmark.extra_info.update(
         {
@@ -108,14 +108,14 @@ def test_zktls_prove_composite_vs_succinct(benchmark, guest: zk.Guest, tmp_path:
     for kind in ("composite", "succinct"):
         receipt = zk.Receipt.from_bytes((tmp_path / f"{kind}.bin").read_bytes())
         assert not receipt.is_dev_mode
-        journals[kind] = zktls.decode(zk.verify(receipt, guest.image_id))
+        journals[kind] = tlsn.decode_claim(zk.verify(receipt, guest.image_id))
         sizes[kind] = (len(receipt.to_bytes()), receipt.seal_size)
     assert journals["composite"] == journals["succinct"]
     assert journals["succinct"].holds and journals["succinct"].server == "tlsnotary.org"
-    document = zk.encode_input(zktls.claim_request(PRESENTATION, POLICY, CLAIM))
+    document = zk.encode_input(tlsn.claim_request(PRESENTATION, POLICY, CLAIM))
     run = zk.execute(guest.elf, document)
     plans = {  # the segment sizes the two proofs chose (each kind has its cheapest)
-        kind: segment_size.cheapest(guest.elf, document, ceiling=zk.segment_po2_ceiling(), succinct=kind == "succinct")
+        kind: zk.cheapest_segments(guest.elf, document, ceiling=zk.segment_po2_ceiling(), succinct=kind == "succinct")
         for kind in ("composite", "succinct")
     }
     benchmark.extra_info.update(

@@ -4,8 +4,10 @@ Untrusted computation runs in WebAssembly sandboxes, notarized HTTPS transcripts
 zero-knowledge receipts are generated and checked (RISC Zero) through the native module ``pipeline._native``.
 
 The names below are the public API; each loads its module on first use, so ``import pipeline`` stays cheap (the
-native module and wasmtime load only when something needs them). Functions stay in their modules:
-``pipeline.zk.prove``, ``pipeline.tlsn.verify_presentation``, ``pipeline.zktls.decode``...
+native module and wasmtime load only when something needs them). The layers are subpackages, lowest first: ``core``,
+``store``, ``sandbox`` and ``zk``, ``tlsn``, ``activities``, ``flow``, ``results``, then ``bench`` and ``cli``; each
+names its public surface in its ``__init__`` (``pipeline.zk.prove``, ``pipeline.tlsn.verify_presentation``,
+``pipeline.tlsn.decode_claim``...), and its ``_modules`` are private.
 """
 
 from __future__ import annotations
@@ -21,8 +23,15 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 if TYPE_CHECKING:
     from pipeline.activities import register_builtins, register_module
-    from pipeline.blobstore import BlobStore, default_blobstore
-    from pipeline.bundle import Bundle, BundleReport, verify_bundle
+    from pipeline.core import (
+        ActivityDefinition,
+        Capabilities,
+        Limits,
+        ProveOptions,
+        ReceiptKind,
+        Runtime,
+        WasiDir,
+    )
     from pipeline.errors import (
         ActivityExited,
         ActivityNotFound,
@@ -49,33 +58,29 @@ if TYPE_CHECKING:
         ReceiptInvalid,
         RunInProgress,
     )
-    from pipeline.models import (
-        ActivityDefinition,
-        Capabilities,
-        Limits,
-        ProveOptions,
-        ReceiptKind,
-        Runtime,
-        WasiDir,
-    )
-    from pipeline.provenance import Provenance, Source
-    from pipeline.registry import ActivityRegistry, default_registry
-    from pipeline.runner import Runner, RunResult
-    from pipeline.spec import (
+    from pipeline.flow import (
         PipelineSpec,
+        Provenance,
         RetryPolicy,
+        Runner,
+        RunResult,
+        Source,
         StepSpec,
         load_pipeline,
     )
+    from pipeline.results import Bundle, BundleReport, verify_bundle
+    from pipeline.sandbox import WasmExecutor
+    from pipeline.store import ActivityRegistry, BlobStore, default_blobstore, default_registry
     from pipeline.tlsn import (
+        BytesClaim,
+        ClaimJournal,
+        JsonClaim,
         Policy,
         VerifiedPresentation,
         load_presentation,
         verify_presentation,
     )
-    from pipeline.wasm import WasmExecutor
     from pipeline.zk import Guest, Proof, Receipt, load_guest
-    from pipeline.zktls import BytesClaim, ClaimJournal, JsonClaim
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "pipeline.errors": (
@@ -104,9 +109,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "PresentationInvalid",
         "BundleRefused",
     ),
-    "pipeline.bundle": ("Bundle", "BundleReport", "verify_bundle"),
-    "pipeline.provenance": ("Provenance", "Source"),
-    "pipeline.models": (
+    "pipeline.core": (
         "ActivityDefinition",
         "Capabilities",
         "Limits",
@@ -115,40 +118,30 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ReceiptKind",
         "WasiDir",
     ),
-    "pipeline.spec": (
-        "PipelineSpec",
-        "StepSpec",
-        "RetryPolicy",
-        "load_pipeline",
-    ),
-    "pipeline.runner": (
-        "Runner",
-        "RunResult",
-    ),
-    "pipeline.registry": ("ActivityRegistry", "default_registry"),
-    "pipeline.activities": ("register_module", "register_builtins"),
-    "pipeline.blobstore": (
-        "BlobStore",
-        "default_blobstore",
-    ),
-    "pipeline.wasm": ("WasmExecutor",),
+    "pipeline.store": ("BlobStore", "default_blobstore", "ActivityRegistry", "default_registry"),
+    "pipeline.sandbox": ("WasmExecutor",),
+    "pipeline.zk": ("Guest", "Proof", "Receipt", "load_guest"),
     "pipeline.tlsn": (
         "Policy",
         "VerifiedPresentation",
         "load_presentation",
         "verify_presentation",
-    ),
-    "pipeline.zktls": (
         "JsonClaim",
         "BytesClaim",
         "ClaimJournal",
     ),
-    "pipeline.zk": (
-        "Guest",
-        "Proof",
-        "Receipt",
-        "load_guest",
+    "pipeline.activities": ("register_module", "register_builtins"),
+    "pipeline.flow": (
+        "PipelineSpec",
+        "StepSpec",
+        "RetryPolicy",
+        "load_pipeline",
+        "Runner",
+        "RunResult",
+        "Provenance",
+        "Source",
     ),
+    "pipeline.results": ("Bundle", "BundleReport", "verify_bundle"),
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 

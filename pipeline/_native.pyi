@@ -1,6 +1,6 @@
 """Type stubs for ``pipeline._native``, Loom's compiled core (PyO3, built by maturin from ``native/``).
 
-Errors are Loom's own classes from ``pipeline.errors``: ``InvalidInput`` (bad ELF, image ID or kind),
+Errors are Loom's own classes from ``pipeline.errors``: ``InvalidInput`` (bad ELF, image ID or encoding),
 ``GuestPanicked`` (with the guest's message), ``ExecutionFailed``, ``ProvingFailed``, ``ReceiptInvalid`` and
 ``ImageIdMismatch``; ``PresentationInvalid`` for TLSNotary presentations, raised with its ``stage`` as data.
 """
@@ -95,18 +95,16 @@ def execute(
 
 @final
 class ProverOptions:
-    """How to prove a guest, as one value (like risc0's ``ProverOpts``); an unknown ``kind`` is ``InvalidInput``."""
+    """How to prove a guest, as one value (like risc0's ``ProverOpts``). The receipt is composite: a succinct one is
+    made from it with ``segment_receipts``, ``lift``, ``join`` and ``resolve_assumptions``."""
 
     def __new__(
         cls,
         *,
-        kind: Literal["composite", "succinct"] = "composite",
         segment_limit_po2: int | None = None,
         max_cycles: int | None = None,
         dev_mode: bool = False,
     ) -> ProverOptions: ...
-    @property
-    def kind(self) -> Literal["composite", "succinct"]: ...
     @property
     def segment_limit_po2(self) -> int | None: ...
     @property
@@ -123,8 +121,8 @@ def prove(
     progress: Callable[[str, int, int], None] | None = None,
     assumptions: list[Receipt] = ...,
 ) -> ProveInfo:
-    """Prove a guest; ``progress(phase, done, total)`` is called per phase step ("segment", then for succinct
-    receipts "lift", "join", "resolve"). ``assumptions``: receipts of what the guest verifies with env::verify."""
+    """Prove a guest into a composite receipt; ``progress("segment", done, total)`` is called as each segment is
+    proven (and with 0 first). ``assumptions``: receipts of what the guest verifies with env::verify."""
 
 def execute_segments(
     elf: bytes,

@@ -11,7 +11,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 python=.venv/bin/python
 
 step "Loom $($loom info --json | $python -c 'import json,sys; d=json.load(sys.stdin); print(d["loom"], "| risc0", d["native.risc0_zkvm"], "| wasmtime", d["wasmtime"], "| data in", d["loom_home"])')"
-presentation=../shared/fixtures/tlsn/presentation.bin
+presentation=fixtures/tlsn/presentation.bin
 notary_key=035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c
 step "loom tlsn verify $presentation   (TLSNotary's sample presentation)"
 $loom tlsn verify "$presentation" --notary-key "$notary_key" --server tlsnotary.org
@@ -27,7 +27,7 @@ step "loom run examples/notarized-fields.yaml   (the quick start: read in the sa
 $loom run examples/notarized-fields.yaml --input @"$input"
 
 bundle="$LOOM_HOME/notarized-claim.bundle.json"
-step "loom run examples/notarized-claim.yaml --bundle   (a real RISC Zero proof: about 11 minutes on 2 cores)"
+step "loom run examples/notarized-claim.yaml --bundle   (a real RISC Zero proof: about 14 minutes on 2 cores)"
 $loom run examples/notarized-claim.yaml --input @"$input" --bundle "$bundle"
 
 step "the same run again: the proof is served from the cache"

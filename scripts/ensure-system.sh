@@ -17,5 +17,5 @@ if ((${#missing[@]})); then
 fi
 for tool in /usr/bin/rustc /usr/bin/cargo /usr/lib/llvm-16/bin/wasm-ld /usr/bin/ld.lld-16 /usr/bin/clang-16 \
             /usr/lib/wasm32-wasi/libc.a /usr/lib/wasm32-wasi/crt1-command.o cargo python3 npm; do
-  [ -e "$tool" ] || command -v "$tool" >/dev/null || { echo "missing $tool: see ../shared/DESIGN.md (Toolchain)"; exit 1; }
+  [ -e "$tool" ] || command -v "$tool" >/dev/null || { echo "missing $tool: see docs/install.md (the toolchain)"; exit 1; }
 done

@@ -6,7 +6,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$repo/pipeline/_data"
-sample="$repo/../shared/fixtures/tlsn/presentation.bin"
+sample="$repo/fixtures/tlsn/presentation.bin"
 
 rm -rf "$data"
 link() {  # link FILE... into $data/DIR

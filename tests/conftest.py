@@ -1,9 +1,9 @@
-"""Shared fixtures: every test gets its own LOOM_HOME; real fixtures come from ../shared, built guests from the data
-dir."""
+"""Fixtures every test can use: its own LOOM_HOME, the upstream data in fixtures/, the built guests of the data dir,
+and the session's real proofs (the mixed pipeline's hello receipt, the flagship's bundle). Helpers that are not
+fixtures are in ``tests.support``."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import zk
-from pipeline.artifacts import SAMPLE_NOTARY_KEY, data_dir
-from pipeline.home import cache_dir
-from tests.support import loom
+from pipeline.core import cache_dir, data_dir
+from tests.support import FIXTURES, REPO, claim_input, loom
 from tests.support.mixed import MixedRun, receipt_bytes, run_mixed
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +27,7 @@ def loom_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
 
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
-    """Real upstream data (TLSNotary presentation, handshakes, PKI, HTTP messages) from ../shared/fixtures."""
-    if not FIXTURES.is_dir():
-        pytest.fail(f"shared fixtures not found at {FIXTURES}: clone Loom next to shared/")
+    """Real upstream data (TLSNotary's presentation, handshakes, test PKI, HTTP messages): fixtures/ in this repo."""
     return FIXTURES
 
 
@@ -90,18 +83,11 @@ def flagship_bundle(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) ->
     home, bundle = work / "home", work / "notarized-claim.bundle.json"
     if kept.is_dir():
         shutil.copytree(kept, home, symlinks=True)
-    document = {
-        "presentation": base64.b64encode((fixtures / "tlsn" / "presentation.bin").read_bytes()).decode(),
-        "notary_key": SAMPLE_NOTARY_KEY,
-        "server": "tlsnotary.org",
-        "path": "bazz",
-        "op": "eq",
-        "value": 123,
-    }
-    (work / "input.json").write_text(json.dumps(document))
+    (work / "input.json").write_text(json.dumps(claim_input()))
     args = ("run", str(REPO / "examples" / "notarized-claim.yaml"), "--input", f"@{work / 'input.json'}")
     run = loom(*args, "--bundle", str(bundle), "--json", env={"LOOM_HOME": str(home)}, timeout=FLAGSHIP_TIMEOUT)
-    assert run.returncode == 0, run.stderr
+    if run.returncode != 0:
+        pytest.fail(f"the flagship did not run: {run.stderr[-3000:]}")
     if json.loads(run.stdout)["executed"]:  # proven now: keep this data dir for the next session
         staged = kept.with_name(f"{kept.name}.{os.getpid()}")
         shutil.rmtree(staged, ignore_errors=True)
@@ -109,3 +95,18 @@ def flagship_bundle(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) ->
         shutil.rmtree(kept, ignore_errors=True)
         staged.rename(kept)
     return bundle
+
+
+PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "proofs"}
+"""Fixtures that make a real proof (or reuse one that took minutes): a test that asks for one is slow, and says so."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that makes a real proof carries the ``slow`` marker (``-m "not slow"`` skips them all)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if PROVING_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that prove without the slow marker: " + ", ".join(unmarked))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors
-from pipeline.blobstore import FileBlobStore, MemoryBlobStore
+from pipeline.store import FileBlobStore, MemoryBlobStore
 
 DATA = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 4
 

@@ -11,11 +11,9 @@ import pytest
 
 from pipeline import activities, errors
 from pipeline.activities import register_module
-from pipeline.artifacts import artifact
-from pipeline.blobstore import default_blobstore
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from pipeline.spec import PipelineSpec
+from pipeline.core import artifact
+from pipeline.flow import PipelineSpec, Runner
+from pipeline.store import default_blobstore, default_registry
 
 PICK = PipelineSpec.model_validate(
     {

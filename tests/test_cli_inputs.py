@@ -5,35 +5,21 @@ refused."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from pipeline import errors, zk
-from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2
-from tests.tlsn import notary
-from tests.tlsn.conftest import GOLDEN_NOTARY_KEY
+from pipeline.core import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2
+from tests.support import GOLDEN_NOTARY_KEY, loom, notary
 
 HELLO = json.dumps({"words": [7, 35]})
 # The native decoder refuses bytes after a receipt (bincode alone would ignore them), saying how many.
 TRAILING = r"\d+ trailing bytes? after it"
 FUTURE = 4_000_000_000  # 2096: inside the test PKI's validity, after any machine's clock
-
-
-def loom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ,
-        check=False,
-    )
 
 
 def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -14,13 +14,10 @@ import wasmtime
 
 from pipeline import errors
 from pipeline.activities import Executors, register_builtins, register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.builtins import HMAC_GRANTS
-from pipeline.extism import ExtismExecutor
-from pipeline.models import Limits
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from pipeline.spec import PipelineSpec
+from pipeline.core import HMAC_GRANTS, Limits
+from pipeline.flow import PipelineSpec, Runner
+from pipeline.sandbox import ExtismExecutor
+from pipeline.store import default_blobstore, default_registry
 
 DOC = {"order": 42, "items": ["a", "b"]}
 
@@ -108,8 +105,8 @@ import sys
 sys.modules["extism"] = None  # as if the extra were not installed
 from pipeline import errors
 from pipeline.activities import Executors
-from pipeline.blobstore import default_blobstore
-from pipeline.registry import default_registry
+from pipeline.store import default_blobstore
+from pipeline.store import default_registry
 executors, registry = Executors(default_blobstore()), default_registry()
 print(executors.run(registry.resolve("echo"), {"ok": True}))
 try:

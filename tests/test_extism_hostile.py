@@ -10,10 +10,9 @@ import wasmtime
 
 from pipeline import errors
 from pipeline.activities import register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.extism import ExtismExecutor
-from pipeline.models import Limits
-from pipeline.registry import default_registry
+from pipeline.core import Limits
+from pipeline.sandbox import ExtismExecutor
+from pipeline.store import default_blobstore, default_registry
 
 pytest.importorskip("extism")  # the optional extra; make installs it, so CI runs these
 

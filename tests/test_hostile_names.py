@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from pipeline.models import ActivityDefinition, Capabilities
-from pipeline.secrets import EnvSecrets
+from pipeline.core import ActivityDefinition, Capabilities, EnvSecrets
 
 DIGEST = "a" * 64
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from pipeline import errors
-from pipeline.models import ActivityDefinition
-from pipeline.registry import ActivityRegistry
+from pipeline.core import ActivityDefinition
+from pipeline.store import ActivityRegistry
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 6

@@ -7,30 +7,17 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline import errors
 from pipeline.activities import register_builtins
-from pipeline.blobstore import default_blobstore
-from pipeline.registry import default_registry
-from pipeline.secrets import FileSecrets, default_secrets
+from pipeline.core import FileSecrets, default_secrets
+from pipeline.store import default_blobstore, default_registry
+from tests.support import loom
 
 DOC = json.dumps({"order": 42, "items": ["a", "b"]})
-
-
-def loom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def signed(key: str, document: str = DOC) -> str:

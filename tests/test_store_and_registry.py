@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
-from pipeline.blobstore import FileBlobStore, MemoryBlobStore, sha256_hex
-from pipeline.models import ActivityDefinition, Limits
-from pipeline.registry import ActivityRegistry, semver_key
+from pipeline.core import ActivityDefinition, Limits
+from pipeline.store import ActivityRegistry, semver_key
+from pipeline.store._blobs import FileBlobStore, MemoryBlobStore, sha256_hex
 
 
 @pytest.fixture(params=["memory", "files"])

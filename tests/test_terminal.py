@@ -6,39 +6,24 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from pipeline import zktls
+from pipeline import tlsn
 from pipeline.activities import register_module
 from pipeline.cli import output
 from pipeline.cli import zk as zk_cli
-from pipeline.journal import default_journal
-from pipeline.models import Capabilities
-from tests.tlsn import notary
-from tests.wasm.conftest import ECHO_BODY, rust_abi_module
+from pipeline.core import Capabilities
+from pipeline.store import AttemptEnd, NewAttempt, StepStatus, default_journal
+from tests.support import loom, notary
+from tests.support.wat import ECHO_BODY, rust_abi_module
 
 HOSTILE = "[/x]\x1b[2J"  # a closing tag with nothing open (rich raises MarkupError), then "clear the screen"
 SHOWN = "[/x]\\x1b[2J"  # how it must appear: literally, with the escape visible
 ESC = "\x1b"
-
-
-def loom(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-        input=input,
-        check=False,
-    )
 
 
 def wat_bytes(data: bytes) -> str:
@@ -98,7 +83,7 @@ def test_print_json_to_a_pipe_is_everything_compact(monkeypatch: pytest.MonkeyPa
 def test_claim_journal_from_a_receipt_is_shown_inert(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     monkeypatch.setattr(zk_cli, "console", Console(file=out, width=300))
-    journal = zktls.ClaimJournal.model_validate(
+    journal = tlsn.ClaimJournal.model_validate(
         {
             "notary": {"algorithm": "secp256k1", "key": "02ab"},
             "server": HOSTILE,
@@ -123,14 +108,11 @@ def test_claim_journal_from_a_receipt_is_shown_inert(monkeypatch: pytest.MonkeyP
 def test_runs_list_and_show_print_a_hostile_journal_literally() -> None:
     journal = default_journal()
     run_id = journal.start_run(f"pipe{HOSTILE}", "{}", "0" * 64)
-    attempt = journal.begin_attempt(run_id, f"step[bold]{ESC}]0;title\x07", "act@1.0.0", None, None)
-    journal.end_attempt(
+    step = f"step[bold]{ESC}]0;title\x07"
+    journal.begin_attempts(run_id, [NewAttempt(step, 1, "act@1.0.0")])
+    journal.end_attempts(
         run_id,
-        f"step[bold]{ESC}]0;title\x07",
-        attempt,
-        "failed",
-        error_type="ActivityTrapped",
-        error=f"{HOSTILE}\nsecond line",
+        [AttemptEnd(step, 1, StepStatus.FAILED, error_type="ActivityTrapped", error=f"{HOSTILE}\nsecond line")],
     )
     journal.finish_run(run_id, "failed", error=f"{HOSTILE}\nsecond line")
     for args in (["runs", "list"], ["runs", "list"], ["runs", "show", run_id]):  # twice: it used to stay broken

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 NOTARY_KEY = "035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c"
 pytestmark = pytest.mark.slow

@@ -1,7 +1,9 @@
 //! Loom's Python exception classes (defined once, in `pipeline/errors.py`), raised from Rust.
 //!
-//! Native code returns [`NativeError`]; its one `From` impl below is the only place a Python exception is made,
-//! so each class and its arguments are chosen in one place.
+//! Native code returns [`NativeError`], whose variants keep the error they came from (risc0's, bincode's, the
+//! verifier's) so that `?` converts, and whose `Display` is the one place a message is worded; its `From` impl
+//! below is the only place a Python exception is made, so each class is chosen in one place.
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::import_exception;
@@ -15,12 +17,28 @@ import_exception!(pipeline.errors, ImageIdMismatch);
 import_exception!(pipeline.errors, InvalidInput);
 import_exception!(pipeline.errors, PresentationInvalid);
 
-/// A failure of native code, one variant per Python exception class it becomes, with that exception's message.
+/// A failure of native code, one variant per kind of failure, each becoming one Python exception class.
 #[derive(Debug)]
 pub(crate) enum NativeError {
     GuestPanicked(String),
     ExecutionFailed(String),
+    /// A step of risc0's prover failed (`step` names it: "lift", "join", "prove segment"...).
+    Proving {
+        step: &'static str,
+        source: anyhow::Error,
+    },
     ProvingFailed(String),
+    /// Bytes that are not the risc0 value they were given as (`what`: "segment", "succinct receipt"...).
+    Decode {
+        what: &'static str,
+        len: usize,
+        reason: String,
+    },
+    /// A risc0 value that bincode could not write.
+    Encode {
+        what: &'static str,
+        source: bincode::Error,
+    },
     ReceiptInvalid(String),
     ImageIdMismatch(String),
     InvalidInput(String),
@@ -34,16 +52,40 @@ pub(crate) enum NativeError {
 
 pub(crate) type NativeResult<T> = Result<T, NativeError>;
 
+impl fmt::Display for NativeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NativeError::GuestPanicked(m)
+            | NativeError::ExecutionFailed(m)
+            | NativeError::ProvingFailed(m)
+            | NativeError::ReceiptInvalid(m)
+            | NativeError::ImageIdMismatch(m)
+            | NativeError::InvalidInput(m)
+            | NativeError::PresentationInvalid { message: m, .. } => f.write_str(m),
+            NativeError::Proving { step, source } => write!(f, "{step}: {source:#}"),
+            NativeError::Decode { what, len, reason } => {
+                write!(f, "not a risc0 {what} ({len} bytes): {reason}")
+            }
+            NativeError::Encode { what, source } => write!(f, "cannot encode {what}: {source}"),
+        }
+    }
+}
+
 impl From<NativeError> for PyErr {
     fn from(error: NativeError) -> Self {
+        let message = error.to_string();
         match error {
-            NativeError::GuestPanicked(message) => GuestPanicked::new_err(message),
-            NativeError::ExecutionFailed(message) => ExecutionFailed::new_err(message),
-            NativeError::ProvingFailed(message) => ProvingFailed::new_err(message),
-            NativeError::ReceiptInvalid(message) => ReceiptInvalid::new_err(message),
-            NativeError::ImageIdMismatch(message) => ImageIdMismatch::new_err(message),
-            NativeError::InvalidInput(message) => InvalidInput::new_err(message),
-            NativeError::PresentationInvalid { message, stage } => {
+            NativeError::GuestPanicked(_) => GuestPanicked::new_err(message),
+            NativeError::ExecutionFailed(_) => ExecutionFailed::new_err(message),
+            NativeError::Proving { .. }
+            | NativeError::ProvingFailed(_)
+            | NativeError::Encode { .. } => ProvingFailed::new_err(message),
+            NativeError::ReceiptInvalid(_) => ReceiptInvalid::new_err(message),
+            NativeError::ImageIdMismatch(_) => ImageIdMismatch::new_err(message),
+            NativeError::InvalidInput(_) | NativeError::Decode { .. } => {
+                InvalidInput::new_err(message)
+            }
+            NativeError::PresentationInvalid { stage, .. } => {
                 PresentationInvalid::new_err((message, stage))
             }
         }
@@ -56,6 +98,17 @@ impl From<tlsn_verifier::Error> for NativeError {
             message: error.to_string(),
             stage: error.stage.as_str(),
         }
+    }
+}
+
+/// Names the prover step a risc0 result came from, so `?` turns its error into [`NativeError::Proving`].
+pub(crate) trait Step<T> {
+    fn step(self, step: &'static str) -> NativeResult<T>;
+}
+
+impl<T> Step<T> for anyhow::Result<T> {
+    fn step(self, step: &'static str) -> NativeResult<T> {
+        self.map_err(|source| NativeError::Proving { step, source })
     }
 }
 
@@ -79,14 +132,11 @@ pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     QUIET.fetch_add(1, Ordering::SeqCst);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     QUIET.fetch_sub(1, Ordering::SeqCst);
-    result.map_err(|panic| panic_message(&panic))
-}
-
-/// The message of a caught panic, for the error that replaces it.
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panic".into())
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
 }

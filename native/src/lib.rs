@@ -4,11 +4,13 @@
 //! and `pipeline/errors.py`.
 use pyo3::prelude::*;
 
+mod codec;
 mod errors;
 mod image;
+mod prove;
+mod receipt;
 mod recursion;
 mod tlsn;
-mod zk;
 
 /// Facts about this build, so callers can tell the real compiled module from anything else.
 #[pyfunction]
@@ -37,7 +39,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
-    zk::register(m)?;
+    receipt::register(m)?;
+    prove::register(m)?;
     recursion::register(m)?;
     m.add_function(wrap_pyfunction!(tlsn::tlsn_verify, m)?)?;
     Ok(())

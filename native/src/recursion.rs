@@ -5,6 +5,10 @@
 //!
 //! The recursion programs come from risc0-circuit-recursion-control-zkrs (scripts/patch-risc0.sh);
 //! `check_recursion_programs` compares each one's control ID with the ID risc0 lists for it.
+use crate::codec::{decode, encode};
+use crate::errors::{NativeError, NativeResult, Step};
+use crate::prove::Session;
+use crate::receipt::Receipt;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use risc0_circuit_recursion::control_id::POSEIDON2_CONTROL_IDS;
@@ -15,10 +19,6 @@ use risc0_zkvm::{
     ProverServer, ReceiptClaim, Segment, SegmentReceipt, SuccinctReceipt, Unknown, VerifierContext,
     RECURSION_PO2,
 };
-use serde::{de::DeserializeOwned, Serialize};
-
-use crate::errors::{NativeError, NativeResult};
-use crate::zk::{Receipt, Session};
 
 /// The recursion programs Loom needs beyond the lifts (which ship in risc0-circuit-recursion-zkrs).
 const PROGRAMS: [&str; 4] = ["identity.zkr", "join.zkr", "resolve.zkr", "union.zkr"];
@@ -52,45 +52,8 @@ pub fn check_recursion_programs(py: Python<'_>) -> NativeResult<Vec<(String, Str
     })
 }
 
-pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> NativeResult<Vec<u8>> {
-    bincode::serialize(value)
-        .map_err(|e| NativeError::ProvingFailed(format!("cannot encode {what}: {e}")))
-}
-
-/// Decodes risc0's encoding of `what`, refusing trailing bytes (bincode would ignore them) and catching the
-/// panics a hostile encoding can cause in risc0's types.
-pub(crate) fn decode<T: DeserializeOwned + Serialize>(data: &[u8], what: &str) -> NativeResult<T> {
-    decode_exact(data).map_err(|e| {
-        NativeError::InvalidInput(format!("not a risc0 {what} ({} bytes): {e}", data.len()))
-    })
-}
-
-/// bincode as risc0 writes it (fixed-size integers), but refusing trailing bytes, which bincode would ignore: bytes
-/// that verify must be nothing but what was verified. Decoded from the slice, never through a reader: bincode's
-/// reader path allocates whatever length a (hostile) prefix names, and a failed allocation aborts the process.
-pub(crate) fn decode_exact<T: DeserializeOwned + Serialize>(data: &[u8]) -> Result<T, String> {
-    use bincode::Options;
-    let options = bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .allow_trailing_bytes();
-    let value: T =
-        crate::errors::catch_quietly(|| options.deserialize(data))?.map_err(|e| e.to_string())?;
-    let used = options.serialized_size(&value).map_err(|e| e.to_string())?;
-    match data.len() as u64 - used.min(data.len() as u64) {
-        0 => Ok(value),
-        1 => Err("1 trailing byte after it".into()),
-        extra => Err(format!("{extra} trailing bytes after it")),
-    }
-}
-
 pub(crate) fn prover() -> NativeResult<std::rc::Rc<dyn ProverServer>> {
-    get_prover_server(&ProverOpts::default())
-        .map_err(|e| NativeError::ProvingFailed(format!("{e:#}")))
-}
-
-/// A prover's failure as `ProvingFailed`, naming the step that failed.
-pub(crate) fn proving<T>(what: &str, result: anyhow::Result<T>) -> NativeResult<T> {
-    result.map_err(|e| NativeError::ProvingFailed(format!("{what}: {e:#}")))
+    get_prover_server(&ProverOpts::default()).step("start the prover")
 }
 
 /// The segments of an execution, each in risc0's encoding, in order.
@@ -99,7 +62,7 @@ pub(crate) fn segments_of(session: &Session) -> NativeResult<Vec<Vec<u8>>> {
         .segments
         .iter()
         .map(|r| {
-            let segment = proving("segment", r.resolve())?;
+            let segment = r.resolve().step("segment")?;
             encode(&segment, "segment")
         })
         .collect()
@@ -110,10 +73,9 @@ pub(crate) fn segments_of(session: &Session) -> NativeResult<Vec<Vec<u8>>> {
 pub fn prove_segment<'py>(py: Python<'py>, segment: &[u8]) -> NativeResult<Bound<'py, PyBytes>> {
     let out = py.detach(|| {
         let segment: Segment = decode(segment, "segment")?;
-        let mut receipts = proving(
-            "prove segment",
-            prover()?.prove_segment(&VerifierContext::default(), &segment),
-        )?;
+        let mut receipts = prover()?
+            .prove_segment(&VerifierContext::default(), &segment)
+            .step("prove segment")?;
         if receipts.len() != 1 {
             return Err(NativeError::ProvingFailed(format!(
                 "a segment gave {} receipts, not one",
@@ -130,10 +92,7 @@ pub fn prove_segment<'py>(py: Python<'py>, segment: &[u8]) -> NativeResult<Bound
 pub fn lift<'py>(py: Python<'py>, segment_receipt: &[u8]) -> NativeResult<Bound<'py, PyBytes>> {
     let out = py.detach(|| {
         let receipt: SegmentReceipt = decode(segment_receipt, "segment receipt")?;
-        encode(
-            &proving("lift", prover()?.lift(&receipt))?,
-            "succinct receipt",
-        )
+        encode(&prover()?.lift(&receipt).step("lift")?, "succinct receipt")
     })?;
     Ok(PyBytes::new(py, &out))
 }
@@ -144,10 +103,7 @@ pub fn join<'py>(py: Python<'py>, a: &[u8], b: &[u8]) -> NativeResult<Bound<'py,
     let out = py.detach(|| {
         let a: SuccinctReceipt<ReceiptClaim> = decode(a, "succinct receipt")?;
         let b: SuccinctReceipt<ReceiptClaim> = decode(b, "succinct receipt")?;
-        encode(
-            &proving("join", prover()?.join(&a, &b))?,
-            "succinct receipt",
-        )
+        encode(&prover()?.join(&a, &b).step("join")?, "succinct receipt")
     })?;
     Ok(PyBytes::new(py, &out))
 }
@@ -162,13 +118,10 @@ pub fn resolve<'py>(
     let out = py.detach(|| {
         let conditional: SuccinctReceipt<ReceiptClaim> = decode(conditional, "succinct receipt")?;
         let assumption: SuccinctReceipt<ReceiptClaim> = decode(assumption, "succinct receipt")?;
-        encode(
-            &proving(
-                "resolve",
-                prover()?.resolve(&conditional, &assumption.into_unknown()),
-            )?,
-            "succinct receipt",
-        )
+        let resolved = prover()?
+            .resolve(&conditional, &assumption.into_unknown())
+            .step("resolve")?;
+        encode(&resolved, "succinct receipt")
     })?;
     Ok(PyBytes::new(py, &out))
 }
@@ -183,11 +136,10 @@ pub(crate) fn succinct_assumptions(
         .iter()
         .map(|assumption| match assumption {
             InnerAssumptionReceipt::Succinct(s) => Ok(s.clone()),
-            InnerAssumptionReceipt::Composite(c) => Ok(proving(
-                "compress an assumption",
-                prover.composite_to_succinct(c),
-            )?
-            .into_unknown()),
+            InnerAssumptionReceipt::Composite(c) => Ok(prover
+                .composite_to_succinct(c)
+                .step("compress an assumption")?
+                .into_unknown()),
             _ => Err(NativeError::ProvingFailed(
                 "an assumption is a dev-mode or Groth16 receipt, which cannot be resolved".into(),
             )),
@@ -334,7 +286,7 @@ pub fn resolve_assumptions<'py>(
         let prover = prover()?;
         let mut resolved = conditional;
         for assumption in succinct_assumptions(prover.as_ref(), &ordered)? {
-            resolved = proving("resolve", prover.resolve(&resolved, &assumption))?;
+            resolved = prover.resolve(&resolved, &assumption).step("resolve")?;
         }
         encode(&resolved, "succinct receipt")
     })?;

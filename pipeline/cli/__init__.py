@@ -8,10 +8,9 @@ from importlib.metadata import version
 import typer
 
 from pipeline import __version__, _native
-from pipeline.artifacts import data_dir
 from pipeline.cli import activity, bench, runs, tlsn, verify, zk
 from pipeline.cli.output import JSON_OPT, emit, run_app
-from pipeline.home import loom_home
+from pipeline.core import data_dir, loom_home
 
 app = typer.Typer(
     name="loom",

@@ -10,7 +10,6 @@ from rich.text import Text
 
 from pipeline import activities
 from pipeline.activities import register_builtins, register_module, resolve
-from pipeline.blobstore import default_blobstore
 from pipeline.cli.output import (
     JSON_OPT,
     SECRETS_DIR_OPT,
@@ -25,9 +24,8 @@ from pipeline.cli.output import (
     safe,
     write_json,
 )
-from pipeline.models import ActivityDefinition, Capabilities, Limits, Runtime
-from pipeline.registry import default_registry
-from pipeline.secrets import use_secrets_dir
+from pipeline.core import ActivityDefinition, Capabilities, Limits, Runtime, use_secrets_dir
+from pipeline.store import default_blobstore, default_registry
 
 app = typer.Typer(
     help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).", no_args_is_help=True

@@ -65,8 +65,8 @@ def compare(
             table.add_row(
                 safe(r["suite"]),
                 safe(r["name"]),
-                bench._fmt(r["a_mean_s"]),
-                bench._fmt(r["b_mean_s"]),
+                bench.format_seconds(r["a_mean_s"]),
+                bench.format_seconds(r["b_mean_s"]),
                 f"{r['ratio']:.3f}",
                 f"±{r['noise']:.0%}",
                 flag,

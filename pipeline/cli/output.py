@@ -25,6 +25,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import errors
+from pipeline.core import validation_problem
+from pipeline.zk import ProvingPhase
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,10 +37,10 @@ for _c in (console, err_console):
 EXIT_FAILED = 1  # the work ran and failed; each LoomError carries its own exit_code
 
 PROVING_PHASES = {
-    "segment": "segments proved",
-    "lift": "segments lifted (succinct)",
-    "join": "receipts joined (succinct)",
-    "resolve": "assumptions resolved (succinct)",
+    ProvingPhase.SEGMENT: "segments proved",
+    ProvingPhase.LIFT: "segments lifted (succinct)",
+    ProvingPhase.JOIN: "receipts joined (succinct)",
+    ProvingPhase.RESOLVE: "assumptions resolved (succinct)",
 }
 """How a proof's progress phases (``pipeline.zk.Progress``) read in a progress bar."""
 
@@ -192,9 +194,7 @@ def run_app(app: typer.Typer) -> None:
         _error_line(type(exc).__name__, exc)
         raise SystemExit(exc.exit_code) from None
     except ValidationError as exc:  # an option that no model accepts (a limit out of range, an unknown grant)
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        _error_line("InvalidInput", f"{where}: {first['msg']}" if where else first["msg"])
+        _error_line("InvalidInput", validation_problem(exc))
         raise SystemExit(errors.InvalidInput.exit_code) from None
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.bundle import ValueCheck
-from pipeline.canonical import compact_json
 from pipeline.cli.output import plain, safe
-from pipeline.provenance import Provenance, Source, dotted, value_at
+from pipeline.core import compact_json
+from pipeline.flow import Provenance, Source, dotted, value_at
+from pipeline.results import ValueCheck
 
 VALUE_WIDTH = 48
 """Characters of a value shown in the table; ``--json`` has all of it."""

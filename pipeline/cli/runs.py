@@ -31,14 +31,10 @@ from pipeline.cli.output import (
     safe,
 )
 from pipeline.cli.provenance import provenance_table
-from pipeline.files import write_atomic
-from pipeline.journal import RunStatus, StepStatus
-from pipeline.provenance import Source
+from pipeline.core import use_secrets_dir, write_atomic
+from pipeline.flow import Event, Runner, RunResult, Source, load_pipeline
 from pipeline.results import bundle_of
-from pipeline.runner import Runner, RunResult
-from pipeline.secrets import use_secrets_dir
-from pipeline.spec import load_pipeline
-from pipeline.workers import Event
+from pipeline.store import RunStatus, StepStatus
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
 STYLE: dict[str, str] = {

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from pipeline import errors, tlsn
 from pipeline.cli.output import JSON_OPT, console, emit, plain, safe, safe_lines
+from pipeline.core import validation_problem
 
 app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
 
@@ -105,7 +106,7 @@ def make_policy(
             require_transcript=require_transcript,
         )
     except ValidationError as exc:
-        raise errors.InvalidInput("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+        raise errors.InvalidInput(validation_problem(exc)) from None
 
 
 @app.command()

@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from pipeline import bundle, errors
+from pipeline import errors, results
 from pipeline.cli.output import JSON_OPT, console, emit, plain
 from pipeline.cli.provenance import checked_table
-from pipeline.files import read_bounded
+from pipeline.core import read_bounded
 
 
 def verify(
@@ -30,8 +30,8 @@ def verify(
 ) -> None:
     """Verify a result bundle: every receipt against its image ID, every proven value against the journal field it
     names. Exit 0 only when all of that holds; 1 when a check fails; 2 when the file is not a bundle."""
-    data = read_bounded(file, bundle.MAX_BYTES, "bundle")
-    report = bundle.verify_bundle(data, image_ids=image_id or (), require_proven=require_proven or ())
+    data = read_bounded(file, results.MAX_BYTES, "bundle")
+    report = results.verify_bundle(data, image_ids=image_id or (), require_proven=require_proven or ())
     if json_out:
         emit(report.model_dump(mode="json") | {"ok": report.ok}, True)
     else:

@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from pipeline import errors, tlsn, zk, zktls
+from pipeline import errors, tlsn, zk
 from pipeline.cli import tlsn as tlsn_cli
 from pipeline.cli.output import (
     CLUSTER_OPT,
@@ -36,9 +36,8 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
-from pipeline.cluster import connect
-from pipeline.models import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
-from pipeline.segment_size import SegmentPlan
+from pipeline.core import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
+from pipeline.zk import SegmentPlan
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
 
@@ -56,6 +55,8 @@ SEGMENT_PO2_OPT = typer.Option(
 OUT_OPT = typer.Option(
     None, "--out", "-o", help="Write the receipt (risc0 bincode) to this file (checked before proving)."
 )
+KIND_OPT = typer.Option(ReceiptKind.composite, "--kind", help="composite or succinct.")
+DEV_MODE_OPT = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING.")
 JOURNAL_HINT = "use --json, or pipe the output, to get all of it"
 
 
@@ -94,10 +95,10 @@ def execute(
 def prove(
     guest: str = GUEST_ARG,
     input: str = INPUT_OPT,
-    kind: ReceiptKind = typer.Option(ReceiptKind.composite, "--kind", help="composite or succinct."),
+    kind: ReceiptKind = KIND_OPT,
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
-    dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
+    dev_mode: bool = DEV_MODE_OPT,
     cluster: str = CLUSTER_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -156,7 +157,7 @@ def proving_bar(name: str, dev_mode: bool, json_out: bool, cluster: str | None =
         err_console.print("[bold yellow]DEV MODE[/]: the receipt is fake and proves nothing.")
     # an unreachable cluster or a missing extra is one line, before any progress is shown
     if cluster:
-        connect(cluster)
+        zk.connect_cluster(cluster)
     memory = f"{zk.machine_memory() / 2**30:.0f} GiB of memory"
     where = f"on the Ray cluster {markup_safe(cluster)}" if cluster else f"here ({memory})"
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -168,7 +169,7 @@ def proving_bar(name: str, dev_mode: bool, json_out: bool, cluster: str | None =
             if not json_out:
                 bar.console.print(f"proving {where} in {chosen.describe()}")
 
-        def progress(phase: str, done: int, total: int) -> None:
+        def progress(phase: zk.ProvingPhase, done: int, total: int) -> None:
             label = PROVING_PHASES.get(phase, markup_safe(phase))
             bar.update(task, description=f"proving {shown}: {label}", completed=done, total=total)
 
@@ -199,10 +200,10 @@ def tlsn_claim(
     reveal: bool = typer.Option(
         False, "--reveal", help="Also put the revealed transcript in the journal (by default only its SHA-256 is)."
     ),
-    kind: ReceiptKind = typer.Option(ReceiptKind.composite, "--kind", help="composite or succinct."),
+    kind: ReceiptKind = KIND_OPT,
     out: Path = OUT_OPT,
     segment_po2: int = SEGMENT_PO2_OPT,
-    dev_mode: bool = typer.Option(False, "--dev-mode", help="Fake receipt for development: proves NOTHING."),
+    dev_mode: bool = DEV_MODE_OPT,
     cluster: str = CLUSTER_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -215,13 +216,13 @@ def tlsn_claim(
     check_out_path(out)
     trust = tlsn_cli.notary_trust(notary_key, notaries)
     policy = tlsn_cli.make_policy(trust, server, now, max_age, root, no_mozilla_roots)
-    json_claim = zktls.JsonClaim.parse(claim) if claim is not None else None
+    json_claim = tlsn.JsonClaim.parse(claim) if claim is not None else None
     bytes_claim = None
     if bytes_at is not None or bytes_text is not None or bytes_hex is not None:
         if bytes_at is None:
             raise errors.InvalidInput("--bytes-text/--bytes-hex need --bytes-at")
         try:
-            bytes_claim = zktls.BytesClaim(
+            bytes_claim = tlsn.BytesClaim(
                 direction="sent" if sent else "received", start=bytes_at, text=bytes_text, hex=bytes_hex
             )
         except ValueError as exc:
@@ -229,8 +230,8 @@ def tlsn_claim(
     loaded = tlsn_cli.load_presentation(file)
     signer = _trusted_signer(loaded.data, policy, trust)
     started = time.monotonic()
-    with proving_bar(zktls.GUEST, dev_mode, json_out, cluster) as report:
-        receipt = zktls.prove(
+    with proving_bar(tlsn.CLAIM_GUEST, dev_mode, json_out, cluster) as report:
+        receipt = tlsn.prove_claim(
             loaded.data,
             policy,
             json_claim,
@@ -246,11 +247,11 @@ def tlsn_claim(
     seconds = time.monotonic() - started
     if out:
         out.write_bytes(receipt.to_bytes())
-    journal = zktls.decode(receipt.journal)
+    journal = tlsn.decode_claim(receipt.journal)
     if json_out:
         emit(
             {
-                "image_id": zk.load_guest(zktls.GUEST).image_id,
+                "image_id": zk.load_guest(tlsn.CLAIM_GUEST).image_id,
                 "kind": receipt.kind,
                 "dev_mode": receipt.is_dev_mode,
                 "journal": journal.model_dump(mode="json"),
@@ -286,7 +287,7 @@ def _trusted_signer(presentation: bytes, policy: tlsn.Policy, trust: tlsn.Trust)
     return trust.signer(verified.notary.algorithm, verified.notary.key, verified.time)
 
 
-def show_claim(j: zktls.ClaimJournal) -> None:
+def show_claim(j: tlsn.ClaimJournal) -> None:
     """A tlsn-claim journal as sentences: who said what, and whether the claims hold. Everything in it came from
     a presentation (or a receipt file), so it is shown as inert text; only Loom's own words are styled."""
     table = Table(title="zkTLS claim", show_header=False, title_justify="left")
@@ -356,9 +357,9 @@ def verify(
         console.print(Text.assemble((f"✓ {r.kind} receipt verifies", "green"), f" for image {plain(expected)}"))
 
 
-def _as_claim(journal: bytes) -> zktls.ClaimJournal | None:
+def _as_claim(journal: bytes) -> tlsn.ClaimJournal | None:
     """The journal as a tlsn-claim journal, when it is one."""
     try:
-        return zktls.decode(journal)
+        return tlsn.decode_claim(journal)
     except errors.ReceiptInvalid:
         return None

@@ -4,7 +4,6 @@ over the cluster."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -14,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors, zk
-from pipeline.models import ProveOptions
-from pipeline.runner import Runner
-from pipeline.spec import PipelineSpec, load_pipeline
-from pipeline.workers import Event, StepEvent
-
-from ..conftest import REPO
-from ..tlsn.conftest import GOLDEN_NOTARY_KEY
+from pipeline.core import ProveOptions
+from pipeline.flow import Event, PipelineSpec, Runner, StepEvent, load_pipeline
+from tests.support import REPO, claim_input
 
 
 @pytest.fixture
@@ -30,15 +25,7 @@ def notarized_claim(fixtures: Path) -> tuple[PipelineSpec, dict[str, object]]:
     spec = load_pipeline(REPO / "tests" / "pipelines" / "notarized-json-claim.yaml")
     prove = spec.steps["prove"].model_copy(update={"prove": ProveOptions(segment_po2=17)})
     spec = spec.model_copy(update={"steps": {**spec.steps, "prove": prove}})
-    document = {
-        "presentation": base64.b64encode((fixtures / "tlsn" / "presentation.bin").read_bytes()).decode(),
-        "notary_key": GOLDEN_NOTARY_KEY,
-        "server": "tlsnotary.org",
-        "path": "bazz",
-        "op": "eq",
-        "value": 123,
-    }
-    return spec, document
+    return spec, claim_input()
 
 
 def output_but_the_receipt(spec: PipelineSpec, document: dict[str, object]) -> dict[str, object]:
@@ -108,7 +95,7 @@ def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address,
 
 def test_a_step_granted_secrets_does_not_leave_the_driver(address, built: Path, monkeypatch) -> None:
     from pipeline.activities import register_module
-    from pipeline.models import Capabilities
+    from pipeline.core import Capabilities
 
     register_module(
         (built / "wasm" / "echo.wasm").read_bytes(),
@@ -150,7 +137,7 @@ def test_progress_whose_queue_is_lost_is_dropped_not_raised(address: str) -> Non
     the step goes on: the report is dropped, and so are the ones after it."""
     from ray.util.queue import Queue
 
-    from pipeline.cluster_workers import _Reporter
+    from pipeline.flow._cluster_pool import _Reporter
 
     queue = Queue(actor_options={"num_cpus": 0})
     reporter = _Reporter(queue)

@@ -1,7 +1,7 @@
 """Proofs on a real multi-node Ray cluster (raylets started here): the same receipts a local proof gives, checked
 by Loom and by risc0's own Rust verifier; a node killed mid-proof costs only its tasks; a segment no node can hold
 is refused before anything runs. The succinct proof here is the suite's test of proving in parts
-(`pipeline.recursion`: segment, lift and join tasks, a join tree of depth two)."""
+(`pipeline.zk`'s recursion: segment, lift and join tasks, a join tree of depth two)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from pipeline import errors, zk
-from pipeline.home import risc0_host_binary
+from pipeline.core import risc0_host_binary
 from tests.support import HELLO_INPUT
 
 PO2 = 16  # hello's input executes into three segments of 2^16 cycles

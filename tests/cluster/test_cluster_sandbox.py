@@ -10,11 +10,11 @@ import sys
 TRAP_AFTER_CONNECT = """
 import sys
 import wasmtime
-from pipeline import cluster
+from pipeline import zk
 engine = wasmtime.Engine()
 store = wasmtime.Store(engine)
 instance = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "f") unreachable))'), [])
-cluster.connect(sys.argv[1])
+zk.connect_cluster(sys.argv[1])
 try:
     instance.exports(store)["f"](store)
 except wasmtime.Trap:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import bundle, errors, zk
-from pipeline.provenance import Source, dotted
-from pipeline.workers import Event
+from pipeline import errors, zk
+from pipeline import results as bundle
+from pipeline.flow import Event, Source, dotted
 from tests.support import HELLO_INPUT, loom, one_error_line, rust_made_receipt
 from tests.support.mixed import MIXED_INPUT, MixedRun, receipt_bytes
 
@@ -60,7 +60,7 @@ def test_a_bundle_verifies_with_nothing_but_itself(mixed: MixedRun, hello: zk.Gu
     ]
     checked = {dotted(v.path): v.verified for v in report.values}
     assert checked == {"sum": True, "count": True, "words": None, "sentence": None, "label": None, "receipt": None}
-    made = bundle.parse(mixed.bundle)
+    made = bundle.parse_bundle(mixed.bundle)
     assert made.pipeline.name == "mixed" and made.run_id == mixed.result.run_id
     canonical_input = json.dumps(MIXED_INPUT, sort_keys=True, separators=(",", ":")).encode()
     assert made.input_sha256 == hashlib.sha256(canonical_input).hexdigest()

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bundle, zk
-from pipeline.artifacts import SAMPLE_NOTARY_KEY, pinned_image_ids
-from pipeline.provenance import Source, dotted
-from pipeline.runner import Runner
-from pipeline.spec import load_pipeline
-from tests.conftest import REPO
+from pipeline import results as bundle
+from pipeline import zk
+from pipeline.core import SAMPLE_NOTARY_KEY, pinned_image_ids
+from pipeline.flow import Runner, Source, dotted, load_pipeline
+from tests.support import REPO
 
 JOURNAL_PATHS = {
     "server": "server",
@@ -39,7 +38,7 @@ def test_every_value_the_flagship_states_is_proven_by_its_receipt(flagship_bundl
     assert {dotted(v.path): (v.source, v.guest, v.journal_path, v.verified) for v in report.values} == {
         name: (Source.proven, "tlsn-claim", path, True) for name, path in JOURNAL_PATHS.items()
     }
-    made = bundle.parse(flagship_bundle.read_bytes())
+    made = bundle.parse_bundle(flagship_bundle.read_bytes())
     assert made.output == {
         "server": "tlsnotary.org",
         "notary_key": SAMPLE_NOTARY_KEY,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.models import Runtime
-from pipeline.provenance import Source, StepOrigin, classify, default_template, dotted, value_at
-from pipeline.spec import render
+from pipeline.core import Runtime
+from pipeline.flow import Source, StepOrigin, classify, default_template, dotted, render, value_at
 
 RISC0 = {"journal": {"sum": 42, "nested": {"a": [1, 2]}}, "receipt": "ab" * 32, "image_id": "cd" * 32, "kind": "x"}
 # A wasm activity can output exactly what a risc0 step would: that makes nothing it says proven.

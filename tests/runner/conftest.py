@@ -8,11 +8,10 @@ import pytest
 import yaml
 
 from pipeline.activities import register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.models import Limits
-from pipeline.registry import default_registry
-from pipeline.spec import PipelineSpec, load_pipeline
-from tests.wasm.conftest import ECHO_BODY, rust_abi_module
+from pipeline.core import Limits
+from pipeline.flow import PipelineSpec, load_pipeline
+from pipeline.store import default_blobstore, default_registry
+from tests.support.wat import ECHO_BODY, rust_abi_module
 
 # Echo, after spinning for a while (about a quarter second): long enough to overlap, or to be killed mid-step.
 SPIN = rust_abi_module(
@@ -54,24 +53,6 @@ def pipeline_file(tmp_path: Path):
         return path
 
     return write
-
-
-def spec_of(data: dict) -> PipelineSpec:
-    return PipelineSpec.model_validate(data)
-
-
-# A diamond plus a tail: a -> (b, c) -> d -> e; b and c are independent. spin returns its input; echo wraps it.
-DIAMOND = {
-    "name": "diamond",
-    "steps": {
-        "a": {"activity": "spin", "input": {"x": "${input.x}"}},
-        "b": {"activity": "spin", "input": {"from_a": "${steps.a.output.x}", "side": "b"}},
-        "c": {"activity": "spin", "input": {"from_a": "${steps.a.output.x}", "side": "c"}},
-        "d": {"activity": "echo", "input": ["${steps.b.output}", "${steps.c.output}"]},
-        "e": {"activity": "spin", "input": {"total": "${steps.d.output.bytes}"}},
-    },
-    "output": {"d": "${steps.d.output.echo}", "e": "${steps.e.output.total}"},
-}
 
 
 def load(path: Path) -> PipelineSpec:

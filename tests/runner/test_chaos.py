@@ -12,14 +12,9 @@ import subprocess
 import sys
 import time
 
-from pipeline.activities import register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.journal import default_journal
-from pipeline.models import Limits
-from pipeline.registry import default_registry
-from tests.runner.test_durability import CHAIN, _check_journal, _loom_run, expected
-from tests.runner.test_trust import wait_for_no_orphans
-from tests.wasm.conftest import ECHO_BODY, rust_abi_module
+from pipeline.store import default_journal
+from tests.support.runs import CHAIN, check_journal, expected, loom_run, register_slow, wait_for_no_orphans
+from tests.support.wat import ECHO_BODY, rust_abi_module
 
 # About a tenth of a second per step: a kill lands before, during or after any of them.
 QUICK = rust_abi_module(
@@ -52,20 +47,12 @@ def _kill_at_random(proc: subprocess.Popen, rng: random.Random, within: float) -
 
 
 def test_kill_9_at_random_moments_then_resume(activities, pipeline_file) -> None:
-    register_module(
-        QUICK,
-        name="slow",
-        version="1.0.0",
-        runtime="wasm",
-        limits=Limits(fuel=10**13, wall_clock_ms=60_000),
-        blobs=default_blobstore(),
-        registry=default_registry(),
-    )
+    register_slow(QUICK)
     path = pipeline_file(CHAIN)
     rng = random.Random(int(os.environ.get("LOOM_CHAOS_SEED", "1234")))
     journal = default_journal()
     started = time.monotonic()
-    uninterrupted = _loom_run(path, KILLS, "--no-cache")
+    uninterrupted = loom_run(path, KILLS, "--no-cache")
     out, err = uninterrupted.communicate(timeout=300)
     assert uninterrupted.returncode == 0, err.decode()
     whole = time.monotonic() - started  # kills land anywhere in a run as long as this one
@@ -73,7 +60,7 @@ def test_kill_9_at_random_moments_then_resume(activities, pipeline_file) -> None
     kills = 0
     for x in range(KILLS):
         known = {r.run_id for r in journal.runs()}
-        proc = _loom_run(path, x, "--no-cache")
+        proc = loom_run(path, x, "--no-cache")
         killed = _kill_at_random(proc, rng, whole)
         assert wait_for_no_orphans(proc.pid) == [], "a worker outlived its runner"
         kills += killed
@@ -91,6 +78,6 @@ def test_kill_9_at_random_moments_then_resume(activities, pipeline_file) -> None
         assert resume.returncode == 0, err.decode()
         assert json.loads(out)["output"] == expected(x)
         assert journal.run(run.run_id).status == "succeeded"
-        _check_journal(run.run_id)
+        check_journal(run.run_id)
     assert kills >= KILLS // 2, "too few kills landed mid-run to test anything"
     assert not [r for r in journal.runs() if r.status in ("running", "interrupted")]

@@ -6,83 +6,27 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from pipeline.activities import register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.journal import DONE, default_journal
-from pipeline.models import Limits
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from tests.wasm.conftest import ECHO_BODY, rust_abi_module
-
-# spin for about a second, then return the input
-SLOW = rust_abi_module(
-    f"(local $i i32) (local.set $i (i32.const 2000000000)) "
-    f"(loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) "
-    f"{ECHO_BODY}"
-)
-CHAIN = {
-    "name": "chain",
-    "steps": {
-        "s1": {"activity": "slow", "input": {"x": "${input.x}", "n": 1}},
-        "s2": {"activity": "slow", "input": {"prev": "${steps.s1.output}", "n": 2}},
-        "side": {"activity": "slow", "input": {"x": "${input.x}", "side": True}},
-        "s3": {"activity": "slow", "input": {"prev": "${steps.s2.output.prev}", "n": 3}},
-        "s4": {"activity": "slow", "input": {"a": "${steps.s3.output}", "b": "${steps.side.output}"}},
-    },
-    "output": "${steps.s4.output}",
-}
-
-
-def expected(x: int) -> dict:
-    return {"a": {"prev": {"x": x, "n": 1}, "n": 3}, "b": {"x": x, "side": True}}
+from pipeline.flow import Runner
+from pipeline.store import DONE, default_journal
+from tests.support import done_attempts
+from tests.support.runs import CHAIN, check_journal, expected, loom_run, register_slow
 
 
 @pytest.fixture
 def chain_file(activities, pipeline_file):
-    register_module(
-        SLOW,
-        name="slow",
-        version="1.0.0",
-        runtime="wasm",
-        limits=Limits(fuel=10**13, wall_clock_ms=60_000),
-        blobs=default_blobstore(),
-        registry=default_registry(),
-    )
+    register_slow()
     return pipeline_file(CHAIN)
-
-
-def _loom_run(path, x: int, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(path), "--input", json.dumps({"x": x}), "--json", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
-def _check_journal(run_id: str) -> None:
-    """Each step has exactly one finished attempt, numbered attempts are contiguous, nothing after the finish."""
-    by_step: dict[str, list] = {}
-    for a in default_journal().attempts(run_id):
-        by_step.setdefault(a.step, []).append(a)
-    assert set(by_step) == set(CHAIN["steps"])
-    for step, attempts in by_step.items():
-        attempts.sort(key=lambda a: a.attempt)
-        assert [a.attempt for a in attempts] == list(range(1, len(attempts) + 1)), step
-        assert [a.status in DONE for a in attempts] == [False] * (len(attempts) - 1) + [True], step
 
 
 @pytest.mark.parametrize("finished_before_kill", [0, 1, 3])
 def test_sigkill_then_resume(chain_file, finished_before_kill: int) -> None:
     """Kills the runner (and its workers) while a step is running, after 0, 1 or 3 steps have finished."""
     x = 10 + finished_before_kill
-    proc = _loom_run(chain_file, x)
+    proc = loom_run(chain_file, x)
     journal = default_journal()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -98,32 +42,32 @@ def test_sigkill_then_resume(chain_file, finished_before_kill: int) -> None:
     proc.wait()
     (run,) = journal.runs()
     assert run.status == "interrupted", "the kill came after the run finished: nothing was tested"
-    before = {step: a.attempt for step, a in journal.completed(run.run_id).items()}
+    before = {step: a.attempt for step, a in done_attempts(journal, run.run_id).items()}
     assert len(before) >= finished_before_kill
 
     result = Runner().resume(run.run_id)
     assert result.status == "succeeded" and result.output == expected(x)
-    assert {step: a.attempt for step, a in journal.completed(run.run_id).items() if step in before} == before
+    assert {step: a.attempt for step, a in done_attempts(journal, run.run_id).items() if step in before} == before
     assert result.executed == len(CHAIN["steps"]) - len(before)  # finished steps were not redone
-    _check_journal(run.run_id)
+    check_journal(run.run_id)
     assert journal.run(run.run_id).status == "succeeded"
 
 
 def test_two_concurrent_runs_share_one_journal(chain_file) -> None:
-    procs = [_loom_run(chain_file, x, "--no-cache") for x in (101, 102)]
+    procs = [loom_run(chain_file, x, "--no-cache") for x in (101, 102)]
     outputs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
     assert sorted(o["output"]["b"]["x"] for o in outputs) == [101, 102]
     runs = default_journal().runs()
     assert len(runs) == 2 and {r.status for r in runs} == {"succeeded"}
     for run in runs:
-        _check_journal(run.run_id)
+        check_journal(run.run_id)
         assert len(default_journal().attempts(run.run_id)) == len(CHAIN["steps"])
 
 
 def test_sigkill_amid_batches_then_resume(activities, pipeline_file) -> None:
     """Many ready steps go to the workers in batches and are journaled a batch at a time: a kill between (or
     inside) batches still resumes without redoing a step the journal has as done."""
-    from tests.runner.test_trust import wait_for_no_orphans
+    from tests.support.runs import wait_for_no_orphans
 
     steps = 24  # "spin" takes about a quarter second; two workers get batches of three
     path = pipeline_file(
@@ -132,7 +76,7 @@ def test_sigkill_amid_batches_then_resume(activities, pipeline_file) -> None:
             "steps": {f"s{i}": {"activity": "spin", "input": {"i": i, "x": "${input.x}"}} for i in range(steps)},
         }
     )
-    proc = _loom_run(path, 3)
+    proc = loom_run(path, 3)
     journal = default_journal()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -146,13 +90,13 @@ def test_sigkill_amid_batches_then_resume(activities, pipeline_file) -> None:
     assert wait_for_no_orphans(proc.pid) == []
     (run,) = journal.runs()
     assert run.status == "interrupted", "the kill came after the run finished: nothing was tested"
-    before = {step: a.attempt for step, a in journal.completed(run.run_id).items()}
+    before = {step: a.attempt for step, a in done_attempts(journal, run.run_id).items()}
     assert 3 <= len(before) < steps
 
     result = Runner().resume(run.run_id)
     assert result.status == "succeeded" and result.executed == steps - len(before)
     assert result.output == {f"s{i}": {"i": i, "x": 3} for i in range(steps)}
-    assert {step: a.attempt for step, a in journal.completed(run.run_id).items() if step in before} == before
+    assert {step: a.attempt for step, a in done_attempts(journal, run.run_id).items() if step in before} == before
     for step in (f"s{i}" for i in range(steps)):
         attempts = sorted((a for a in journal.attempts(run.run_id) if a.step == step), key=lambda a: a.attempt)
         assert [a.status in DONE for a in attempts] == [False] * (len(attempts) - 1) + [True], step

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors
-from pipeline.spec import MAX_BYTES, MAX_DEPTH, PipelineSpec, load_pipeline
+from pipeline.flow._spec import MAX_BYTES, MAX_DEPTH, PipelineSpec, load_pipeline
 
 STEP = "name: p\nsteps:\n  a:\n    activity: echo\n"
 

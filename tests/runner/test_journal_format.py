@@ -9,10 +9,9 @@ import subprocess
 import sys
 import time
 
-from pipeline.blobstore import default_blobstore
-from pipeline.journal import DONE, RunStatus, StepStatus, default_journal
-from pipeline.runner import Runner, canonical
-from pipeline.spec import PipelineSpec
+from pipeline.flow import PipelineSpec
+from pipeline.flow._runner import Runner, canonical
+from pipeline.store import DONE, RunStatus, StepStatus, default_blobstore, default_journal
 
 SPEC = PipelineSpec.model_validate(
     {

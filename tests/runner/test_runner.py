@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
-from pipeline.journal import default_journal
-from pipeline.runner import Runner
-
-from .conftest import DIAMOND, spec_of
+from pipeline.flow import Runner
+from pipeline.store import default_journal
+from tests.support.runs import DIAMOND, spec_of
 
 EXPECTED = {"d": [{"from_a": 7, "side": "b"}, {"from_a": 7, "side": "c"}], "e": 56}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
-from pipeline.spec import load_pipeline
+from pipeline.flow import load_pipeline
 
 
 def test_yaml_syntax_error_names_the_line(pipeline_file) -> None:

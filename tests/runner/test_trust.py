@@ -3,25 +3,22 @@ versions, live runs, orphaned workers, failures that must not leave a run "runni
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from pipeline import errors
 from pipeline.activities import register_module
-from pipeline.blobstore import default_blobstore
-from pipeline.journal import default_journal
-from pipeline.models import Capabilities, Limits
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from tests.runner.test_durability import SLOW, _loom_run
-from tests.wasm.conftest import rust_abi_module
-from tests.wasm.test_capabilities import GET_SECRET, SECRET_BODY
+from pipeline.core import Capabilities, Limits
+from pipeline.flow import Runner
+from pipeline.store import default_blobstore, default_journal, default_registry
+from tests.support.runs import SLOW, loom_run, wait_for_no_orphans
+from tests.support.wat import GET_SECRET, SECRET_BODY, rust_abi_module
 
 SECRET_READER = rust_abi_module(SECRET_BODY, imports=GET_SECRET, data="api_token")
 READS_SECRET = Capabilities(host_functions=("loom_get_secret",), secrets=("api_token",))
@@ -40,7 +37,7 @@ def _register(module: bytes, name: str, version: str = "1.0.0", **kwargs) -> Non
 
 
 def _one_step(activity: str, **extra) -> object:
-    from pipeline.spec import PipelineSpec
+    from pipeline.flow import PipelineSpec
 
     return PipelineSpec.model_validate({"name": "one", "steps": {"s": {"activity": activity, "input": {}, **extra}}})
 
@@ -134,7 +131,7 @@ def test_a_step_cannot_raise_its_activitys_limits(activities) -> None:
 
 
 def test_an_output_reference_to_a_missing_input_field_fails_before_any_step(activities) -> None:
-    from pipeline.spec import PipelineSpec
+    from pipeline.flow import PipelineSpec
 
     spec = PipelineSpec.model_validate(
         {"name": "p", "steps": {"s": {"activity": "echo", "input": {}}}, "output": "${input.absent}"}
@@ -161,28 +158,6 @@ def test_fuel_exhaustion_in_a_pipeline_is_not_retried() -> None:
     assert len(default_journal().attempts(result.run_id)) == 1
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes in a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
-
-
-def wait_for_no_orphans(pgid: int, seconds: float = 5.0) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while (left := _group_members(pgid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
-
-
 @pytest.fixture
 def slow(activities) -> None:
     _register(SLOW, "slow", limits=Limits(fuel=10**13, wall_clock_ms=60_000))
@@ -200,10 +175,10 @@ def _wait_for_running_attempt(timeout: float = 60) -> str:
 
 
 def test_kill_9_of_the_runner_leaves_no_worker_and_resume_refuses_a_live_run(slow, pipeline_file) -> None:
-    from tests.runner.test_durability import CHAIN, expected
+    from tests.support.runs import CHAIN, expected
 
     path = pipeline_file(CHAIN)
-    proc = _loom_run(path, 5)
+    proc = loom_run(path, 5)
     run_id = _wait_for_running_attempt()
     with pytest.raises(errors.RunInProgress, match="still running"):
         Runner().resume(run_id)
@@ -227,7 +202,7 @@ def test_the_journal_says_interrupted_only_when_the_process_is_gone(activities) 
     lock = journal.lock(result.run_id)
     assert lock.acquire()
     try:
-        script = f"from pipeline.journal import default_journal; print(default_journal().run({result.run_id!r}).status)"
+        script = f"from pipeline.store import default_journal; print(default_journal().run({result.run_id!r}).status)"
         import subprocess
 
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
@@ -236,21 +211,24 @@ def test_the_journal_says_interrupted_only_when_the_process_is_gone(activities) 
         lock.release()
 
 
-def test_the_journaled_cache_key_is_cache_key(activities) -> None:
-    """The runner computes keys from parts it works out once per run; they must be ``cache_key``'s."""
-    from pipeline.runner import cache_key, secrets_digest
+def test_the_journaled_cache_key_covers_the_steps_lowered_limits(activities) -> None:
+    """The runner works a step's plan out once per run: its key is that of the activity with the step's limits."""
+    from pipeline.core import canonical
+    from pipeline.flow._runner import StepPlan, secrets_digest
 
     runner = Runner()
     result = runner.run(_one_step("echo", limits={"fuel": 10**6}), {})
     (attempt,) = default_journal().attempts(result.run_id)
     defn = default_registry().resolve("echo@1.0.0")
-    defn = defn.model_copy(update={"limits": Limits(fuel=10**6)})
-    assert attempt.cache_key == cache_key(defn, {}, secrets_digest((), runner.secrets, runner._secrets_key))
+    secrets = secrets_digest((), runner.secrets, runner._secrets_key)
+    digest = hashlib.sha256(canonical({})).hexdigest()
+    lowered = StepPlan.of(defn.model_copy(update={"limits": Limits(fuel=10**6)})).key(digest, secrets)
+    assert attempt.cache_key == lowered != StepPlan.of(defn).key(digest, secrets)
 
 
 def test_prove_options_apply_only_to_risc0_steps_and_key_the_cache(activities) -> None:
-    from pipeline.models import ActivityDefinition, ProveOptions
-    from pipeline.runner import cache_key
+    from pipeline.core import ActivityDefinition, ProveOptions
+    from pipeline.flow._runner import StepPlan
 
     with pytest.raises(errors.InvalidInput, match="prove options apply to risc0 activities"):
         Runner().run(_one_step("echo", prove={"kind": "succinct"}), {})
@@ -258,7 +236,7 @@ def test_prove_options_apply_only_to_risc0_steps_and_key_the_cache(activities) -
         ProveOptions(segment_po2=99)
     defn = ActivityDefinition(name="g", version="1.0.0", runtime="risc0", blob="0" * 64)
     keys = {
-        cache_key(defn, {}, "s", options)
+        StepPlan.of(defn, options).key("0" * 64, "s")
         for options in (
             None,
             ProveOptions(kind="composite"),

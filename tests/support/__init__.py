@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import subprocess
@@ -10,7 +11,18 @@ import tempfile
 from pathlib import Path
 
 from pipeline import zk
-from pipeline.home import cache_dir, risc0_host_binary
+from pipeline.core import SAMPLE_NOTARY_KEY, cache_dir, risc0_host_binary
+from pipeline.store import DONE, Attempt, Journal
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+"""Upstream data the tests use (TLSNotary's presentation, handshakes, test PKI, HTTP messages): see its NOTICE."""
+GOLDEN_NOTARY_KEY = SAMPLE_NOTARY_KEY
+"""The key of the notary that signed TLSNotary's golden presentation (compressed secp256k1)."""
+GOLDEN_TIME = 1671637529
+"""The golden presentation's session time."""
+BACKENDS = ["native", "wasm"]
+"""The two ways Loom runs the TLSNotary verifier: natively, and as the tlsn-verify wasm activity."""
 
 HELLO_INPUT = {"words": [7, 35]}
 """`hello`'s input where a test needs one: dev-mode and cluster proofs, risc0's Rust-made reference receipt. (The
@@ -32,6 +44,25 @@ def loom(
         input=input,
         check=False,
     )
+
+
+def done_attempts(journal: Journal, run_id: str) -> dict[str, Attempt]:
+    """The finished attempt of each step that is done (succeeded, served from cache, or skipped)."""
+    return {a.step: a for a in journal.attempts(run_id) if a.status in DONE}
+
+
+def claim_input(**fields: object) -> dict[str, object]:
+    """The input of the notarized pipelines (``examples/``) for the golden presentation: ``bazz == 123``."""
+    presentation = (FIXTURES / "tlsn" / "presentation.bin").read_bytes()
+    return {
+        "presentation": base64.b64encode(presentation).decode(),
+        "notary_key": GOLDEN_NOTARY_KEY,
+        "server": "tlsnotary.org",
+        "path": "bazz",
+        "op": "eq",
+        "value": 123,
+        **fields,
+    }
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.flow import Event, PipelineSpec, Runner, RunResult
 from pipeline.results import bundle_of
-from pipeline.runner import Runner, RunResult
-from pipeline.spec import PipelineSpec
-from pipeline.workers import Event
 
 MIXED = PipelineSpec.model_validate(
     {
@@ -55,7 +53,8 @@ def run_mixed(home: Path) -> MixedRun:
     events: list[tuple[str, Event, dict[str, Any]]] = []
     runner = Runner()
     result = runner.run(MIXED, MIXED_INPUT, events=lambda *event: events.append(event))
-    assert result.status == "succeeded", result.error
+    if result.status != "succeeded":
+        raise RuntimeError(f"the mixed pipeline failed: {result.error}")
     return MixedRun(home, result, bundle_of(runner, result.run_id).to_bytes(), events)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import tlsn
-from tests.tlsn import notary
+from tests.support import notary
 
 GOLDEN_NOTARY_KEY = "035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770c56a7709c42c"
 GOLDEN_TIME = 1671637529

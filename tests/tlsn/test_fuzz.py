@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tlsn import notary
+from tests.support import notary
 
 FUZZ_SECONDS = 30
 

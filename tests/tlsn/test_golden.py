@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 
@@ -9,7 +10,9 @@ import pytest
 import wasmtime
 
 from pipeline import errors, tlsn
-from tests.tlsn.conftest import BACKENDS, GOLDEN_NOTARY_KEY, GOLDEN_TIME
+from tests.support import BACKENDS, GOLDEN_NOTARY_KEY, GOLDEN_TIME, REPO
+
+GOLDEN_REPORT = REPO / "rust-guests" / "tlsn-verifier" / "tests" / "golden" / "presentation.json"
 
 SENT = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 BODY = '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}'
@@ -38,10 +41,21 @@ def test_backends_give_identical_json(golden: bytes, golden_policy: tlsn.Policy)
     assert native == wasm
 
 
+def test_the_report_is_the_golden_document_and_the_models_read_all_of_it(
+    golden: bytes, golden_policy: tlsn.Policy, backend: str
+) -> None:
+    """The JSON contract between the Rust verifier and these models, checked on one document from both sides
+    (the crate's own test compares its report with the same file): every field read, none unknown."""
+    document = json.loads(GOLDEN_REPORT.read_text())
+    assert tlsn.verify_to_dict(golden, golden_policy, backend) == document
+    model = tlsn.VerifiedPresentation.model_validate(document)  # extra="forbid": no field the models do not know
+    assert model.model_dump(mode="json", by_alias=True, exclude_unset=True) == document  # and none they drop
+
+
 def test_the_wasm_verifier_is_built_for_wide_arithmetic() -> None:
     """Its RSA runs on 64-bit limbs only with wasm's 64x64->128-bit products: Loom's engine must accept them."""
-    from pipeline.artifacts import artifact
-    from pipeline.wasm.engine import Engine
+    from pipeline.core import artifact
+    from pipeline.sandbox import Engine
 
     module = artifact("wasm/tlsn_verify.wasm").read_bytes()
     without = wasmtime.Config()

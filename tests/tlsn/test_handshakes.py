@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors, tlsn
-from tests.tlsn import notary
+from tests.support import notary
 
 SENT, RECEIVED = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 204 No Content\r\n\r\n"
 TLSNOTARY_TIME = 1671637529  # the session of presentation.bin; the leaf is valid 2022-11-21 .. 2023-02-19

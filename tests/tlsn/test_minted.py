@@ -7,25 +7,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from pipeline import errors, tlsn
-from tests.tlsn import notary
-
-TIME = 1800000000  # 2027: inside the test PKI's validity (2024..2124)
-SENT = b"GET /api/balance HTTP/1.1\r\nHost: test-server.io\r\nAuthorization: Bearer s3cr3t\r\n\r\n"
-RECEIVED = (
-    b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc\r\nContent-Type: application/json\r\n"
-    b'Transfer-Encoding: chunked\r\n\r\n10\r\n{"balance": 1234\r\n1\r\n}\r\n0\r\n\r\n'
-)
-
-
-def mint(server: notary.TestServer, **kw) -> bytes:
-    if "handshake" not in kw:
-        kw["handshake"] = server.handshake()
-    return notary.notarize(SENT, RECEIVED, server_name=server.name, time=TIME, **kw)
-
-
-def policy(server: notary.TestServer, n: notary.Notary | None = None, **kw) -> tlsn.Policy:
-    n = n or notary.Notary()
-    return tlsn.Policy(notary_keys=(n.public_key.hex(),), roots=(server.root_der,), **kw)
+from tests.support import notary
+from tests.support.notary import RECEIVED, SENT, TIME, mint, policy
 
 
 def test_full_reveal_round_trips_with_chunked_http(test_server: notary.TestServer, backend: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from pipeline import errors, zktls
-from tests.tlsn import notary
-from tests.tlsn.conftest import GOLDEN_NOTARY_KEY, GOLDEN_TIME
+from pipeline import errors, tlsn
+from tests.support import GOLDEN_NOTARY_KEY, GOLDEN_TIME, loom, notary
 
 OTHER_KEY = notary.Notary(secret=b"\x07" * 32).public_key.hex()
-
-
-def loom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
@@ -223,14 +209,14 @@ def test_a_malformed_trust_file_is_a_usage_error(golden_bin: Path, tmp_path: Pat
     ("symbol", "word"), [("==", "eq"), ("!=", "ne"), ("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge")]
 )
 def test_symbol_claims_parse_like_their_words(symbol: str, word: str) -> None:
-    expected = zktls.JsonClaim.parse(f"items.0.id {word} 123")
-    assert zktls.JsonClaim.parse(f"items.0.id {symbol} 123") == expected
-    assert zktls.JsonClaim.parse(f"items.0.id{symbol}123") == expected
+    expected = tlsn.JsonClaim.parse(f"items.0.id {word} 123")
+    assert tlsn.JsonClaim.parse(f"items.0.id {symbol} 123") == expected
+    assert tlsn.JsonClaim.parse(f"items.0.id{symbol}123") == expected
 
 
 def test_a_bad_claim_lists_the_accepted_forms() -> None:
     with pytest.raises(errors.InvalidInput, match=r"'equals'.*== != < <= > >=.*eq ne lt le gt ge contains.*exists"):
-        zktls.JsonClaim.parse("bazz equals 123")
+        tlsn.JsonClaim.parse("bazz equals 123")
 
 
 def test_tlsn_claim_reads_a_tlsn_js_file_a_trust_file_and_a_symbol_claim(golden_bin: Path, tmp_path: Path) -> None:

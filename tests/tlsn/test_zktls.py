@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,21 +17,20 @@ import ecdsa
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeline import errors, segment_size, tlsn, zk, zktls
-from tests.tlsn import notary
-from tests.tlsn.conftest import GOLDEN_NOTARY_KEY, GOLDEN_TIME
-from tests.tlsn.test_minted import RECEIVED, SENT, mint, policy
+from pipeline import errors, tlsn, zk
+from tests.support import GOLDEN_NOTARY_KEY, GOLDEN_TIME, loom, notary
+from tests.support.notary import RECEIVED, SENT, mint, policy
 
-CLAIM = zktls.JsonClaim(path="bazz", op="eq", value=123)
+CLAIM = tlsn.JsonClaim(path="bazz", op="eq", value=123)
 
 
 @pytest.fixture(scope="module")
 def guest() -> zk.Guest:
-    return zk.load_guest(zktls.GUEST)
+    return zk.load_guest(tlsn.CLAIM_GUEST)
 
 
-def run(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy, claim: zktls.JsonClaim | None = CLAIM, **kw) -> dict:
-    document = zktls.claim_request(presentation, pol, claim, **kw)
+def run(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy, claim: tlsn.JsonClaim | None = CLAIM, **kw) -> dict:
+    document = tlsn.claim_request(presentation, pol, claim, **kw)
     return json.loads(zk.execute(guest.elf, document).journal)
 
 
@@ -44,8 +41,8 @@ def refusal(guest: zk.Guest, presentation: bytes, pol: tlsn.Policy) -> str:
 
 
 def test_golden_claim_commits_the_facts_not_the_transcript(guest, golden, golden_policy) -> None:
-    raw = run(guest, golden, golden_policy, bytes_claim=zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"))
-    j = zktls.ClaimJournal.model_validate(raw)
+    raw = run(guest, golden, golden_policy, bytes_claim=tlsn.BytesClaim(start=0, text="HTTP/1.1 200 OK"))
+    j = tlsn.ClaimJournal.model_validate(raw)
     native = tlsn.verify_presentation(golden, golden_policy)
     assert (j.notary.algorithm, j.notary.key) == ("secp256k1", GOLDEN_NOTARY_KEY)
     assert (j.server, j.time, j.tls_version) == ("tlsnotary.org", GOLDEN_TIME, "1.2")
@@ -54,7 +51,7 @@ def test_golden_claim_commits_the_facts_not_the_transcript(guest, golden, golden
     assert j.transcript.received.sha256 == hashlib.sha256(received).hexdigest()
     assert (j.transcript.sent.length, j.transcript.received.length) == (35, 145)
     assert j.transcript.received.authenticated == [(0, 145)]
-    assert j.claim == zktls.JsonVerdict(claim=CLAIM, found=True, holds=True)
+    assert j.claim == tlsn.JsonVerdict(claim=CLAIM, found=True, holds=True)
     assert j.bytes.holds and j.bytes.revealed and j.holds
     assert "very-secret-cookie" not in json.dumps(raw) and j.revealed is None and j.cycles is None
 
@@ -72,28 +69,28 @@ def test_golden_claim_commits_the_facts_not_the_transcript(guest, golden, golden
     ],
 )
 def test_claims_true_and_false_each_get_a_journal(guest, golden, golden_policy, claim, found, holds) -> None:
-    j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, zktls.JsonClaim.parse(claim)))
+    j = tlsn.ClaimJournal.model_validate(run(guest, golden, golden_policy, tlsn.JsonClaim.parse(claim)))
     assert (j.claim.found, j.claim.holds, j.holds) == (found, holds, holds)
 
 
 @pytest.mark.parametrize(
     ("bytes_claim", "revealed", "holds"),
     [
-        (zktls.BytesClaim(start=0, text="HTTP/1.1 200 OK"), True, True),
-        (zktls.BytesClaim(start=0, text="HTTP/1.1 404 OK"), True, False),
-        (zktls.BytesClaim(start=0, hex="474554202f"), True, False),  # "GET /" is what was sent, not received
-        (zktls.BytesClaim(direction="sent", start=0, hex="474554202f"), True, True),
-        (zktls.BytesClaim(start=140, text="]}\r\nand more"), False, False),  # runs past the 145 bytes
+        (tlsn.BytesClaim(start=0, text="HTTP/1.1 200 OK"), True, True),
+        (tlsn.BytesClaim(start=0, text="HTTP/1.1 404 OK"), True, False),
+        (tlsn.BytesClaim(start=0, hex="474554202f"), True, False),  # "GET /" is what was sent, not received
+        (tlsn.BytesClaim(direction="sent", start=0, hex="474554202f"), True, True),
+        (tlsn.BytesClaim(start=140, text="]}\r\nand more"), False, False),  # runs past the 145 bytes
     ],
 )
 def test_bytes_claims(guest, golden, golden_policy, bytes_claim, revealed, holds) -> None:
-    j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, bytes_claim=bytes_claim))
+    j = tlsn.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, bytes_claim=bytes_claim))
     assert j.claim is None and (j.bytes.revealed, j.bytes.holds, j.holds) == (revealed, holds, holds)
 
 
 def test_picked_values_are_stated_in_the_journal_in_the_order_asked(guest, golden, golden_policy) -> None:
     """What a receipt can state, not only judge: the values at the paths asked for (null, not found, when absent)."""
-    j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, pick=["bazz", "buzz.1", "nope", ""]))
+    j = tlsn.ClaimJournal.model_validate(run(guest, golden, golden_policy, None, pick=["bazz", "buzz.1", "nope", ""]))
     assert j.claim is None and j.holds  # no claim: nothing that fails to hold
     assert [(p.path, p.found, p.value) for p in j.picked] == [
         ("bazz", True, 123),
@@ -118,7 +115,7 @@ def test_picks_are_bounded_and_need_the_whole_response(guest, golden, golden_pol
 
 
 def test_reveal_puts_the_verifiers_transcript_in_the_journal(guest, golden, golden_policy) -> None:
-    j = zktls.ClaimJournal.model_validate(run(guest, golden, golden_policy, reveal=True))
+    j = tlsn.ClaimJournal.model_validate(run(guest, golden, golden_policy, reveal=True))
     assert j.revealed == tlsn.verify_to_dict(golden, golden_policy)["transcript"]
 
 
@@ -146,9 +143,9 @@ def test_a_claim_over_a_redacted_response_is_refused(guest, test_server) -> None
     )
     p = mint(test_server, disclosure=disclosure)
     with pytest.raises(errors.GuestPanicked, match="needs the whole response revealed"):
-        run(guest, p, policy(test_server), zktls.JsonClaim(path="balance", op="eq", value=1234))
-    j = zktls.ClaimJournal.model_validate(
-        run(guest, p, policy(test_server), None, bytes_claim=zktls.BytesClaim(start=cookie, text="session=abc"))
+        run(guest, p, policy(test_server), tlsn.JsonClaim(path="balance", op="eq", value=1234))
+    j = tlsn.ClaimJournal.model_validate(
+        run(guest, p, policy(test_server), None, bytes_claim=tlsn.BytesClaim(start=cookie, text="session=abc"))
     )
     assert not j.bytes.revealed and not j.holds  # the redacted cookie is neither shown nor claimable
     assert j.transcript.received.authenticated == [(0, cookie), (cookie + 11, len(RECEIVED))]
@@ -178,8 +175,8 @@ def test_accelerated_and_portable_arithmetic_agree(guest, golden, golden_policy,
         server = p256_server(test_server) if kx.startswith("ecdsa") else test_server
         n = notary.Notary(alg)
         p, pol = mint(server, notary=n, handshake=server.handshake(kx)), policy(server, n)
-    fast = zk.execute(guest.elf, zktls.claim_request(p, pol, zktls.JsonClaim(path="", op="exists")))
-    slow = zk.execute(guest.elf, zktls.claim_request(p, pol, zktls.JsonClaim(path="", op="exists"), accelerate=False))
+    fast = zk.execute(guest.elf, tlsn.claim_request(p, pol, tlsn.JsonClaim(path="", op="exists")))
+    slow = zk.execute(guest.elf, tlsn.claim_request(p, pol, tlsn.JsonClaim(path="", op="exists"), accelerate=False))
     assert fast.journal == slow.journal and json.loads(fast.journal)["holds"]
     if case.startswith("golden"):
         assert fast.user_cycles * 5 < slow.user_cycles
@@ -222,9 +219,9 @@ def test_accelerated_checks_refuse_what_the_native_verifier_refuses(guest, test_
 def test_framed_and_json_input_give_the_same_journal(guest, golden, golden_policy) -> None:
     """The guest takes the presentation framed as raw bytes (what claim_request sends) or in base64 inside one
     JSON document (a pipeline step's input); both are the same request."""
-    bytes_claim = zktls.BytesClaim(start=0, hex="48545450")
-    framed = zktls.claim_request(golden, golden_policy, CLAIM, bytes_claim=bytes_claim, reveal=True)
-    assert framed.startswith(zktls.FRAME)
+    bytes_claim = tlsn.BytesClaim(start=0, hex="48545450")
+    framed = tlsn.claim_request(golden, golden_policy, CLAIM, bytes_claim=bytes_claim, reveal=True)
+    assert framed.startswith(tlsn.CLAIM_FRAME)
     document = {
         "presentation": base64.b64encode(golden).decode(),
         "policy": golden_policy.to_request(),
@@ -243,7 +240,7 @@ def test_framed_and_json_input_give_the_same_journal(guest, golden, golden_polic
 @pytest.mark.parametrize("length", [2**32 - 1, 2**24 + 1])
 def test_a_framed_length_beyond_any_presentation_is_refused_before_it_is_allocated(guest, length) -> None:
     """A hostile length must not make the guest reserve gigabytes (a trap, not a reason); it is refused by size."""
-    hostile = zktls.FRAME + length.to_bytes(4, "little") + b"{}"
+    hostile = tlsn.CLAIM_FRAME + length.to_bytes(4, "little") + b"{}"
     with pytest.raises(errors.GuestPanicked, match=r"bad input: a framed presentation of \d+ bytes exceeds"):
         zk.execute(guest.elf, hostile)
 
@@ -266,7 +263,7 @@ def test_notary_keys_of_either_parity_and_spelling(guest, test_server, tag) -> N
     point = ecdsa.VerifyingKey.from_string(n.public_key, curve=ecdsa.SECP256k1)
     for spelling in ("compressed", "uncompressed"):
         pol = policy(test_server, n).model_copy(update={"notary_keys": (point.to_string(spelling).hex(),)})
-        j = zktls.ClaimJournal.model_validate(run(guest, p, pol, zktls.JsonClaim(path="", op="exists")))
+        j = tlsn.ClaimJournal.model_validate(run(guest, p, pol, tlsn.JsonClaim(path="", op="exists")))
         assert j.holds and j.notary.key == n.public_key.hex()
         assert j.notary.key == tlsn.verify_presentation(p, pol).notary.key
     # The same x with the other parity is another point: not trusted.
@@ -293,8 +290,8 @@ def test_a_notary_key_that_is_no_point_is_refused_like_natively(guest, test_serv
 
 
 def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -> None:
-    execution = zk.execute(guest.elf, zktls.claim_request(golden, golden_policy, CLAIM, profile=True))
-    phases = dict(zktls.ClaimJournal.model_validate_json(execution.journal).cycles)
+    execution = zk.execute(guest.elf, tlsn.claim_request(golden, golden_policy, CLAIM, profile=True))
+    phases = dict(tlsn.ClaimJournal.model_validate_json(execution.journal).cycles)
     assert list(phases) == [
         "input",
         "roots",
@@ -315,65 +312,58 @@ def test_profile_attributes_the_cycles_to_phases(guest, golden, golden_policy) -
 def test_the_claim_is_planned_in_the_smallest_segments_that_cost_no_more_rows(guest, golden, golden_policy) -> None:
     """The claim fills 2^20 rows as 1, 2 or 4 segments (2^20, 2^19, 2^18): composite takes the 2^18 ones, a quarter
     of the memory; succinct stays at one segment, since each extra segment costs a lift and a join."""
-    document = zk.encode_input(zktls.claim_request(golden, golden_policy, CLAIM))
-    composite = segment_size.cheapest(guest.elf, document, ceiling=20, succinct=False)
+    document = zk.encode_input(tlsn.claim_request(golden, golden_policy, CLAIM))
+    composite = zk.cheapest_segments(guest.elf, document, ceiling=20, succinct=False)
     assert (composite.po2, composite.segments, composite.rows) == (18, 4, 1 << 20)
-    succinct = segment_size.cheapest(guest.elf, document, ceiling=20, succinct=True)
+    succinct = zk.cheapest_segments(guest.elf, document, ceiling=20, succinct=True)
     assert (succinct.po2, succinct.segments) == (20, 1)
     assert zk.execute(guest.elf, document, segment_limit_po2=17).total_cycles > 1 << 20  # why the search stopped
 
 
 def test_zktls_prove_in_dev_mode_is_labelled_and_never_verifies_as_real(guest, golden, golden_policy) -> None:
-    receipt = zktls.prove(golden, golden_policy, CLAIM, dev_mode=True)
+    receipt = tlsn.prove_claim(golden, golden_policy, CLAIM, dev_mode=True)
     assert receipt.is_dev_mode
     with pytest.raises(errors.ReceiptInvalid, match="dev"):
         zk.verify(receipt, guest.image_id)
-    journal = zktls.decode(zk.verify(receipt, guest.image_id, allow_dev_mode=True))
+    journal = tlsn.decode_claim(zk.verify(receipt, guest.image_id, allow_dev_mode=True))
     assert journal.holds and journal.server == "tlsnotary.org"
 
 
 def test_zktls_prove_raises_the_verifiers_reason_and_needs_a_claim(golden, golden_policy) -> None:
     untrusted = tlsn.Policy(notary_keys=(notary.Notary(secret=b"\x07" * 32).public_key.hex(),))
     with pytest.raises(errors.PresentationInvalid, match="not trusted") as caught:
-        zktls.prove(golden, untrusted, CLAIM, dev_mode=True)
+        tlsn.prove_claim(golden, untrusted, CLAIM, dev_mode=True)
     assert caught.value.stage == "policy"
     with pytest.raises(errors.InvalidInput, match="nothing to prove"):
-        zktls.prove(golden, golden_policy, dev_mode=True)
-
-
-def loom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", "zk", *args], capture_output=True, text=True, check=False)
+        tlsn.prove_claim(golden, golden_policy, dev_mode=True)
 
 
 def test_cli_tlsn_claim_and_verify(fixtures: Path, tmp_path: Path) -> None:
     presentation = str(fixtures / "tlsn" / "presentation.bin")
     receipt = tmp_path / "claim.receipt"
     args = ["tlsn-claim", presentation, "--notary-key", GOLDEN_NOTARY_KEY, "--claim", "bazz eq 123", "--dev-mode"]
-    proved = loom(*args, "--json", "-o", str(receipt))
+    proved = loom("zk", *args, "--json", "-o", str(receipt))
     assert proved.returncode == 0, proved.stderr
     facts = json.loads(proved.stdout)
     assert facts["dev_mode"] and facts["journal"]["holds"] and facts["journal"]["server"] == "tlsnotary.org"
     assert "DEV MODE" in proved.stderr
-    refused = loom("verify", str(receipt), "--guest", "tlsn-claim")
+    refused = loom("zk", "verify", str(receipt), "--guest", "tlsn-claim")
     assert refused.returncode == 1 and "dev" in refused.stderr.lower()
-    shown = loom("verify", str(receipt), "--guest", "tlsn-claim", "--allow-dev-mode")
+    shown = loom("zk", "verify", str(receipt), "--guest", "tlsn-claim", "--allow-dev-mode")
     assert shown.returncode == 0, shown.stderr
     assert "bazz eq 123: holds" in shown.stdout and "tlsnotary.org" in shown.stdout
-    false_claim = loom(*args[:5], "bazz eq 124", "--dev-mode")
+    false_claim = loom("zk", *args[:5], "bazz eq 124", "--dev-mode")
     assert false_claim.returncode == 0 and "does not hold" in false_claim.stdout
-    untrusted = loom(*args[:3], "02" + "11" * 32, *args[4:])
+    untrusted = loom("zk", *args[:3], "02" + "11" * 32, *args[4:])
     assert untrusted.returncode == 1 and "PresentationInvalid" in untrusted.stderr and "not trusted" in untrusted.stderr
-    bad_claim = loom(*args[:5], "bazz equals 123", "--dev-mode")
+    bad_claim = loom("zk", *args[:5], "bazz equals 123", "--dev-mode")
     assert bad_claim.returncode == 2 and "operator 'equals'" in bad_claim.stderr
 
 
 def test_pipeline_step_refusal_fails_the_run_without_retry(golden) -> None:
     from pipeline.activities import register_builtins
-    from pipeline.blobstore import default_blobstore
-    from pipeline.journal import default_journal
-    from pipeline.registry import default_registry
-    from pipeline.runner import Runner
-    from pipeline.spec import load_pipeline
+    from pipeline.flow import Runner, load_pipeline
+    from pipeline.store import default_blobstore, default_journal, default_registry
 
     register_builtins(default_blobstore(), default_registry())
     spec = load_pipeline(Path(__file__).resolve().parents[2] / "examples" / "zktls-claim.yaml")

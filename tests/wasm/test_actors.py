@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.blobstore import FileBlobStore
-from pipeline.wasm import WasmExecutor
+from pipeline.sandbox import WasmExecutor
+from pipeline.store import FileBlobStore
 
 
 def test_counter_state_persists_across_calls(executor, define, built) -> None:
@@ -63,9 +63,8 @@ STATE_BODY = """
 
 def test_key_value_state_is_per_actor_and_part_of_snapshots(executor, define) -> None:
     from pipeline import errors
-    from pipeline.models import Capabilities
-
-    from .conftest import rust_abi_module
+    from pipeline.core import Capabilities
+    from tests.support.wat import rust_abi_module
 
     module = rust_abi_module(STATE_BODY, imports=STATE_IMPORTS, data="last" + "\\00" * 12 + "null")
     defn = define(module, capabilities=Capabilities(host_functions=("loom_state",)))

@@ -5,20 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
-from pipeline.models import Capabilities
-from pipeline.secrets import ChainedSecrets, EnvSecrets, FileSecrets
-from pipeline.wasm import WasmExecutor
-
-from .conftest import rust_abi_module
-
-GET_SECRET = '(import "loom" "get_secret" (func $get_secret (param i32 i32) (result i64)))'
-LOG = '(import "loom" "log" (func $log (param i32 i32 i32)))'
-# run() asks for the secret named by the 9 bytes at offset 16 and returns its value as the output.
-SECRET_BODY = "(call $get_secret (i32.const 16) (i32.const 9))"
-LOG_BODY = (
-    "(call $log (i32.const 2) (i32.const 16) (i32.const 5)) "
-    + "(i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len)))"
-)
+from pipeline.core import Capabilities, ChainedSecrets, EnvSecrets, FileSecrets
+from pipeline.sandbox import WasmExecutor
+from tests.support.wat import GET_SECRET, LOG, LOG_BODY, SECRET_BODY, rust_abi_module
 
 
 def secret_reader() -> bytes:

@@ -11,10 +11,9 @@ import pytest
 import wasmtime
 
 from pipeline import errors
-from pipeline.models import Capabilities, Limits
-from pipeline.wasm.host import LOG_CALL_BYTES, LOG_LINE_BYTES
-
-from .conftest import ECHO_BODY, rust_abi_module
+from pipeline.core import Capabilities, Limits
+from pipeline.sandbox import LOG_CALL_BYTES, LOG_LINE_BYTES
+from tests.support.wat import ECHO_BODY, rust_abi_module
 
 MIB = 1 << 20
 LOG = '(import "loom" "log" (func $log (param i32 i32 i32)))'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
-from pipeline.models import ActivityDefinition, Limits, Runtime
+from pipeline.core import ActivityDefinition, Limits, Runtime
 
 
 def test_non_utf8_input(executor, define, built) -> None:

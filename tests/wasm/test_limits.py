@@ -7,9 +7,8 @@ import time
 import pytest
 
 from pipeline import errors
-from pipeline.models import Limits
-
-from .conftest import rust_abi_module
+from pipeline.core import Limits
+from tests.support.wat import rust_abi_module
 
 LOOP = "(loop $l (br $l)) (i64.const 0)"
 GROW_UNTIL_FAIL = """

@@ -17,19 +17,18 @@ from pathlib import Path
 import pytest
 
 from pipeline import errors
-from pipeline.blobstore import FileBlobStore
-from pipeline.models import ActivityDefinition
-from pipeline.wasm import WasmExecutor
-from pipeline.wasm.engine import Engine, ModuleCache, artifact_tag
-
-from .conftest import rust_abi_module
+from pipeline.core import ActivityDefinition
+from pipeline.sandbox import WasmExecutor
+from pipeline.sandbox._engine import Engine, ModuleCache, artifact_tag
+from pipeline.store import FileBlobStore
+from tests.support.wat import rust_abi_module
 
 RUN_ONCE = """
 import json, sys
 from pathlib import Path
-from pipeline.blobstore import FileBlobStore
-from pipeline.models import ActivityDefinition
-from pipeline.wasm import WasmExecutor
+from pipeline.store import FileBlobStore
+from pipeline.core import ActivityDefinition
+from pipeline.sandbox import WasmExecutor
 root = Path(sys.argv[1])
 executor = WasmExecutor(FileBlobStore(root / "blobs"), cache_dir=root / "modules")
 defn = ActivityDefinition.model_validate_json(sys.argv[2])

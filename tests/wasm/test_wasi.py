@@ -19,15 +19,11 @@ from pydantic import ValidationError
 
 from pipeline import errors
 from pipeline.activities import register_builtins
-from pipeline.blobstore import default_blobstore
-from pipeline.models import ActivityDefinition, Capabilities, Limits, WasiDir
-from pipeline.registry import default_registry
-from pipeline.runner import Runner
-from pipeline.spec import PipelineSpec
-from pipeline.wasm.host import LOG_CALL_BYTES, LOG_LINE_BYTES
-from pipeline.wasm.wasi import WasiExecutor
-
-from .conftest import rust_abi_module
+from pipeline.core import ActivityDefinition, Capabilities, Limits, WasiDir
+from pipeline.flow import PipelineSpec, Runner
+from pipeline.sandbox import LOG_CALL_BYTES, LOG_LINE_BYTES, WasiExecutor
+from pipeline.store import default_blobstore, default_registry
+from tests.support.wat import rust_abi_module
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("LOOM_CACHE", Path.home() / ".cache" / "loom"))

@@ -10,10 +10,9 @@ import subprocess
 
 import pytest
 
-from pipeline import errors, recursion, zk
-from pipeline.home import risc0_host_binary
-
-from .conftest import flips_accepted
+from pipeline import _native, errors, zk
+from pipeline.core import risc0_host_binary
+from tests.support.receipts import flips_accepted
 
 EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
     "identity.zkr": "0d79bc33b4760b4783cbb96fdc87724c7e0c463eb0ba1b2705d39f43c698bd2d",
@@ -24,7 +23,7 @@ EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
 
 
 def test_recursion_programs_match_risc0s_control_ids() -> None:
-    assert dict(zk._native.check_recursion_programs()) == EXPECTED_CONTROL_IDS
+    assert dict(_native.check_recursion_programs()) == EXPECTED_CONTROL_IDS
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +86,18 @@ def test_a_composing_guest_without_its_assumption_is_not_proven(hello) -> None:
 
 def test_parts_refuse_what_is_not_theirs() -> None:
     with pytest.raises(errors.InvalidInput, match="not a risc0 segment"):
-        recursion.prove_segment(b"\x00" * 64)
+        zk.prove_segment(b"\x00" * 64)
     with pytest.raises(errors.InvalidInput, match="not a risc0 succinct receipt"):
-        recursion.join(b"junk", b"junk")
+        zk.join(b"junk", b"junk")
     with pytest.raises(ValueError, match="nothing to join"):
-        recursion.join_tree([])
+        zk.join_tree([])
 
 
 def test_the_join_tree_pairs_neighbours_level_by_level() -> None:
     """The tree's shape, with any function of the join's contract (here one that writes the pairing down)."""
     events: list[tuple[str, int, int]] = []
     parts = [bytes([c]) for c in b"abcde"]
-    joined = recursion.join_tree(parts, join=lambda a, b: b"(" + a + b + b")", progress=lambda *e: events.append(e))
+    joined = zk.join_tree(parts, join=lambda a, b: b"(" + a + b + b")", progress=lambda *e: events.append(e))
     assert joined == b"(((ab)(cd))e)"  # depth ceil(log2 5) = 3, the odd one out carried up to the last level
     assert events == [("join", n, 4) for n in range(1, 5)]
-    assert recursion.join_tree([b"a"], join=lambda a, b: a + b) == b"a"
+    assert zk.join_tree([b"a"], join=lambda a, b: a + b) == b"a"

@@ -5,10 +5,33 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-/// The message as JSON, or why the bytes are not one HTTP/1.1 message.
-pub fn parse(bytes: &[u8], response: bool) -> Result<Value, String> {
+/// One HTTP/1.1 message: its start line (a request's method and target, or a response's status and reason), its
+/// headers in order, and its body (decoded from the chunked coding), also as JSON when it is JSON. Fields in key
+/// order, so the bytes are those of a sorted JSON object.
+#[derive(Serialize)]
+pub struct HttpMessage {
+    pub body: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON, or null.
+    pub json: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Bytes after the message.
+    pub trailing_bytes: usize,
+    pub version: String,
+}
+
+/// The message, or why the bytes are not one HTTP/1.1 message.
+pub fn parse(bytes: &[u8], response: bool) -> Result<HttpMessage, String> {
     let head_end = find(bytes, b"\r\n\r\n", 0).ok_or("no blank line ends the header section")?;
     let head =
         core::str::from_utf8(&bytes[..head_end]).map_err(|_| "the header section is not UTF-8")?;
@@ -54,23 +77,31 @@ pub fn parse(bytes: &[u8], response: bool) -> Result<Value, String> {
     } else {
         (Vec::new(), 0)
     };
-    let mut out = start_line(start, response)?;
-    let obj = out.as_object_mut().expect("start_line gives an object");
-    obj.insert(
-        "headers".into(),
-        headers.iter().map(|(n, v)| json!([n, v])).collect(),
-    );
+    let mut message = start_line(start, response)?;
     let text = String::from_utf8(body).ok();
-    let parsed = text
+    message.json = text
         .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok());
-    obj.insert("body".into(), text.map_or(Value::Null, Value::String));
-    obj.insert("json".into(), parsed.unwrap_or(Value::Null));
-    obj.insert("trailing_bytes".into(), json!(rest.len() - used));
-    Ok(out)
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .unwrap_or(Value::Null);
+    message.body = text;
+    message.headers = headers;
+    message.trailing_bytes = rest.len() - used;
+    Ok(message)
 }
 
-fn start_line(line: &str, response: bool) -> Result<Value, String> {
+/// The message as its start line gives it (the rest filled in by `parse`).
+fn start_line(line: &str, response: bool) -> Result<HttpMessage, String> {
+    let empty = |version: &str| HttpMessage {
+        body: None,
+        headers: Vec::new(),
+        json: Value::Null,
+        method: None,
+        reason: None,
+        status: None,
+        target: None,
+        trailing_bytes: 0,
+        version: version.to_string(),
+    };
     let mut parts = line.splitn(3, ' ');
     let (a, b, c) = (
         parts.next().unwrap_or_default(),
@@ -86,11 +117,19 @@ fn start_line(line: &str, response: bool) -> Result<Value, String> {
         if !a.starts_with("HTTP/") {
             return Err(alloc::format!("bad status line {line:?}"));
         }
-        Ok(json!({"version": a, "status": status, "reason": c.unwrap_or_default()}))
+        Ok(HttpMessage {
+            reason: Some(c.unwrap_or_default().to_string()),
+            status: Some(status),
+            ..empty(a)
+        })
     } else {
         match c {
             Some(version) if version.starts_with("HTTP/") && !a.is_empty() && !b.is_empty() => {
-                Ok(json!({"method": a, "target": b, "version": version}))
+                Ok(HttpMessage {
+                    method: Some(a.to_string()),
+                    target: Some(b.to_string()),
+                    ..empty(version)
+                })
             }
             _ => Err(alloc::format!("bad request line {line:?}")),
         }

@@ -22,7 +22,7 @@ pub mod sigalgs;
 pub mod transcript;
 pub mod wire;
 
-mod report;
+pub mod report;
 pub mod request;
 
 use alloc::string::String;
@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 use error::fail;
 pub use error::{Error, Result, Stage};
 pub use hash::HashAlg;
-pub use report::{hex, to_json};
+pub use report::{hex, report, Report};
 pub use request::{verify_request, PolicyFields, Request};
 use transcript::Revealed;
 

@@ -1,11 +1,13 @@
-//! The verified facts as JSON: the one output format of both backends.
+//! The verified facts as JSON: the one output format of both backends, declared here as types (and read by
+//! `pipeline/tlsn/_verify.py` as pydantic models of the same shape; `tests/golden/presentation.json` is the golden
+//! document both sides check). Fields are declared in key order, so the bytes are those of a sorted JSON object.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::http;
+use crate::http::{self, HttpMessage};
 use crate::transcript::Revealed;
 use crate::wire::TlsVersion;
 use crate::Verified;
@@ -23,67 +25,174 @@ pub fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// `verified` as a JSON document (keys sorted, so equal facts give equal bytes).
-pub fn to_json(v: &Verified) -> Value {
-    let transcript = v
-        .transcript
-        .as_ref()
-        .map(|(sent, received)| json!({"sent": direction(sent), "received": direction(received)}));
-    let http = v.transcript.as_ref().map(|(sent, received)| {
-        json!({"request": message(sent, false), "response": message(received, true)})
-    });
-    json!({
-        "notary": {"algorithm": crate::notary::signature_alg_name(v.notary_alg), "key": hex(&v.notary_key)},
-        "attestation": {"id": hex(&v.attestation_id), "hash": v.hash_alg.name(), "root": hex(&v.root)},
-        "server": v.server.as_ref().map(|(name, sig)| json!({"name": name, "signature": sig})),
-        "time": v.time,
-        "tls_version": match v.tls_version { TlsVersion::V1_2 => "1.2", TlsVersion::V1_3 => "1.3" },
-        "transcript": transcript,
-        "http": http,
-        "extensions": v.extensions.iter().map(|e| json!({"id": hex(&e.id), "value": hex(&e.value)})).collect::<Vec<_>>(),
-    })
+/// What a presentation proves, as the verifier reports it.
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub attestation: Attestation,
+    pub extensions: Vec<Extension>,
+    pub http: Option<Http>,
+    pub notary: Notary,
+    pub server: Option<Server<'a>>,
+    pub time: u64,
+    pub tls_version: &'static str,
+    pub transcript: Option<Transcript<'a>>,
 }
 
-fn pairs(ranges: &[(u64, u64)]) -> Value {
-    ranges.iter().map(|&(s, e)| json!([s, e])).collect()
+#[derive(Serialize)]
+pub struct Attestation {
+    pub hash: &'static str,
+    pub id: String,
+    pub root: String,
 }
 
-/// One direction: its length, what is authenticated and what is redacted, and the revealed bytes range by
-/// range (as text when they are UTF-8, else hex). `text` is the whole transcript, only when nothing is redacted.
-fn direction(r: &Revealed) -> Value {
+#[derive(Serialize)]
+pub struct Extension {
+    pub id: String,
+    pub value: String,
+}
+
+/// Both directions read as HTTP/1.1 messages.
+#[derive(Serialize)]
+pub struct Http {
+    pub request: Option<Message>,
+    pub response: Option<Message>,
+}
+
+/// A fully revealed direction as an HTTP message, or why its bytes are not one.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Message {
+    Parsed(HttpMessage),
+    Unreadable { error: String },
+}
+
+#[derive(Serialize)]
+pub struct Notary {
+    pub algorithm: &'static str,
+    pub key: String,
+}
+
+#[derive(Serialize)]
+pub struct Server<'a> {
+    pub name: &'a str,
+    /// The server's key-exchange signature algorithm.
+    pub signature: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Transcript<'a> {
+    pub received: Direction<'a>,
+    pub sent: Direction<'a>,
+}
+
+/// One direction: its length, what is authenticated and what is redacted, and the revealed bytes range by range
+/// (as text when they are UTF-8, else hex). `text` is the whole transcript, only when nothing is redacted.
+#[derive(Serialize)]
+pub struct Direction<'a> {
+    pub authenticated: &'a [(u64, u64)],
+    pub length: u64,
+    pub redacted: Vec<(u64, u64)>,
+    pub revealed: Vec<Chunk<'a>>,
+    pub text: Option<&'a str>,
+}
+
+/// Revealed bytes `start..end`: as text when they are UTF-8, else as hex.
+#[derive(Serialize)]
+pub struct Chunk<'a> {
+    pub end: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    pub start: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
+}
+
+/// The facts of `verified`, as the report both backends give.
+pub fn report(v: &Verified) -> Report<'_> {
+    Report {
+        attestation: Attestation {
+            hash: v.hash_alg.name(),
+            id: hex(&v.attestation_id),
+            root: hex(&v.root),
+        },
+        extensions: v
+            .extensions
+            .iter()
+            .map(|e| Extension {
+                id: hex(&e.id),
+                value: hex(&e.value),
+            })
+            .collect(),
+        http: v.transcript.as_ref().map(|(sent, received)| Http {
+            request: message(sent, false),
+            response: message(received, true),
+        }),
+        notary: Notary {
+            algorithm: crate::notary::signature_alg_name(v.notary_alg),
+            key: hex(&v.notary_key),
+        },
+        server: v
+            .server
+            .as_ref()
+            .map(|(name, signature)| Server { name, signature }),
+        time: v.time,
+        tls_version: match v.tls_version {
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        },
+        transcript: v.transcript.as_ref().map(|(sent, received)| Transcript {
+            received: direction(received),
+            sent: direction(sent),
+        }),
+    }
+}
+
+fn direction(r: &Revealed) -> Direction<'_> {
     let redacted = r.authenticated.complement(r.total);
     let mut at = 0usize;
-    let chunks: Vec<Value> = r
+    let revealed = r
         .authenticated
         .ranges()
         .iter()
-        .map(|&(s, e)| {
-            let bytes = &r.data[at..at + (e - s) as usize];
+        .map(|&(start, end)| {
+            let bytes = &r.data[at..at + (end - start) as usize];
             at += bytes.len();
             match core::str::from_utf8(bytes) {
-                Ok(text) => json!({"start": s, "end": e, "text": text}),
-                Err(_) => json!({"start": s, "end": e, "hex": hex(bytes)}),
+                Ok(text) => Chunk {
+                    end,
+                    hex: None,
+                    start,
+                    text: Some(text),
+                },
+                Err(_) => Chunk {
+                    end,
+                    hex: Some(hex(bytes)),
+                    start,
+                    text: None,
+                },
             }
         })
         .collect();
-    let text = if redacted.is_empty() {
-        core::str::from_utf8(&r.data).ok()
-    } else {
-        None
-    };
-    json!({
-        "length": r.total,
-        "authenticated": pairs(r.authenticated.ranges()),
-        "redacted": pairs(redacted.ranges()),
-        "revealed": chunks,
-        "text": text,
-    })
+    Direction {
+        authenticated: r.authenticated.ranges(),
+        length: r.total,
+        revealed,
+        text: if redacted.is_empty() {
+            core::str::from_utf8(&r.data).ok()
+        } else {
+            None
+        },
+        redacted: redacted.ranges().to_vec(),
+    }
 }
 
-/// The direction read as an HTTP message when all of it is revealed; `{"error": ...}` when it is not one.
-fn message(r: &Revealed, response: bool) -> Value {
+/// The direction read as an HTTP message when all of it is revealed.
+fn message(r: &Revealed, response: bool) -> Option<Message> {
     if r.total == 0 || !r.authenticated.complement(r.total).is_empty() {
-        return Value::Null;
+        return None;
     }
-    http::parse(&r.data, response).unwrap_or_else(|e| json!({"error": e}))
+    Some(match http::parse(&r.data, response) {
+        Ok(parsed) => Message::Parsed(parsed),
+        Err(error) => Message::Unreadable { error },
+    })
 }

@@ -82,7 +82,7 @@ pub fn verify_request(json: &[u8]) -> Result<String> {
     };
     let (presentation, policy) = request.decode()?;
     let verified = crate::verify(&presentation, &policy)?;
-    Ok(serde_json::to_string(&crate::to_json(&verified)).expect("JSON values serialize"))
+    Ok(serde_json::to_string(&crate::report(&verified)).expect("reports serialize"))
 }
 
 fn policy(f: PolicyFields) -> Result<Policy> {

@@ -8,7 +8,7 @@ const NOTARY_KEY: &str = "035be5e9478209674a96e60f1f037f6176540fd001fa1d64694770
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/tlsn")
+        .join("../../fixtures/tlsn")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -38,8 +38,24 @@ fn golden_presentation_verifies_with_its_facts() {
     assert!(received
         .data
         .ends_with(b"{\"foo\": \"bar\", \"bazz\": 123, \"buzz\": [1,\"5\"]}\r\n"));
-    let json = tlsn_verifier::to_json(&v);
+    let json = serde_json::to_value(tlsn_verifier::report(&v)).unwrap();
     assert_eq!(json["http"]["response"]["json"]["bazz"], 123);
+}
+
+/// The report's JSON is a contract with `pipeline/tlsn/_verify.py`: the golden presentation's report is
+/// `tests/golden/presentation.json` (indented there for people; compact, its keys sorted, the bytes must be the
+/// report's own), and the Python tests read the same file with their models of it.
+#[test]
+fn the_report_is_the_golden_document() {
+    let v = verify(&fixture("presentation.bin"), &policy()).expect("verifies");
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/presentation.json");
+    let text =
+        std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+    let want: serde_json::Value = serde_json::from_str(&text).expect("the golden document is JSON");
+    assert_eq!(
+        serde_json::to_string(&tlsn_verifier::report(&v)).unwrap(),
+        serde_json::to_string(&want).unwrap()
+    );
 }
 
 /// All 255 other values of every byte (about a million verifications), spread over the machine's cores.

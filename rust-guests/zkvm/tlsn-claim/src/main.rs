@@ -24,7 +24,7 @@ use serde_json::Value;
 use tlsn_verifier::ranges::RangeSet;
 use tlsn_verifier::transcript::Revealed;
 use tlsn_verifier::wire::TlsVersion;
-use tlsn_verifier::{hex, to_json, PolicyFields};
+use tlsn_verifier::{hex, report, PolicyFields};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,9 +215,9 @@ fn main() {
         },
         picked,
         // The full report (it parses both HTTP messages) only when the transcript goes into the journal.
-        revealed: input
-            .reveal
-            .then(|| to_json(&verified)["transcript"].take()),
+        revealed: input.reveal.then(|| {
+            serde_json::to_value(report(&verified).transcript).expect("reports serialize")
+        }),
         server: verified.server.as_ref().map(|(name, _)| name.as_str()),
         time: verified.time,
         tls_version: match verified.tls_version {
@@ -327,9 +327,9 @@ fn response_json(received: &Revealed) -> Result<Value, String> {
     }
     let response = tlsn_verifier::http::parse(&received.data, true)
         .map_err(|e| format!("the response is not an HTTP response: {e}"))?;
-    match response.get("json") {
-        Some(Value::Null) | None => Err("the response body is not JSON".into()),
-        Some(body) => Ok(body.clone()),
+    match response.json {
+        Value::Null => Err("the response body is not JSON".into()),
+        body => Ok(body),
     }
 }
 

@@ -1,0 +1,200 @@
+//! Receipts: risc0's own serialized form (bincode of `risc0_zkvm::Receipt`), so that they interoperate with
+//! risc0's Rust verifier both ways, and their verification against an image ID. Verification refuses dev-mode
+//! (fake) receipts unless explicitly allowed, and receipts whose descriptive fields disagree with what they describe.
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use risc0_zkvm::sha::{Digest, Digestible};
+use risc0_zkvm::{InnerReceipt, VerifierContext};
+
+use crate::errors::{catch_quietly, NativeError, NativeResult};
+
+/// A receipt: the journal (public output) and the seal that proves a guest produced it.
+#[pyclass(frozen, module = "pipeline._native")]
+pub struct Receipt {
+    pub(crate) inner: risc0_zkvm::Receipt,
+}
+
+#[pymethods]
+impl Receipt {
+    /// "composite", "succinct", "groth16", or "fake" for a dev-mode receipt (no cryptographic integrity).
+    #[getter]
+    pub(crate) fn kind(&self) -> &'static str {
+        match &self.inner.inner {
+            InnerReceipt::Composite(_) => "composite",
+            InnerReceipt::Succinct(_) => "succinct",
+            InnerReceipt::Groth16(_) => "groth16",
+            InnerReceipt::Fake(_) => "fake",
+            _ => "unknown",
+        }
+    }
+
+    /// True for dev-mode receipts: they prove nothing and verify only when explicitly allowed.
+    #[getter]
+    fn is_dev_mode(&self) -> bool {
+        matches!(self.inner.inner, InnerReceipt::Fake(_))
+    }
+
+    #[getter]
+    fn journal<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.journal.bytes)
+    }
+
+    /// Size of the seal in bytes (what a verifier must download besides the journal).
+    #[getter]
+    fn seal_size(&self) -> usize {
+        self.inner.seal_size()
+    }
+
+    /// The image ID the receipt's claim names (hex); verification still needs the image ID you expect.
+    #[getter]
+    fn claimed_image_id(&self) -> NativeResult<String> {
+        let claim = self
+            .inner
+            .claim()
+            .map_err(|e| NativeError::ReceiptInvalid(format!("receipt claim unreadable: {e}")))?;
+        let pre = claim
+            .as_value()
+            .map_err(|e| NativeError::ReceiptInvalid(format!("receipt claim is pruned: {e}")))?
+            .pre
+            .digest();
+        Ok(hex::encode(pre.as_bytes()))
+    }
+
+    /// Verifies the receipt against `image_id` (hex) and returns the journal it proves.
+    #[pyo3(signature = (image_id, *, allow_dev_mode = false))]
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        image_id: &str,
+        allow_dev_mode: bool,
+    ) -> NativeResult<Bound<'py, PyBytes>> {
+        let expected = parse_digest(image_id)?;
+        if self.is_dev_mode() && !allow_dev_mode {
+            return Err(NativeError::ReceiptInvalid(
+                "dev-mode (fake) receipt refused: it proves nothing; allow dev mode explicitly to accept it in tests"
+                    .into(),
+            ));
+        }
+        let claimed = self.claimed_image_id().ok();
+        py.detach(|| {
+            let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
+            // risc0's verifier can panic on a malformed seal (e.g. an out-of-range index): that is a rejection.
+            catch_quietly(|| self.inner.verify_with_context(&ctx, expected))
+                .map_err(|panic| format!("malformed seal ({panic})"))?
+                .map_err(|e| e.to_string())?;
+            check_descriptive_fields(&self.inner, &ctx)
+        })
+        .map_err(|e| match claimed {
+            Some(claimed) if claimed != hex::encode(expected.as_bytes()) => {
+                NativeError::ImageIdMismatch(format!(
+                    "receipt is for image {claimed}, expected {}",
+                    hex::encode(expected.as_bytes())
+                ))
+            }
+            _ => NativeError::ReceiptInvalid(format!("receipt does not verify: {e}")),
+        })?;
+        Ok(PyBytes::new(py, &self.inner.journal.bytes))
+    }
+
+    /// risc0's own serialized form (bincode of `risc0_zkvm::Receipt`).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> NativeResult<Bound<'py, PyBytes>> {
+        let bytes = bincode::serialize(&self.inner)
+            .map_err(|e| NativeError::ReceiptInvalid(format!("cannot encode receipt: {e}")))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Decodes risc0's serialized form; trailing bytes are refused, as is anything else that is not exactly one
+    /// receipt.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> NativeResult<Self> {
+        let inner = py
+            .detach(|| crate::codec::decode_exact::<risc0_zkvm::Receipt>(data))
+            .map_err(|e| {
+                NativeError::ReceiptInvalid(format!(
+                    "not a risc0 receipt ({} bytes): {e}",
+                    data.len()
+                ))
+            })?;
+        Ok(Self { inner })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Receipt(kind={:?}, journal_len={}, seal_size={})",
+            self.kind(),
+            self.inner.journal.bytes.len(),
+            self.seal_size()
+        )
+    }
+}
+
+/// risc0 deliberately leaves some descriptive fields of a receipt unchecked: a segment receipt's index and the digest
+/// of its verifier parameters, and a succinct receipt's control ID (the seal proves its own, and the inclusion
+/// proof is checked against that one; high bits of the proof's index are never read). Loom refuses receipts in
+/// which they disagree with what they describe, so that no altered byte of a receipt goes unnoticed.
+fn check_descriptive_fields(
+    receipt: &risc0_zkvm::Receipt,
+    ctx: &VerifierContext,
+) -> Result<(), String> {
+    match &receipt.inner {
+        InnerReceipt::Composite(composite) => {
+            let expected = ctx.segment_verifier_parameters.as_ref().map(|p| p.digest());
+            for (position, segment) in composite.segments.iter().enumerate() {
+                if segment.index as usize != position {
+                    return Err(format!(
+                        "segment {position} is labelled as segment {}",
+                        segment.index
+                    ));
+                }
+                if Some(segment.verifier_parameters) != expected {
+                    return Err(format!(
+                        "segment {position} names verifier parameters this verifier does not use"
+                    ));
+                }
+            }
+        }
+        InnerReceipt::Succinct(succinct) => {
+            let params = ctx
+                .succinct_verifier_parameters
+                .as_ref()
+                .ok_or("no succinct verifier parameters")?;
+            let suite = ctx
+                .suites
+                .get(&succinct.hashfn)
+                .ok_or("unknown hash function")?;
+            let proof = &succinct.control_inclusion_proof;
+            if proof.digests.len() >= 32 || proof.index >> proof.digests.len() != 0 {
+                return Err("the control inclusion proof's index lies outside its tree".into());
+            }
+            proof
+                .verify(
+                    &succinct.control_id,
+                    &params.control_root,
+                    suite.hashfn.as_ref(),
+                )
+                .map_err(|_| {
+                    "the receipt's control ID is not the recursion program its seal proves"
+                        .to_string()
+                })?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn parse_digest(image_id: &str) -> NativeResult<Digest> {
+    let bytes = hex::decode(image_id.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| {
+            NativeError::InvalidInput(format!(
+                "image ID must be 64 hex characters, got {image_id:?}"
+            ))
+        })?;
+    Ok(Digest::try_from(bytes.as_slice()).expect("32 bytes"))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Receipt>()?;
+    Ok(())
+}

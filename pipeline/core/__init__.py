@@ -1,0 +1,77 @@
+"""The ground floor: where Loom keeps its data, the one canonical JSON encoding, key files, secrets, the typed
+contracts every layer shares (activity definitions, limits, grants), the files Loom ships and reading files within
+bounds. It imports nothing of Loom but ``pipeline.errors``."""
+
+from pipeline.core._artifacts import (
+    SAMPLE_NOTARY_KEY,
+    SAMPLE_PRESENTATION,
+    artifact,
+    data_dir,
+    pinned_image_ids,
+)
+from pipeline.core._builtins import BUILTINS, HMAC_GRANTS, Builtin
+from pipeline.core._canonical import canonical, compact_json, is_digest, sha256_hex
+from pipeline.core._files import read_bounded, write_atomic
+from pipeline.core._home import cache_dir, loom_home, risc0_host_binary
+from pipeline.core._keyfile import private_key
+from pipeline.core._models import (
+    MAX_FUEL,
+    MAX_SEGMENT_PO2,
+    MIN_SEGMENT_PO2,
+    ActivityDefinition,
+    Capabilities,
+    HostFunction,
+    Limits,
+    ProveOptions,
+    ReceiptKind,
+    Runtime,
+    WasiDir,
+)
+from pipeline.core._secrets import (
+    ChainedSecrets,
+    EnvSecrets,
+    FileSecrets,
+    SecretProvider,
+    default_secrets,
+    use_secrets_dir,
+)
+from pipeline.core._validation import validation_problem
+
+__all__ = [
+    "BUILTINS",
+    "HMAC_GRANTS",
+    "MAX_FUEL",
+    "MAX_SEGMENT_PO2",
+    "MIN_SEGMENT_PO2",
+    "SAMPLE_NOTARY_KEY",
+    "SAMPLE_PRESENTATION",
+    "ActivityDefinition",
+    "Builtin",
+    "Capabilities",
+    "ChainedSecrets",
+    "EnvSecrets",
+    "FileSecrets",
+    "HostFunction",
+    "Limits",
+    "ProveOptions",
+    "ReceiptKind",
+    "Runtime",
+    "SecretProvider",
+    "WasiDir",
+    "artifact",
+    "cache_dir",
+    "canonical",
+    "compact_json",
+    "data_dir",
+    "default_secrets",
+    "is_digest",
+    "loom_home",
+    "pinned_image_ids",
+    "private_key",
+    "read_bounded",
+    "risc0_host_binary",
+    "sha256_hex",
+    "use_secrets_dir",
+    "validation_problem",
+    "write_atomic",
+]

@@ -1,0 +1,37 @@
+"""What a finished run hands over: a bundle (``pipeline.results._bundle``) made from its journal, with the receipt
+of every step that backs a ``proven`` value, so that the recipient needs nothing of this machine's data dir."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline import errors, zk
+from pipeline.flow import PipelineSpec, Runner, Source
+from pipeline.results import _bundle as bundle
+from pipeline.store import RunStatus
+
+
+def bundle_of(runner: Runner, run_id: str) -> bundle.Bundle:
+    """The bundle of a succeeded run. Each receipt is checked against the image ID of the step's own guest before it
+    goes in, so a bundle never carries a receipt this machine would refuse."""
+    outcome = runner.outcome(run_id)
+    run = runner.journal.run(run_id)
+    if run is None or outcome.status != RunStatus.SUCCEEDED:
+        raise errors.InvalidInput(f"run {run_id} has not succeeded ({outcome.status}): it has no result to bundle")
+    spec = PipelineSpec.model_validate_json(run.spec)
+    receipts = []
+    for step in sorted({p.step for p in outcome.provenance if p.source is Source.proven and p.step}):
+        made = outcome.receipts[step]
+        defn = runner.registry.resolve(spec.steps[step].activity)
+        image_id = zk.image_id(runner.blobs.get(defn.blob))
+        data = runner.blobs.get(made.receipt)
+        zk.verify(data, image_id)
+        receipts.append((step, defn.name, defn.version, image_id, made.kind, data))
+    return bundle.make_bundle(
+        run_id=run_id,
+        spec=json.loads(run.spec),
+        input_sha256=run.input_blob,
+        output=outcome.output,
+        provenance=outcome.provenance,
+        receipts=receipts,
+    )

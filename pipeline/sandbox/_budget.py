@@ -1,0 +1,44 @@
+"""How one memory cap (``limits.memory_mib``) is shared by everything a call can make the host hold.
+
+wasmtime's store limits are per linear memory and per table, so Loom turns the one cap into a split: a module has
+at most one memory (multi-memory is off in Loom's engine) and at most ``MAX_TABLES`` tables; tables get an eighth
+of the cap, an actor's key-value state (only when it is granted ``loom_state``) a quarter, and linear memory the
+rest. Their sum never exceeds the cap.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from pipeline.core import Capabilities, HostFunction, Limits
+
+MIB = 1 << 20
+WASM_PAGE = 1 << 16
+MAX_TABLES = 4
+TABLE_ELEMENT_BYTES = 8  # a funcref or externref slot is a pointer on the host
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bytes (or elements) of each kind one call may hold; together at most the memory cap."""
+
+    memory_bytes: int
+    table_elements: int  # per table; MAX_TABLES tables at most
+    state_bytes: int
+
+    @classmethod
+    @functools.lru_cache(maxsize=256)
+    def of(cls, limits: Limits, capabilities: Capabilities) -> Budget:
+        cap = limits.memory_mib * MIB
+        tables = cap // 8
+        state = cap // 4 if HostFunction.loom_state in capabilities.host_functions else 0
+        return cls(
+            memory_bytes=cap - tables - state,
+            table_elements=tables // (MAX_TABLES * TABLE_ELEMENT_BYTES),
+            state_bytes=state,
+        )
+
+    @property
+    def memory_pages(self) -> int:
+        return self.memory_bytes // WASM_PAGE

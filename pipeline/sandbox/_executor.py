@@ -1,0 +1,225 @@
+"""Runs activities compiled to WebAssembly under hard limits, and keeps actors alive between calls.
+
+Each ``run`` gets a fresh instance in a fresh Store (no data survives from one call to the next); an actor keeps
+one instance, so its state lives in its own linear memory. Every call gets the activity's fuel, a wall-clock
+deadline enforced by epoch interruption, and a memory cap; each way of failing becomes one typed error.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import wasmtime
+
+from pipeline import errors
+from pipeline.core import ActivityDefinition, SecretProvider, default_secrets, loom_home, sha256_hex
+from pipeline.sandbox import _host as host
+from pipeline.sandbox import _snapshot as snapshot
+from pipeline.sandbox._abi import ABIS
+from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
+from pipeline.sandbox._engine import EPOCH_TICK_MS, Engine, ModuleCache
+from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
+from pipeline.store import BlobStore
+
+if TYPE_CHECKING:
+    from wasmtime._instance import InstanceExports
+
+MAX_INPUT_BYTES = 64 * MIB
+HOST_FUNCTIONS = "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
+
+
+def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
+    """The input as UTF-8 JSON text, or ``InvalidInput`` saying why it cannot be."""
+    if isinstance(document, (bytes, bytearray, memoryview)):
+        data = bytes(document)
+        try:
+            json.loads(data.decode("utf-8"))
+        except RecursionError:
+            raise errors.InvalidInput("input is nested too deeply to be read as JSON") from None
+        except UnicodeDecodeError as exc:
+            raise errors.InvalidInput(
+                f"input is not UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise errors.InvalidInput(f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    else:
+        try:
+            data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise errors.InvalidInput(f"input cannot be encoded as JSON: {exc}") from None
+    limit = min(MAX_INPUT_BYTES, defn.limits.memory_mib * MIB // 4)
+    if len(data) > limit:
+        raise errors.InvalidInput(
+            f"input is {len(data)} bytes; {defn.ref} accepts at most {limit} bytes "
+            f"(a quarter of its {defn.limits.memory_mib} MiB memory limit)"
+        )
+    return data
+
+
+def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
+    """The activity's output as data, or ``InvalidOutput``."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise errors.InvalidOutput(f"{defn.ref} returned JSON nested too deeply to read") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.InvalidOutput(f"{defn.ref} returned something that is not JSON: {exc}") from None
+
+
+def epoch_ticks(wall_clock_ms: int) -> int:
+    """A call's deadline in engine epochs, rounded up and at least one."""
+    return max(1, -(-wall_clock_ms // EPOCH_TICK_MS))
+
+
+def limited_store(engine: wasmtime.Engine, defn: ActivityDefinition) -> wasmtime.Store:
+    """A store held to ``defn``'s limits: one memory cap over its memory and tables, fuel, and the deadline."""
+    store = wasmtime.Store(engine)
+    budget = Budget.of(defn.limits, defn.capabilities)
+    store.set_limits(
+        memory_size=budget.memory_bytes,
+        table_elements=budget.table_elements,
+        instances=1,
+        tables=MAX_TABLES,
+        memories=1,
+    )
+    store.set_fuel(defn.limits.fuel)
+    store.set_epoch_deadline(epoch_ticks(defn.limits.wall_clock_ms))
+    return store
+
+
+class _Call:
+    """One call into an instance, with its limits armed and its failures translated."""
+
+    def __init__(
+        self, defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports, ctx: host.CallContext
+    ) -> None:
+        self.defn, self.store, self.exports, self.ctx = defn, store, exports, ctx
+
+    def __call__(self, document: bytes) -> bytes:
+        limits = self.defn.limits
+        self.store.set_fuel(limits.fuel)
+        self.store.set_epoch_deadline(epoch_ticks(limits.wall_clock_ms))
+        host.enter(self.ctx, limits.wall_clock_ms)
+        assert self.ctx.abi is not None
+        try:
+            return self.ctx.abi.call(self.store, self.exports, document, limits.output_mib * MIB)
+        except (host.GuestFailure, host.GuestAbort, errors.ActivityTrapped, errors.InvalidOutput) as exc:
+            raise call_failure(self.defn, exc, self._near_memory_limit) from None
+        except wasmtime.WasmtimeError as exc:  # traps included
+            raise call_failure(self.defn, exc, self._near_memory_limit) from None
+        finally:
+            host.leave()
+
+    def _near_memory_limit(self) -> bool:
+        return near_memory_limit(self.defn, self.store, self.exports)
+
+
+class WasmExecutor:
+    """Activities of runtimes ``assemblyscript`` and ``wasm``, loaded from the blob store by digest."""
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        cache_dir: Path | None = None,
+        secrets: SecretProvider | None = None,
+        *,
+        engine: Engine | None = None,
+    ) -> None:
+        self.blobs = blobs
+        self.engine = engine or Engine()
+        self.modules = ModuleCache(self.engine, cache_dir if cache_dir is not None else loom_home() / "modules")
+        self.secrets = secrets or default_secrets()
+        self._linker = wasmtime.Linker(self.engine.engine)
+        host.define(self._linker)
+        self._pre: dict[tuple[str, bool], wasmtime.InstancePre] = {}
+        self._lock = threading.Lock()
+
+    def _instance_pre(self, defn: ActivityDefinition, *, actor: bool) -> wasmtime.InstancePre:
+        if defn.runtime not in ABIS:
+            raise errors.InvalidModule(
+                f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor does not run"
+            )
+        key = (defn.blob, actor)
+        with self._lock:
+            pre = self._pre.get(key)
+        if pre is None:
+            wasm = self.blobs.get(defn.blob)
+            if actor:
+                wasm = snapshot.export_mutable_globals(wasm)
+            module = self.modules.get(sha256_hex(wasm), wasm)
+            try:
+                pre = self._linker.instantiate_pre(module)
+            except wasmtime.WasmtimeError as exc:
+                provided = (
+                    "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
+                )
+                raise link_failure(defn, exc, provided) from None
+            with self._lock:
+                self._pre[key] = pre
+        return pre
+
+    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, InstanceExports]:
+        store = limited_store(self.engine.engine, defn)
+        try:
+            instance = self._instance_pre(defn, actor=actor).instantiate(store)
+        except wasmtime.WasmtimeError as exc:
+            raise instantiation_failure(defn, exc) from None
+        return store, instance.exports(store)
+
+    def _context(self, defn: ActivityDefinition, log: host.Log | None) -> host.CallContext:
+        return host.CallContext(
+            activity=defn.ref,
+            capabilities=defn.capabilities,
+            abi=ABIS[defn.runtime],
+            secrets=self.secrets,
+            log=log,
+            state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes,
+        )
+
+    def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
+        """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
+        data = encode_document(document, defn)
+        store, exports = self._instantiate(defn, actor=False)
+        return decode_output(_Call(defn, store, exports, self._context(defn, log))(data), defn)
+
+    def actor(self, defn: ActivityDefinition, actor_id: str, *, log: host.Log | None = None) -> Actor:
+        """A live instance for ``actor_id``: calls share its memory, globals and key-value state."""
+        return Actor(self, defn, actor_id, log)
+
+
+class Actor:
+    """One instance kept alive across calls; its state can be snapshotted to the blob store and restored."""
+
+    def __init__(self, executor: WasmExecutor, defn: ActivityDefinition, actor_id: str, log: host.Log | None) -> None:
+        self.executor, self.defn, self.actor_id = executor, defn, actor_id
+        self._lock = threading.Lock()
+        self._store, self._exports = executor._instantiate(defn, actor=True)
+        self._ctx = executor._context(defn, log)
+
+    def call(self, document: Any) -> Any:
+        data = encode_document(document, self.defn)
+        with self._lock:
+            return decode_output(_Call(self.defn, self._store, self._exports, self._ctx)(data), self.defn)
+
+    def snapshot(self) -> str:
+        """Stores memory, globals and key-value state in the blob store; returns the snapshot's digest."""
+        with self._lock:
+            return self.executor.blobs.put(snapshot.capture(self._store, self._exports, self._ctx.state))
+
+    def restore(self, digest: str) -> None:
+        """Replaces this actor's instance with a fresh one holding the state of snapshot ``digest``."""
+        data = self.executor.blobs.get(digest)
+        store, exports = self.executor._instantiate(self.defn, actor=True)
+        state = snapshot.restore(data, store, exports)
+        if host.state_size(state) > self._ctx.state_budget:
+            raise errors.ActivityOutOfMemory(
+                f"snapshot {digest[:12]} holds {host.state_size(state)} bytes of actor "
+                f"state; {self.defn.ref}'s memory limit leaves "
+                f"{self._ctx.state_budget}"
+            )
+        with self._lock:
+            self._store, self._exports = store, exports
+            self._ctx.state = state

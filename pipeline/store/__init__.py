@@ -1,0 +1,37 @@
+"""What Loom persists in its data dir: blobs by their SHA-256 (modules, receipts, step outputs), the activity
+registry and the run journal (both SQLite, opened the same way)."""
+
+from pipeline.store._blobs import BlobStore, FileBlobStore, MemoryBlobStore, default_blobstore
+from pipeline.store._journal import (
+    DONE,
+    Attempt,
+    AttemptEnd,
+    Journal,
+    NewAttempt,
+    Run,
+    RunLock,
+    RunStatus,
+    StepStatus,
+    default_journal,
+)
+from pipeline.store._registry import ActivityRegistry, default_registry, semver_key
+
+__all__ = [
+    "DONE",
+    "ActivityRegistry",
+    "Attempt",
+    "AttemptEnd",
+    "BlobStore",
+    "FileBlobStore",
+    "Journal",
+    "MemoryBlobStore",
+    "NewAttempt",
+    "Run",
+    "RunLock",
+    "RunStatus",
+    "StepStatus",
+    "default_blobstore",
+    "default_journal",
+    "default_registry",
+    "semver_key",
+]

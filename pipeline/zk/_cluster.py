@@ -1,0 +1,234 @@
+"""Proving on a Ray cluster, planned as RISC Zero's Bento plans it: the driver executes the guest into segments;
+each segment is proven (and, for a succinct receipt, lifted) by a Ray task; succinct receipts are joined pairwise
+as a tree of tasks and their assumptions resolved by one more; the driver assembles the receipt and verifies it
+before returning it, so a receipt proven on a cluster is the receipt a local proof gives.
+
+Ray is an optional extra (``loom-verifiable[cluster]``), imported only when a cluster is asked for. Every node
+needs Loom installed: tasks call its prover, and only bytes travel (segments, receipts), through Ray's object
+store.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline import _native, errors
+from pipeline.zk import _recursion as recursion
+from pipeline.zk import _segments as segment_size
+from pipeline.zk._recursion import Progress, ProvingPhase, Receipt
+from pipeline.zk._segments import Capacity, SegmentPlan, segment_memory
+
+ENV = "LOOM_CLUSTER"
+"""The environment variable the CLI reads a cluster address from."""
+INSTALL_HINT = "Ray is not installed: pip install 'loom-verifiable[cluster]' (on the driver and on every node)"
+RETRIES = 3
+"""How often Ray runs a task again whose worker or node died (killed, out of memory) before the proof fails."""
+
+RECURSION_PO2 = 18
+"""Lift, join and resolve run risc0's recursion circuit, always at 2^18 rows."""
+
+
+def connect(address: str) -> Any:
+    """Ray, connected to the cluster at ``address`` (as ``ray.init`` takes it: ``auto``, the head's
+    ``HOST:PORT``, or ``ray://HOST:PORT``). A process that is already connected (a task on the cluster) stays
+    connected."""
+    try:
+        import ray
+    except ImportError:
+        raise errors.ClusterUnavailable(INSTALL_HINT) from None
+    if not address.strip():
+        raise errors.ClusterUnavailable(f"no cluster address given (--cluster or {ENV})")
+    if ray.is_initialized():
+        return ray
+    _probe(address)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ core logs warnings on stderr otherwise
+    # Ray's C++ core would install crash handlers for SIGILL/SIGSEGV over wasmtime's, which catch a wasm trap: a
+    # hostile module's trap in this process would then kill it instead of failing its step. Ray reads this switch
+    # (made for the JVM's handlers) from its constants module when it connects; it also turns on Python's
+    # faulthandler, whose handlers do the same, so that is undone unless it was on before.
+    from ray._private import ray_constants
+
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+    faults_were_reported = faulthandler.is_enabled()
+    try:
+        ray.init(address=address, namespace="loom", log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+        raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason(exc)}") from None
+    finally:
+        if not faults_were_reported:
+            faulthandler.disable()
+    return ray
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of a Ray error (they run to pages of remote traceback), or its class's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _probe(address: str) -> None:
+    """Fails in seconds on an address nothing listens on: Ray itself would wait minutes for its GCS."""
+    if address == "auto":
+        return  # Ray finds the cluster this machine belongs to, or says at once that there is none
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise errors.ClusterUnavailable(f"{address!r} is not a Ray address: auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What each task asks Ray for."""
+
+    cpus: float
+    """The CPUs of the cluster's smallest node: risc0's prover starts a thread per hardware thread whatever Ray
+    says, so by default one proving task runs per node."""
+    segment_memory: int
+    recursion_memory: int
+
+
+def _nodes(ray: Any) -> list[dict[str, float]]:
+    """The resources of each live node that can run tasks."""
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU", 0) > 0]
+    if not nodes:
+        raise errors.ClusterUnavailable("the Ray cluster has no live node with CPUs")
+    return nodes
+
+
+def capacity(ray: Any) -> Capacity:
+    """The cluster as a place to prove: the memory of its largest node (a segment is proven on one node)."""
+    largest = max(n.get("memory", 0) for n in _nodes(ray))
+    return Capacity(largest, "the largest node of the cluster offers", "add a node with more memory")
+
+
+def segment_po2_ceiling(ray: Any) -> int:
+    """The largest segment size the cluster's largest node can prove, up to risc0's own default of 2^20."""
+    return capacity(ray).ceiling
+
+
+def placement(ray: Any, po2: int) -> Placement:
+    """The resources a proof at segment size 2^po2 needs (each segment task asks Ray for the memory its proof
+    takes, so Ray never places two segments on a node that cannot hold both); refuses, before anything runs, a
+    segment no node can hold."""
+    where = capacity(ray)
+    where.check(po2)
+    return Placement(
+        cpus=min(n["CPU"] for n in _nodes(ray)),
+        segment_memory=segment_memory(po2),
+        recursion_memory=int(min(segment_memory(RECURSION_PO2), where.memory)),
+    )
+
+
+# --- the tasks (module-level functions: Ray ships them by reference to nodes where Loom is installed) -----------
+
+
+def _prove_segment(segment: bytes, lift: bool) -> bytes:
+    receipt = recursion.prove_segment(segment)
+    return recursion.lift(receipt) if lift else receipt
+
+
+def _join(a: bytes, b: bytes) -> bytes:
+    return recursion.join(a, b)
+
+
+def _resolve(conditional: bytes, *assumptions: bytes) -> bytes:
+    return recursion.resolve_assumptions(conditional, [Receipt.from_bytes(a) for a in assumptions])
+
+
+# --- the driver ---------------------------------------------------------------------------------------------------
+
+
+def prove(
+    address: str,
+    elf: bytes,
+    input: bytes,
+    *,
+    succinct: bool,
+    segment_limit_po2: int | None = None,
+    max_cycles: int | None = None,
+    progress: Progress | None = None,
+    assumptions: Sequence[Receipt] = (),
+    on_plan: Callable[[SegmentPlan], None] | None = None,
+) -> tuple[_native.ExecutionInfo, Receipt]:
+    """Proves ``elf`` on ``input`` with the cluster's nodes; returns the execution and the verified receipt. The
+    segment size is ``segment_limit_po2``, else the cheapest the largest node can hold (as ``zk.prove``)."""
+    ray = connect(address)
+    plan = segment_size.plan(
+        elf,
+        input,
+        capacity(ray),
+        given=segment_limit_po2,
+        succinct=succinct,
+        max_cycles=max_cycles,
+        assumptions=assumptions,
+        on_plan=on_plan,
+    )
+    where = placement(ray, plan.po2)
+    info, segments = recursion.execute_segments(
+        elf, input, segment_limit_po2=plan.po2, max_cycles=max_cycles, assumptions=assumptions
+    )
+    segment_task = ray.remote(_prove_segment).options(
+        num_cpus=where.cpus, memory=where.segment_memory, max_retries=RETRIES
+    )
+    recursion_options = {"num_cpus": where.cpus, "memory": where.recursion_memory, "max_retries": RETRIES}
+    parts = [segment_task.remote(segment, succinct) for segment in segments]
+    phases: dict[ProvingPhase, list[Any]] = {ProvingPhase.SEGMENT: parts}
+    if succinct:
+        join_task = ray.remote(_join).options(**recursion_options)
+        joins: list[Any] = []
+
+        def join(a: Any, b: Any) -> Any:
+            joins.append(join_task.remote(a, b))
+            return joins[-1]
+
+        final = recursion.join_tree(parts, join=join)
+        phases[ProvingPhase.JOIN] = joins
+        if assumptions:
+            final = (
+                ray.remote(_resolve).options(**recursion_options).remote(final, *(a.to_bytes() for a in assumptions))
+            )
+            phases[ProvingPhase.RESOLVE] = [final]
+        receipt = recursion.succinct_receipt(_await(ray, phases, progress, final), info.journal)
+    else:
+        receipt = recursion.composite_receipt(_await(ray, phases, progress, parts), assumptions, info.journal)
+    receipt.verify(_native.image_id(elf))
+    return info, receipt
+
+
+def _await(ray: Any, phases: dict[ProvingPhase, list[Any]], progress: Progress | None, results: Any) -> Any:
+    """Waits for every task, reporting each phase's progress as its tasks finish, and returns the values of
+    ``results``; a task's failure is raised as Loom's error, and an interrupted wait (Ctrl-C) cancels every task
+    first."""
+    phase_of = {ref: phase for phase, refs in phases.items() for ref in refs}
+    done = dict.fromkeys(phases, 0)
+    pending = list(phase_of)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                ray.get(ref)  # raises a task's failure now, not after the rest
+                phase = phase_of[ref]
+                done[phase] += 1
+                if progress:
+                    progress(phase, done[phase], len(phases[phase]))
+        return ray.get(results)  # a node lost since holds no result: Ray makes it again
+    except BaseException as exc:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, errors.LoomError):
+            raise exc.cause from None
+        if isinstance(exc, ray.exceptions.RayError):
+            raise errors.ProvingFailed(
+                f"a cluster task failed (after up to {RETRIES} retries): {reason(exc)}"
+            ) from None
+        raise
