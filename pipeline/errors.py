@@ -12,7 +12,7 @@ from enum import StrEnum
 class LoomError(Exception):
     """Base of every error Loom raises on purpose. ``exit_code`` is what the CLI exits with: 1 the work ran and
     failed, 2 bad usage or input, 3 a limit was hit, 4 a capability was denied, 5 the cluster asked for cannot be
-    used."""
+    used, 6 the data dir cannot be read or written."""
 
     retryable: bool = False
     exit_code: int = 1
@@ -32,6 +32,21 @@ class ClusterUnavailable(LoomError):
     """A cluster was asked for, but Ray is not installed or the cluster cannot be reached."""
 
     exit_code = 5
+
+
+class StoreFailed(LoomError):
+    """The data dir cannot serve Loom: its journal or registry is damaged, not private, or on a full disk."""
+
+    exit_code = 6
+
+
+class StoreCorrupted(StoreFailed):
+    """A file of the data dir is not what Loom wrote there (truncated, overwritten, planted, or made by a newer
+    Loom); the message names it and what moving it aside costs."""
+
+
+class StoreUnwritable(StoreFailed):
+    """The data dir's disk refused a read or a write (full, read-only, failing): nothing was recorded."""
 
 
 class BlobNotFound(LoomError, KeyError):

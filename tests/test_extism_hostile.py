@@ -51,3 +51,12 @@ def test_a_plugin_whose_table_starts_above_its_cap_is_refused() -> None:
     )
     with pytest.raises(errors.ActivityOutOfMemory, match="table 0 starts at 10000000"):
         ExtismExecutor(default_blobstore()).run(defn, {})
+
+
+def test_a_plugin_that_asks_for_wasi_is_a_typed_refusal() -> None:
+    wat = """(module (import "wasi_snapshot_preview1" "environ_sizes_get" (func $e (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "run") (result i32) (drop (call $e (i32.const 0) (i32.const 4))) (i32.const 0)))"""
+    defn = _register(wat, "wants-wasi")
+    with pytest.raises(errors.InvalidModule, match=r"environ_sizes_get.*without WASI"):
+        ExtismExecutor(default_blobstore()).run(defn, {})

@@ -86,7 +86,7 @@ def test_a_corrupted_row_is_one_line_naming_the_file_and_activity(tmp_path: Path
     registry.register(_defn("1.0.0", "a"))
     _overwrite(db, stored)
     for call in (registry.list, lambda: registry.resolve("race"), lambda: registry.register(_defn("1.0.0", "a"))):
-        with pytest.raises(errors.InvalidInput) as caught:
+        with pytest.raises(errors.StoreCorrupted) as caught:
             call()
         message = str(caught.value)
         assert "\n" not in message and str(db) in message and "race@1.0.0" in message, message
@@ -97,7 +97,7 @@ def test_a_row_whose_definition_names_another_activity_is_refused(tmp_path: Path
     registry = ActivityRegistry(db)
     registry.register(_defn("1.0.0", "a"))
     _overwrite(db, _defn("2.0.0", "a").model_dump_json())
-    with pytest.raises(errors.InvalidInput, match=r"race@1\.0\.0.*race@2\.0\.0"):
+    with pytest.raises(errors.StoreCorrupted, match=r"race@1\.0\.0.*race@2\.0\.0"):
         registry.resolve("race")
 
 

@@ -15,6 +15,7 @@ from pipeline.core import (
     ProveOptions,
     Runtime,
     artifact,
+    read_bounded,
     sha256_hex,
 )
 from pipeline.sandbox import Log, WasiExecutor, WasmExecutor, check_module
@@ -149,8 +150,9 @@ class Executors:
         )
 
 
+MAX_MODULE_BYTES = 256 << 20  # a wasm module or a guest ELF; Loom's largest is a few MiB
+
+
 def read_module(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise errors.InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    """The module to register, read within ``MAX_MODULE_BYTES``."""
+    return read_bounded(path, MAX_MODULE_BYTES, "module file")

@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import errors
-from pipeline.core import validation_problem
+from pipeline.core import INPUT_BYTES, read_bounded, validation_problem, write_atomic
 from pipeline.zk import ProvingPhase
 
 console = Console()
@@ -152,7 +152,7 @@ def print_json(value: Any, hint: str) -> None:
 def write_json(value: Any, path: Path) -> int:
     """Write a JSON value to ``path`` (compact, as a pipe gets it); returns the bytes written."""
     data = (json_text(value) + "\n").encode()
-    path.write_bytes(data)
+    write_atomic(path, data)
     return len(data)
 
 
@@ -171,17 +171,14 @@ def check_out_path(path: Path | None) -> None:
 
 
 def read_input(value: str) -> bytes:
-    """An ``--input`` value: inline JSON text, ``@path`` to read a file, or ``@-`` for standard input."""
+    """An ``--input`` value: inline JSON text, ``@path`` to read a file, or ``@-`` for standard input; a file or
+    stream is read within the bound of what any activity accepts."""
     if not value.startswith("@"):
         return value.encode()
     source = value[1:]
     if source == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(source, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise errors.InvalidInput(f"cannot read input file {source!r}: {exc.strerror}") from None
+        return read_bounded(sys.stdin.buffer, INPUT_BYTES, "--input @- (standard input)")
+    return read_bounded(source, INPUT_BYTES, "input file")
 
 
 def run_app(app: typer.Typer) -> None:

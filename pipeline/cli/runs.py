@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from pipeline.cli.output import (
     safe,
 )
 from pipeline.cli.provenance import provenance_table
-from pipeline.core import use_secrets_dir, write_atomic
+from pipeline.core import parse_json, use_secrets_dir, write_atomic
 from pipeline.flow import Event, Runner, RunResult, Source, load_pipeline
 from pipeline.results import bundle_of
 from pipeline.store import RunStatus, StepStatus
@@ -57,10 +56,7 @@ def _status(status: str) -> Text:
 
 
 def _decode(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.InvalidInput(f"--input is not JSON: {exc}") from None
+    return parse_json(data, "--input")
 
 
 class _Display:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from pipeline import errors, tlsn
 from pipeline.cli.output import JSON_OPT, console, emit, plain, safe, safe_lines
-from pipeline.core import validation_problem
+from pipeline.core import TEXT_BYTES, read_bounded, validation_problem
 
 app = typer.Typer(help="TLSNotary: verify notarized HTTPS transcripts (presentations).", no_args_is_help=True)
 
@@ -53,7 +53,7 @@ PRESENTATION_HELP = (
 
 def load_presentation(file: Path) -> tlsn.LoadedPresentation:
     """The presentation in ``file``, whatever its encoding."""
-    return tlsn.load_presentation(file.read_bytes())
+    return tlsn.read_presentation(file)
 
 
 def notary_trust(notary_key: list[str], notaries: Path | None) -> tlsn.Trust:
@@ -74,7 +74,8 @@ def _key_option(value: str) -> tlsn.TrustedNotary:
     the file's text (a private key given by mistake must not be printed)."""
     path = Path(value)
     try:
-        return tlsn.TrustedNotary.parse(path.read_text(errors="replace") if path.is_file() else value)
+        text = read_bounded(path, TEXT_BYTES, "--notary-key file").decode(errors="replace") if path.is_file() else value
+        return tlsn.TrustedNotary.parse(text)
     except errors.InvalidInput as exc:
         raise errors.InvalidInput(f"--notary-key {value[:80]!r}: {exc}") from None
 
@@ -100,7 +101,7 @@ def make_policy(
             server_name=server,
             now=now,
             max_age=max_age,
-            roots=tuple(p.read_bytes() for p in root),
+            roots=tuple(read_bounded(p, TEXT_BYTES, "--root certificate") for p in root),
             mozilla_roots=not no_mozilla_roots,
             require_identity=require_identity,
             require_transcript=require_transcript,

@@ -36,7 +36,8 @@ from pipeline.cli.output import (
     read_input,
     safe,
 )
-from pipeline.core import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind
+from pipeline.core import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2, ReceiptKind, write_atomic
+from pipeline.store import default_blobstore
 from pipeline.zk import SegmentPlan
 
 app = typer.Typer(help="RISC Zero: image IDs, execute, prove and verify guests.", no_args_is_help=True)
@@ -116,8 +117,7 @@ def prove(
             on_plan=report.plan,
             cluster=cluster,
         )
-    if out:
-        out.write_bytes(proof.receipt.to_bytes())
+    kept = keep_receipt(proof.receipt, out)
     facts = {
         "guest": g.name,
         "image_id": g.image_id,
@@ -126,8 +126,26 @@ def prove(
         "total_cycles": proof.execution.total_cycles,
         "seal_size": proof.receipt.seal_size,
         "receipt_file": str(out) if out else None,
+        "receipt_blob": kept,
     }
     _emit_with_journal(facts, zk.decode_journal(proof.receipt.journal), json_out, title="Proof")
+
+
+def keep_receipt(receipt: zk.Receipt, out: Path | None) -> str | None:
+    """Puts a made receipt in the blob store, then writes ``--out`` whole or not at all: a proof can take an hour,
+    and a full disk or a bad path must not lose it. Returns the receipt's blob digest (None if the store failed)."""
+    blobs = default_blobstore()
+    try:
+        digest: str | None = zk.store_receipt(receipt, blobs)
+    except errors.StoreFailed:  # a full disk: --out may still have room elsewhere
+        digest = None
+    if out is not None:
+        try:
+            write_atomic(out, receipt.to_bytes())
+        except errors.InvalidInput as exc:
+            kept = f"the receipt is kept at {blobs.path(digest)}" if digest else "the receipt could not be kept"
+            raise errors.InvalidInput(f"{exc}; {kept}") from None
+    return digest
 
 
 def _emit_with_journal(facts: dict[str, Any], journal: Any, json_out: bool, title: str) -> None:
@@ -245,8 +263,7 @@ def tlsn_claim(
             cluster=cluster,
         )
     seconds = time.monotonic() - started
-    if out:
-        out.write_bytes(receipt.to_bytes())
+    keep_receipt(receipt, out)
     journal = tlsn.decode_claim(receipt.journal)
     if json_out:
         emit(
@@ -339,7 +356,7 @@ def verify(
     if (image_id is None) == (guest is None):
         raise errors.InvalidInput("give exactly one of --image-id or --guest")
     expected = image_id or zk.load_guest(guest).image_id
-    r = zk.Receipt.from_bytes(receipt.read_bytes())
+    r = zk.read_receipt(receipt)
     journal = zk.verify(r, expected, allow_dev_mode=allow_dev_mode)
     if r.is_dev_mode:
         err_console.print("[bold yellow]DEV MODE[/]: accepted a fake receipt because --allow-dev-mode was given.")

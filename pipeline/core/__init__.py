@@ -10,8 +10,8 @@ from pipeline.core._artifacts import (
     pinned_image_ids,
 )
 from pipeline.core._builtins import BUILTINS, HMAC_GRANTS, Builtin
-from pipeline.core._canonical import canonical, compact_json, is_digest, sha256_hex
-from pipeline.core._files import read_bounded, write_atomic
+from pipeline.core._canonical import canonical, compact_json, is_digest, parse_json, sha256_hex
+from pipeline.core._files import INPUT_BYTES, TEXT_BYTES, read_bounded, write_atomic
 from pipeline.core._home import cache_dir, loom_home, risc0_host_binary
 from pipeline.core._keyfile import private_key
 from pipeline.core._models import (
@@ -40,11 +40,13 @@ from pipeline.core._validation import validation_problem
 __all__ = [
     "BUILTINS",
     "HMAC_GRANTS",
+    "INPUT_BYTES",
     "MAX_FUEL",
     "MAX_SEGMENT_PO2",
     "MIN_SEGMENT_PO2",
     "SAMPLE_NOTARY_KEY",
     "SAMPLE_PRESENTATION",
+    "TEXT_BYTES",
     "ActivityDefinition",
     "Builtin",
     "Capabilities",
@@ -66,6 +68,7 @@ __all__ = [
     "default_secrets",
     "is_digest",
     "loom_home",
+    "parse_json",
     "pinned_image_ids",
     "private_key",
     "read_bounded",

@@ -9,6 +9,8 @@ import json
 import re
 from typing import Any
 
+from pipeline import errors
+
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -28,3 +30,36 @@ def compact_json(value: Any) -> str:
 def canonical(document: Any) -> bytes:
     """``document`` as the bytes Loom hashes and hands to guests: its compact JSON, UTF-8."""
     return compact_json(document).encode()
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(data: bytes | str, what: str, error: type[errors.LoomError] = errors.InvalidInput) -> Any:
+    """``data`` as strict JSON, the one reading of every document Loom is handed: UTF-8, no ``NaN``/``Infinity``
+    (no other JSON reader takes them), not nested past the parser's stack, no lone UTF-16 surrogate (``"\\ud800"``
+    is no character: it could never be encoded again). Anything else is ``error`` naming ``what``, on one line."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+        document = json.loads(text, parse_constant=_not_json)
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} is not UTF-8 (byte {exc.start}: 0x{exc.object[exc.start]:02x})") from None
+    except RecursionError:
+        raise error(f"{what} is nested too deeply to be read as JSON") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # a NaN or an Infinity
+        raise error(f"{what} is not JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then is the document encoded to find an unpaired one
+        try:
+            canonical(document)
+        except UnicodeEncodeError as exc:
+            lone = ord(exc.object[exc.start])
+            raise error(f"{what} holds a lone UTF-16 surrogate (\\u{lone:04x}), which is not text") from None
+        except RecursionError:
+            raise error(f"{what} is nested too deeply to be read as JSON") from None
+    return document
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from pipeline import errors
 
 
 def loom_home() -> Path:
@@ -13,8 +16,30 @@ def loom_home() -> Path:
     """
     env = os.environ.get("LOOM_HOME")
     base = Path(env) if env else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "loom"
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private(base)
+    except OSError as exc:
+        raise errors.StoreFailed(f"the data dir {base} cannot be used: {exc.strerror}") from None
     return base
+
+
+def _make_private(base: Path) -> None:
+    """The data dir holds every run's inputs and outputs (some derived from secrets): its owner's alone, whatever
+    the umask. One others can write is refused (anything in it may have been planted); one others can only read,
+    as an older Loom left it, is closed."""
+    info = os.stat(base)
+    if not stat.S_ISDIR(info.st_mode):
+        raise errors.StoreFailed(f"the data dir {base} is not a directory")
+    if info.st_uid != os.getuid():
+        raise errors.StoreFailed(f"the data dir {base} belongs to uid {info.st_uid}, not to this user: not trusted")
+    if info.st_mode & 0o022:
+        raise errors.StoreFailed(
+            f"the data dir {base} can be written by others (mode {stat.S_IMODE(info.st_mode):o}): not trusted; "
+            f"check what is in it, then chmod 700 {base}"
+        )
+    if info.st_mode & 0o077:
+        os.chmod(base, 0o700)
 
 
 def cache_dir() -> Path:

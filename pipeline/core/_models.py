@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.core._canonical import is_digest
+from pipeline.core._files import INPUT_BYTES, MIB
 from pipeline.core._secrets import SECRET_NAME
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -178,3 +179,11 @@ class ActivityDefinition(BaseModel):
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def max_input_bytes(self) -> int:
+        """The largest input (as JSON) it is handed: 64 MiB, and for a wasm sandbox a quarter of its memory limit
+        (the input is copied into that memory)."""
+        if self.runtime is Runtime.risc0:
+            return INPUT_BYTES
+        return min(INPUT_BYTES, self.limits.memory_mib * MIB // 4)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline import errors
+from pipeline.core._files import TEXT_BYTES
 
 SECRETS_DIR_ENV = "LOOM_SECRETS_DIR"
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
@@ -61,9 +62,11 @@ class FileSecrets:
         try:
             _check_private(path, os.fstat(fd))  # the file opened, not a name that may since point elsewhere
             with open(fd, "rb", closefd=False) as fh:
-                data = fh.read()
+                data = fh.read(TEXT_BYTES + 1)
         finally:
             os.close(fd)
+        if len(data) > TEXT_BYTES:
+            raise errors.InvalidInput(f"secret file {path} has over {TEXT_BYTES:,} bytes: not a secret")
         try:
             return data.decode().rstrip("\n")
         except UnicodeDecodeError:

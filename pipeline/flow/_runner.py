@@ -262,7 +262,7 @@ class Runner:
         """``cluster``, a Ray address, runs the steps as tasks on that cluster (``pipeline.flow._cluster_pool``);
         the journal and the blob store stay here."""
         self.blobs = blobs or default_blobstore()
-        self.registry = registry or default_registry()
+        self._registry = registry
         self.journal = journal or default_journal()
         self.workers = workers
         self.secrets = secrets or default_secrets()
@@ -275,6 +275,13 @@ class Runner:
         # Workers kept between runs: spawning them costs more than a thousand small steps. Closed with the runner.
         self._idle: list[Workers] = []
         weakref.finalize(self, close_all, self._idle)
+
+    @property
+    def registry(self) -> ActivityRegistry:
+        """Opened when first needed: reading the journal (``loom runs list``) never depends on the registry file."""
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
 
     def run(
         self, spec: PipelineSpec, document: Any, *, no_cache: bool = False, events: Events | None = None
@@ -290,7 +297,7 @@ class Runner:
                 }
             }
         )
-        run_id = self.journal.start_run(spec.name, pinned.model_dump_json(), self.blobs.put(canonical(document)))
+        run_id = self.journal.start_run(spec.name, pinned.model_dump_json(), self.blobs.put(_encoded_input(document)))
         lock = self.journal.lock(run_id)
         lock.acquire()
         try:
@@ -531,19 +538,28 @@ class _Execution:
             if self._null is None:
                 self._null = self.blobs.put(b"null")
             return Launch(NewAttempt(step, attempt, ref, StepStatus.SKIPPED, output_blob=self._null))
-        document = render(spec_step.input, state.context)
+        try:
+            document = render(spec_step.input, state.context, limit=plan.defn.max_input_bytes)
+        except errors.InvalidInput as exc:
+            raise errors.InvalidInput(f"step {step}: {exc} ({ref})") from None
         input_digest = hashlib.sha256(canonical(document)).hexdigest()
         granted = plan.defn.capabilities.secrets
         if granted not in self._secrets:
             self._secrets[granted] = secrets_digest(granted, self.runner.secrets, self.runner._secrets_key)
         key = plan.key(input_digest, self._secrets[granted])
         hit = None if self.no_cache else self.journal.cached(key)
-        if hit and self.blobs.has(hit):
-            return Launch(
-                NewAttempt(step, attempt, ref, StepStatus.CACHED, key, input_digest, hit), output=self.runner._load(hit)
-            )
+        if hit and (cached := self._cached(hit)) is not None:
+            return Launch(NewAttempt(step, attempt, ref, StepStatus.CACHED, key, input_digest, hit), output=cached[0])
         job = Job(step, plan.defn_json, document, plan.options_json)
         return Launch(NewAttempt(step, attempt, ref, StepStatus.RUNNING, key, input_digest), job=job)
+
+    def _cached(self, digest: str) -> tuple[Any] | None:
+        """A cached output, or None: a cache entry whose blob is gone or damaged is a miss (the step runs again and
+        its output repairs the blob), never a failure of every later run."""
+        try:
+            return (self.runner._load(digest),)
+        except (errors.BlobNotFound, errors.BlobCorrupted, ValueError):
+            return None
 
     def _submit(self, state: RunState, launches: list[Launch]) -> None:
         """Proofs one by one; other steps in batches, about four per worker when many are ready at once (a batch
@@ -602,3 +618,11 @@ class _Execution:
             elif state.failure is None:
                 state.failure = f"step {step} failed: {result.type}: {result.message}"
                 self.emit(step, Event.FAILED, {"attempt": attempt, "error": result.message})
+
+
+def _encoded_input(document: Any) -> bytes:
+    """The run's input as it is journaled; what JSON cannot hold (a lone surrogate, a cycle) is bad input."""
+    try:
+        return canonical(document)
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise errors.InvalidInput(f"the run's input is not a JSON document: {exc}") from None

@@ -8,16 +8,15 @@ only when the referenced value is truthy. Steps that reference each other form t
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline import errors
-from pipeline.core import Limits, ProveOptions, compact_json, validation_problem
+from pipeline.core import Limits, ProveOptions, compact_json, read_bounded, validation_problem
 
 REF = re.compile(r"\$\{([^}]*)\}")
 _PATH = re.compile(r"^(input|steps\.[a-z][a-z0-9_-]*\.output)(\.[^.\s]+)*$")
@@ -143,18 +142,54 @@ def lookup(context: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def render(template: Any, context: dict[str, Any]) -> Any:
-    """Substitutes references in a template with values from ``context``."""
+def render(template: Any, context: dict[str, Any], limit: int | None = None) -> Any:
+    """Substitutes references in a template with values from ``context``. With a ``limit``, the document's JSON may
+    have at most that many bytes, counted while it is built: a template that names one large output many times
+    (a reference is shared, an interpolation copied) is refused before it takes the memory it describes."""
+    return _render(template, context, _Budget(limit))
+
+
+def _render(template: Any, context: dict[str, Any], budget: _Budget) -> Any:
     if isinstance(template, str):
         whole = REF.fullmatch(template.strip())
         if whole:
-            return lookup(context, whole.group(1).strip())
-        return REF.sub(lambda m: _as_text(lookup(context, m.group(1).strip())), template)
+            return budget.spend(lookup(context, whole.group(1).strip()))
+        budget.spend_bytes(len(template))
+        return REF.sub(lambda m: _as_text(budget.spend(lookup(context, m.group(1).strip()))), template)
     if isinstance(template, dict):
-        return {k: render(v, context) for k, v in template.items()}
+        budget.spend_bytes(sum(len(k) for k in template))
+        return {k: _render(v, context, budget) for k, v in template.items()}
     if isinstance(template, list):
-        return [render(v, context) for v in template]
+        return [_render(v, context, budget) for v in template]
     return template
+
+
+_V = TypeVar("_V")
+
+
+class _Budget:
+    """What a document being built may still take, in bytes of its JSON; each value of the context is measured once
+    (by identity, which is stable while the context lives: the same output named twice is measured once, counted
+    twice)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left, self._sizes = limit, dict[int, int]()
+        self.limit = limit
+
+    def spend(self, value: _V) -> _V:
+        if self.left is not None:
+            size = self._sizes.get(id(value))
+            if size is None:
+                size = len(value.encode()) if isinstance(value, str) else len(compact_json(value).encode())
+                self._sizes[id(value)] = size
+            self.spend_bytes(size)
+        return value
+
+    def spend_bytes(self, size: int) -> None:
+        if self.left is not None:
+            self.left -= size
+            if self.left < 0:
+                raise errors.InvalidInput(f"the input it builds has over {self.limit:,} bytes, more than it accepts")
 
 
 def _as_text(value: Any) -> str:
@@ -237,17 +272,11 @@ def _read_yaml(path: Path) -> tuple[yaml.Node | None, Any]:
 
 
 def _read_text(path: Path) -> str:
-    """The file as UTF-8, reading no more than the size bound (the file may be huge, or endless)."""
+    """The file as UTF-8, reading no more than the size bound (the file may be huge, endless or a FIFO)."""
     try:
-        with open(path, "rb") as file:
-            raw, size = file.read(MAX_BYTES + 1), os.fstat(file.fileno()).st_size
-    except OSError as exc:
-        raise _Refused(f"cannot read pipeline: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise _Refused(
-            f"{size if size > MAX_BYTES else 'over ' + str(MAX_BYTES)} bytes; "
-            f"a pipeline file may have at most {MAX_BYTES} bytes"
-        )
+        raw = read_bounded(path, MAX_BYTES, "pipeline file")
+    except errors.InvalidInput as exc:
+        raise _Refused(str(exc)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -18,7 +18,7 @@ import wasmtime
 
 from pipeline import errors
 from pipeline.core import Runtime
-from pipeline.sandbox._engine import loom_config, reason
+from pipeline.sandbox._engine import WASM_ERRORS, loom_config, reason
 
 if TYPE_CHECKING:
     from wasmtime._exportable import AsExtern
@@ -205,7 +205,7 @@ def _parsed(data: bytes) -> wasmtime.Module:
         raise errors.InvalidModule(f"not a WebAssembly module (it starts with {what}, not \\0asm version 1)")
     try:
         return wasmtime.Module(_validator(), data)
-    except wasmtime.WasmtimeError as exc:
+    except WASM_ERRORS as exc:
         raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
 
 
@@ -244,7 +244,7 @@ def _check_wasi_command(module: wasmtime.Module, imports: set[str], exports: dic
     linker.define_wasi()
     try:
         linker.instantiate_pre(module)
-    except wasmtime.WasmtimeError as exc:
+    except WASM_ERRORS as exc:
         raise errors.InvalidModule(
             f"a 'wasi' module's imports must be WASI preview 1 functions: {reason(exc)}"
         ) from None

@@ -27,6 +27,9 @@ from pipeline import errors
 from pipeline.core import private_key
 
 WASMTIME_VERSION = version("wasmtime")
+WasmError = wasmtime.WasmtimeError | wasmtime.Trap
+"""What wasmtime raises: since wasmtime-py 50.0.1 a ``Trap`` is its own exception, no longer a ``WasmtimeError``."""
+WASM_ERRORS = (wasmtime.WasmtimeError, wasmtime.Trap)
 EPOCH_TICK_MS = 5  # deadline granularity: a call is interrupted at most one tick after its deadline
 
 
@@ -148,7 +151,7 @@ class ModuleCache:
             return None  # not written by this cache for this module (or damaged): never deserialize it
         try:
             module = wasmtime.Module.deserialize(self.engine.engine, artifact)
-        except wasmtime.WasmtimeError:
+        except WASM_ERRORS:
             return None
         self.stats["disk"] += 1
         return module
@@ -156,7 +159,7 @@ class ModuleCache:
     def _compile(self, digest: str, wasm: bytes) -> wasmtime.Module:
         try:
             module = wasmtime.Module(self.engine.engine, wasm)
-        except wasmtime.WasmtimeError as exc:
+        except WASM_ERRORS as exc:
             raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
         self.stats["compiled"] += 1
         if self.directory:
@@ -177,7 +180,7 @@ class ModuleCache:
             raise
 
 
-def reason(exc: wasmtime.WasmtimeError) -> str:
+def reason(exc: WasmError) -> str:
     """wasmtime's error and its causes on one line ("failed to parse ...: multiple memories (at offset 0xa)")."""
     lines = (line.strip() for line in str(exc).splitlines())
     return ": ".join(line for line in lines if line and line != "Caused by:")

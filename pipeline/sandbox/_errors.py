@@ -17,7 +17,7 @@ from pipeline.core import ActivityDefinition
 from pipeline.sandbox import _host as host
 from pipeline.sandbox._abi import as_memory
 from pipeline.sandbox._budget import MIB, Budget
-from pipeline.sandbox._engine import reason
+from pipeline.sandbox._engine import WASM_ERRORS, WasmError, reason
 
 if TYPE_CHECKING:
     from wasmtime._instance import InstanceExports
@@ -65,14 +65,14 @@ def call_failure(defn: ActivityDefinition, exc: BaseException, near_limit: Calla
             return out_of_memory(defn)
         said = exc.message.strip().splitlines()[-1].removeprefix("wasm trap: ").strip()
         return errors.ActivityTrapped(f"{defn.ref} trapped: {said}", frames(exc))
-    if isinstance(exc, wasmtime.WasmtimeError):
+    if isinstance(exc, WASM_ERRORS):
         return errors.ActivityTrapped(f"{defn.ref} failed: {reason(exc)}")
     if isinstance(exc, errors.LoomError):
         return exc
     raise exc
 
 
-def instantiation_failure(defn: ActivityDefinition, exc: wasmtime.WasmtimeError) -> errors.LoomError:
+def instantiation_failure(defn: ActivityDefinition, exc: WasmError) -> errors.LoomError:
     """Why an instance could not be made: a trap in its start function, a memory or table its limits forbid, or a
     module that does not fit."""
     if isinstance(exc, wasmtime.Trap):
@@ -84,7 +84,7 @@ def instantiation_failure(defn: ActivityDefinition, exc: wasmtime.WasmtimeError)
     return errors.InvalidModule(f"{defn.ref} cannot be instantiated: {reason(exc)}")
 
 
-def link_failure(defn: ActivityDefinition, exc: wasmtime.WasmtimeError, provided: str) -> errors.InvalidModule:
+def link_failure(defn: ActivityDefinition, exc: WasmError, provided: str) -> errors.InvalidModule:
     """A module whose imports the host does not provide (``provided`` says what it does)."""
     return errors.InvalidModule(f"{defn.ref} cannot be linked: {reason(exc)} ({provided})")
 

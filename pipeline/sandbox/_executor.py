@@ -15,19 +15,25 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 
 from pipeline import errors
-from pipeline.core import ActivityDefinition, SecretProvider, default_secrets, loom_home, sha256_hex
+from pipeline.core import (
+    ActivityDefinition,
+    SecretProvider,
+    default_secrets,
+    loom_home,
+    parse_json,
+    sha256_hex,
+)
 from pipeline.sandbox import _host as host
 from pipeline.sandbox import _snapshot as snapshot
 from pipeline.sandbox._abi import ABIS
 from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
-from pipeline.sandbox._engine import EPOCH_TICK_MS, Engine, ModuleCache
+from pipeline.sandbox._engine import EPOCH_TICK_MS, WASM_ERRORS, Engine, ModuleCache
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
 from pipeline.store import BlobStore
 
 if TYPE_CHECKING:
     from wasmtime._instance import InstanceExports
 
-MAX_INPUT_BYTES = 64 * MIB
 HOST_FUNCTIONS = "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
 
 
@@ -35,22 +41,13 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
     """The input as UTF-8 JSON text, or ``InvalidInput`` saying why it cannot be."""
     if isinstance(document, (bytes, bytearray, memoryview)):
         data = bytes(document)
-        try:
-            json.loads(data.decode("utf-8"))
-        except RecursionError:
-            raise errors.InvalidInput("input is nested too deeply to be read as JSON") from None
-        except UnicodeDecodeError as exc:
-            raise errors.InvalidInput(
-                f"input is not UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise errors.InvalidInput(f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        parse_json(data, "input")
     else:
         try:
             data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
             raise errors.InvalidInput(f"input cannot be encoded as JSON: {exc}") from None
-    limit = min(MAX_INPUT_BYTES, defn.limits.memory_mib * MIB // 4)
+    limit = defn.max_input_bytes
     if len(data) > limit:
         raise errors.InvalidInput(
             f"input is {len(data)} bytes; {defn.ref} accepts at most {limit} bytes "
@@ -60,13 +57,8 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
 
 
 def decode_output(data: bytes, defn: ActivityDefinition) -> Any:
-    """The activity's output as data, or ``InvalidOutput``."""
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise errors.InvalidOutput(f"{defn.ref} returned JSON nested too deeply to read") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.InvalidOutput(f"{defn.ref} returned something that is not JSON: {exc}") from None
+    """The activity's output as data, or ``InvalidOutput`` (never retried: the same call returns the same bytes)."""
+    return parse_json(data, f"the output of {defn.ref}", errors.InvalidOutput)
 
 
 def epoch_ticks(wall_clock_ms: int) -> int:
@@ -108,7 +100,7 @@ class _Call:
             return self.ctx.abi.call(self.store, self.exports, document, limits.output_mib * MIB)
         except (host.GuestFailure, host.GuestAbort, errors.ActivityTrapped, errors.InvalidOutput) as exc:
             raise call_failure(self.defn, exc, self._near_memory_limit) from None
-        except wasmtime.WasmtimeError as exc:  # traps included
+        except WASM_ERRORS as exc:  # traps included
             raise call_failure(self.defn, exc, self._near_memory_limit) from None
         finally:
             host.leave()
@@ -152,7 +144,7 @@ class WasmExecutor:
             module = self.modules.get(sha256_hex(wasm), wasm)
             try:
                 pre = self._linker.instantiate_pre(module)
-            except wasmtime.WasmtimeError as exc:
+            except WASM_ERRORS as exc:
                 provided = (
                     "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
                 )
@@ -165,7 +157,7 @@ class WasmExecutor:
         store = limited_store(self.engine.engine, defn)
         try:
             instance = self._instance_pre(defn, actor=actor).instantiate(store)
-        except wasmtime.WasmtimeError as exc:
+        except WASM_ERRORS as exc:
             raise instantiation_failure(defn, exc) from None
         return store, instance.exports(store)
 

@@ -123,7 +123,12 @@ class ExtismExecutor:
             except extism.Error as exc:
                 raise errors.InvalidModule(f"{defn.ref} is not a loadable Extism plugin: {exc}") from None
             self._compiled[key] = compiled
-        return extism.Plugin(compiled)
+        try:
+            return extism.Plugin(compiled)  # instantiation: where an import nobody provides (WASI's) is found
+        except extism.Error as exc:
+            raise errors.InvalidModule(
+                f"{defn.ref} cannot be instantiated: {exc} (Loom runs Extism plugins without WASI)"
+            ) from None
 
     def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
         if defn.runtime is not Runtime.extism:

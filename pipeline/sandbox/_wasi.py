@@ -37,6 +37,7 @@ from pipeline.core import ActivityDefinition, Runtime
 from pipeline.sandbox import _host as host
 from pipeline.sandbox._abi import WASI_MODULE, as_func, as_memory, read_guest, write_guest
 from pipeline.sandbox._budget import MIB
+from pipeline.sandbox._engine import WASM_ERRORS
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
 from pipeline.sandbox._executor import WasmExecutor, decode_output, encode_document, limited_store
 
@@ -207,7 +208,7 @@ class WasiExecutor:
         for grant in defn.capabilities.wasi_dirs:
             try:
                 config.preopen_dir(grant.host, grant.guest, fs_mutable=False)  # read-only directory and files
-            except wasmtime.WasmtimeError:
+            except WASM_ERRORS:
                 raise errors.CapabilityDenied(
                     f"{defn.ref}: its granted directory {grant.host} cannot be opened"
                 ) from None
@@ -234,14 +235,14 @@ class WasiExecutor:
             start(store)
         except wasmtime.ExitTrap as exit_:
             return exit_.code
-        except wasmtime.WasmtimeError as exc:
+        except WASM_ERRORS as exc:
             raise call_failure(defn, exc, lambda: near_memory_limit(defn, store, exports)) from None
         return 0
 
     def _instantiate(self, defn: ActivityDefinition, store: wasmtime.Store) -> InstanceExports:
         try:
             return self._instance_pre(defn).instantiate(store).exports(store)
-        except wasmtime.WasmtimeError as exc:
+        except WASM_ERRORS as exc:
             raise instantiation_failure(defn, exc) from None
 
     def _instance_pre(self, defn: ActivityDefinition) -> wasmtime.InstancePre:
@@ -251,7 +252,7 @@ class WasiExecutor:
             module = self.modules.get(defn.blob, self.blobs.get(defn.blob))
             try:
                 pre = self._linker.instantiate_pre(module)
-            except wasmtime.WasmtimeError as exc:
+            except WASM_ERRORS as exc:
                 raise link_failure(
                     defn, exc, f"Loom provides WASI preview 1, {WASI_MODULE}, and nothing else"
                 ) from None

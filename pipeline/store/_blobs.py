@@ -12,7 +12,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from pipeline import errors
-from pipeline.core import is_digest, loom_home, sha256_hex
+from pipeline.core import is_digest, loom_home, read_bounded, sha256_hex
+
+MAX_BLOB_BYTES = 1 << 30  # past any module, output (64 MiB at most) or receipt Loom writes
 
 
 def _checked(digest: str) -> str:
@@ -46,7 +48,7 @@ class BlobStore(ABC):
         size, before any hashing."""
         try:
             stored = self._read(digest)
-        except errors.BlobNotFound:
+        except (errors.BlobNotFound, errors.BlobCorrupted):  # absent, or something planted that a write replaces
             return False
         return len(stored) == size and sha256_hex(stored) == digest
 
@@ -87,15 +89,21 @@ class FileBlobStore(BlobStore):
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:]
 
     def _write(self, digest: str, data: bytes) -> None:
+        try:
+            self._write_file(digest, data)
+        except OSError as exc:  # a full or failing disk: the blob is not stored, and nothing names it yet
+            raise errors.StoreUnwritable(f"cannot store a blob in {self.root}: {exc.strerror}") from None
+
+    def _write_file(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
         try:
-            target.parent.mkdir()
+            target.parent.mkdir(mode=0o700)
             _fsync_dir(self.root)  # the new shard directory's entry
         except FileExistsError:
             pass
@@ -112,13 +120,16 @@ class FileBlobStore(BlobStore):
         _fsync_dir(target.parent)  # the rename itself
 
     def _read(self, digest: str) -> bytes:
-        try:
-            return self.path(digest).read_bytes()
-        except FileNotFoundError:
-            raise errors.BlobNotFound(f"no blob {digest} in {self.root}") from None
+        """Read as a hostile file would be: a symlink, a FIFO or a device planted under the blob's name is refused
+        at once, and nothing past ``MAX_BLOB_BYTES`` is read."""
+        path = self.path(digest)
+        if not os.path.lexists(path):
+            raise errors.BlobNotFound(f"no blob {digest} in {self.root}")
+        return read_bounded(path, MAX_BLOB_BYTES, "blob file", follow_symlinks=False, error=errors.BlobCorrupted)
 
     def _exists(self, digest: str) -> bool:
-        return self.path(digest).is_file()
+        path = self.path(digest)
+        return path.is_file() and not path.is_symlink()
 
 
 def _fsync_dir(path: Path) -> None:

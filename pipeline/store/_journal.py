@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipeline import errors
 from pipeline.core import loom_home
+from pipeline.store._sqlite import Database
+
+SCHEMA_VERSION = 1
+RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # as start_run makes them
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -125,13 +131,20 @@ class RunLock:
     it when that process ends, however it ends (kill -9 included), so a run whose lock is free is not live."""
 
     def __init__(self, directory: Path, run_id: str) -> None:
+        if not RUN_ID.fullmatch(run_id):  # read back from a file: as strictly checked as if a user typed it
+            raise errors.StoreCorrupted(f"the journal beside {directory} names a run {run_id[:80]!r}: not a run ID")
         directory.mkdir(mode=0o700, exist_ok=True)
         self.path = directory / run_id
         self._fd: int | None = None
 
     def acquire(self) -> bool:
         """Takes the lock if no live process holds it; False when one does."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise errors.StoreCorrupted(
+                f"the run lock {self.path} cannot be opened ({exc.strerror}): it must be a regular file; remove it"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -146,7 +159,9 @@ class RunLock:
             self._fd = None
 
     def held_elsewhere(self) -> bool:
-        if not self.path.exists():
+        """Whether a live process holds the lock; a symlink or directory in its place is held by none (``acquire``
+        refuses it), so listing runs still works."""
+        if not self.path.is_file() or self.path.is_symlink():
             return False
         if not self.acquire():
             return True
@@ -160,15 +175,17 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.db = Database(self.path, "journal", _SCHEMA, SCHEMA_VERSION, "the registry and the blobs are kept")
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        self._conn()
 
     def _conn(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
+            db = self.db.connect(timeout=60)
+            with self.db.failures():
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
             db.row_factory = sqlite3.Row
             self._local.db = db
         return db
@@ -176,23 +193,30 @@ class Journal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        with self.db.failures():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # a failed disk may have ended the transaction already
+                    db.execute("ROLLBACK")
+                raise
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+        with self.db.failures():
+            return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
 
     def lock(self, run_id: str) -> RunLock:
         return RunLock(self.path.parent / f"{self.path.name}.locks", run_id)
 
     def _seen(self, run: Run) -> Run:
         """A run the journal says is running but whose process is gone is shown as interrupted."""
-        if run.status == RunStatus.RUNNING and not self.lock(run.run_id).held_elsewhere():
+        if (
+            run.status == RunStatus.RUNNING
+            and RUN_ID.fullmatch(run.run_id)
+            and not self.lock(run.run_id).held_elsewhere()
+        ):
             return run.model_copy(update={"status": RunStatus.INTERRUPTED})
         return run
 

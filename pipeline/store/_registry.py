@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from pipeline import errors
 from pipeline.core import ActivityDefinition, loom_home, validation_problem
+from pipeline.store._sqlite import Database
+
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activities (
@@ -42,30 +46,42 @@ class ActivityRegistry:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
+        self.db = Database(
+            self.db_path, "registry", _SCHEMA, SCHEMA_VERSION, "the journal and the blobs are kept; register again"
+        )
         self._enable_wal()
-        with closing(self._connect()) as db, db:
-            db.execute(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.db_path, timeout=30)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction (committed when the block ends), SQLite's failures as Loom's."""
+        db = self.db.connect(timeout=30, isolation_level="DEFERRED")
+        try:
+            with self.db.failures(), db:
+                yield db
+        finally:
+            db.close()
 
     def _enable_wal(self) -> None:
         """WAL (readers beside a writer) persists in the file; switching to it while another process does reports
         "locked" at once instead of waiting, so a fresh registry opened by several processes retries briefly."""
         for attempt in range(1, _WAL_ATTEMPTS + 1):
+            db = self.db.connect(timeout=30)
             try:
-                with closing(self._connect()) as db:
-                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS:
-                    raise
+                    raise self.db.failure(exc) from None
                 time.sleep(0.01 * attempt)
+            except sqlite3.DatabaseError as exc:
+                raise self.db.failure(exc) from None
+            finally:
+                db.close()
 
     def register(self, defn: ActivityDefinition) -> ActivityDefinition:
         """Adds a definition; registering the same one again is a no-op, changing a published version is refused.
         Insert-or-ignore then re-read, in one transaction, so processes racing for a version cannot both insert."""
-        with closing(self._connect()) as db, db:
+        with self._connect() as db:
             db.execute(
                 "INSERT OR IGNORE INTO activities (name, version, definition) VALUES (?, ?, ?)",
                 (defn.name, defn.version, defn.model_dump_json()),
@@ -93,7 +109,7 @@ class ActivityRegistry:
         return max(reversed(candidates), key=lambda d: semver_key(d.version))  # ties: the latest registered
 
     def list(self) -> list[ActivityDefinition]:
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             rows = db.execute("SELECT name, version, definition FROM activities ORDER BY name, rowid").fetchall()
         defs = [self._parse(row) for row in rows]
         return sorted(defs, key=lambda d: (d.name, semver_key(d.version)))
@@ -104,12 +120,12 @@ class ActivityRegistry:
         try:
             defn = ActivityDefinition.model_validate_json(text)
         except ValidationError as exc:
-            raise errors.InvalidInput(
+            raise errors.StoreCorrupted(
                 f"{self.db_path}: {name}@{version}: stored definition is invalid "
                 f"({validation_problem(exc)}); remove the row or restore the registry"
             ) from None
         if defn.ref != f"{name}@{version}":
-            raise errors.InvalidInput(f"{self.db_path}: {name}@{version}: stored definition is for {defn.ref}")
+            raise errors.StoreCorrupted(f"{self.db_path}: {name}@{version}: stored definition is for {defn.ref}")
         return defn
 
 

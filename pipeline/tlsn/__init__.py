@@ -27,6 +27,7 @@ from pipeline.tlsn._verify import (
     default_trust_file,
     load_presentation,
     load_trust_file,
+    read_presentation,
     verify_presentation,
     verify_to_dict,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "load_presentation",
     "load_trust_file",
     "prove_claim",
+    "read_presentation",
     "verify_presentation",
     "verify_to_dict",
 ]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from pipeline import errors
-from pipeline.core import BUILTINS, ActivityDefinition, artifact, validation_problem
+from pipeline.core import BUILTINS, TEXT_BYTES, ActivityDefinition, artifact, read_bounded, validation_problem
 from pipeline.sandbox import WasmExecutor
 from pipeline.store import MemoryBlobStore
 
@@ -182,7 +182,10 @@ class LoadedPresentation(BaseModel):
     meta: TlsnJsMeta | None = Field(None, description="the tlsn-js file's meta, for that encoding only")
 
 
+MAX_PRESENTATION_BYTES = 64 << 20  # the verifier's bound (tlsn-verifier's wire::MAX_PRESENTATION)
+MAX_PRESENTATION_FILE_BYTES = 2 * MAX_PRESENTATION_BYTES + (1 << 20)  # as hex, with whitespace or tlsn-js's meta
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_JSON_START = re.compile(rb"[ \t\r\n]*\{")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
@@ -192,17 +195,29 @@ def load_presentation(data: bytes) -> LoadedPresentation:
     (whitespace ignored; text of hex digits only is read as hex). Malformed text is an ``InvalidInput``."""
     if not data:
         raise errors.InvalidInput("the presentation file is empty")
+    if len(data) > MAX_PRESENTATION_FILE_BYTES:  # before any decoding: hex of 500 MB would take 2 GB to refuse
+        raise errors.InvalidInput(
+            f"the presentation file has {len(data):,} bytes; at most {MAX_PRESENTATION_FILE_BYTES:,} are read"
+        )
+    if _JSON_START.match(data):  # no bincode presentation starts so: its first byte is 1, 2 or 3
+        try:
+            return _from_tlsn_js(data.decode("utf-8"))  # tlsn-js's meta may hold any text (a notary's URL)
+        except UnicodeDecodeError as exc:
+            raise errors.InvalidInput(f"the presentation file is JSON that is not UTF-8 (byte {exc.start})") from None
     text = _as_text(data)
     if text is None:
         return LoadedPresentation(data=data, encoding="bincode")
-    if text.lstrip().startswith("{"):
-        return _from_tlsn_js(text)
     compact = "".join(text.split())
     if _HEX.fullmatch(compact):
         return LoadedPresentation(data=_unhex(compact, "hex text"), encoding="hex")
     if _BASE64.fullmatch(compact):
         return LoadedPresentation(data=_unbase64(compact), encoding="base64")
     raise errors.InvalidInput("the presentation file is text that is neither hex nor base64 nor tlsn-js JSON")
+
+
+def read_presentation(path: Path) -> LoadedPresentation:
+    """The presentation in the file at ``path``, read within the bound of its largest encoding."""
+    return load_presentation(read_bounded(path, MAX_PRESENTATION_FILE_BYTES, "presentation file"))
 
 
 def _as_text(data: bytes) -> str | None:
@@ -233,6 +248,10 @@ def _from_tlsn_js(text: str) -> LoadedPresentation:
 
 
 def _unhex(text: str, what: str) -> bytes:
+    if len(text) > 2 * MAX_PRESENTATION_BYTES:
+        raise errors.InvalidInput(
+            f"{what} encodes {len(text) // 2:,} bytes; a presentation has at most {MAX_PRESENTATION_BYTES:,}"
+        )
     if len(text) % 2:
         raise errors.InvalidInput(f"{what} has an odd number of hex digits ({len(text)}): truncated?")
     try:
@@ -242,6 +261,11 @@ def _unhex(text: str, what: str) -> bytes:
 
 
 def _unbase64(text: str) -> bytes:
+    if len(text) * 3 // 4 > MAX_PRESENTATION_BYTES:
+        raise errors.InvalidInput(
+            f"the presentation file's base64 text encodes about {len(text) * 3 // 4:,} bytes; "
+            f"a presentation has at most {MAX_PRESENTATION_BYTES:,}"
+        )
     try:
         return base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
     except binascii.Error as exc:
@@ -344,9 +368,7 @@ def default_trust_file() -> Path:
 def load_trust_file(path: Path) -> tuple[TrustedNotary, ...]:
     """A trust file: a JSON list of ``{"name", "key", "valid_from"?, "valid_until"?}``."""
     try:
-        entries = TypeAdapter(list[_TrustFileEntry]).validate_json(path.read_bytes())
-    except OSError as exc:
-        raise errors.InvalidInput(f"cannot read notaries file {path}: {exc.strerror}") from None
+        entries = TypeAdapter(list[_TrustFileEntry]).validate_json(read_bounded(path, TEXT_BYTES, "notaries file"))
     except ValidationError as exc:
         raise errors.InvalidInput(f"notaries file {path}: {validation_problem(exc)}") from None
     if not entries:

@@ -23,6 +23,7 @@ from pipeline.zk._prove import (
     load_receipt,
     machine_memory,
     prove,
+    read_receipt,
     segment_po2_ceiling,
     store_receipt,
     verify,
@@ -41,6 +42,7 @@ from pipeline.zk._recursion import (
 )
 from pipeline.zk._segments import (
     SEGMENT_MEMORY_MIB,
+    Capacity,
     SegmentChoice,
     SegmentPlan,
     segment_memory,
@@ -51,6 +53,7 @@ from pipeline.zk._segments import plan as plan_segments
 __all__ = [
     "CLUSTER_RETRIES",
     "SEGMENT_MEMORY_MIB",
+    "Capacity",
     "Execution",
     "Guest",
     "Progress",
@@ -80,6 +83,7 @@ __all__ = [
     "plan_segments",
     "prove",
     "prove_segment",
+    "read_receipt",
     "resolve_assumptions",
     "segment_memory",
     "segment_po2_ceiling",

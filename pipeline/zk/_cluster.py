@@ -13,6 +13,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,18 +73,64 @@ def reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _probe(address: str) -> None:
-    """Fails in seconds on an address nothing listens on: Ray itself would wait minutes for its GCS."""
-    if address == "auto":
-        return  # Ray finds the cluster this machine belongs to, or says at once that there is none
-    host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise errors.ClusterUnavailable(f"{address!r} is not a Ray address: auto, HOST:PORT or ray://HOST:PORT")
+TIMEOUT_ENV = "LOOM_CLUSTER_TIMEOUT"
+"""Seconds the head may take to answer before a cluster counts as unreachable (default 10)."""
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS
+
+
+def probe_timeout() -> float:
+    value = os.environ.get(TIMEOUT_ENV, "10")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
-    except (OSError, OverflowError) as exc:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise errors.ClusterUnavailable(f"{TIMEOUT_ENV}={value[:40]!r} is not a number of seconds in (0, 3600]")
+    return seconds
+
+
+def parse_address(address: str) -> tuple[str, int] | None:
+    """The head's host and port (None for ``auto``); anything else is refused on one line."""
+    address = address.strip()
+    if address == "auto":
+        return None
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or not _HOST.fullmatch(host):
+        raise errors.ClusterUnavailable(
+            f"{address[:80]!r} is not a Ray address: auto, HOST:PORT or ray://HOST:PORT (IPv6 as [ADDR]:PORT)"
+        )
+    return host, int(port)
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45}")
+
+
+def _probe(address: str) -> None:
+    """Fails in seconds on an address nothing listens on, or where something listens that never answers as Ray's
+    gRPC head does (an HTTP/2 SETTINGS frame in reply to the client preface): Ray itself would wait minutes."""
+    where = parse_address(address)
+    if where is None:
+        return  # Ray finds the cluster this machine belongs to, or says at once that there is none
+    timeout = probe_timeout()
+    try:
+        with socket.create_connection(where, timeout=timeout) as conn:
+            if os.environ.get("RAY_USE_TLS", "0") in ("0", ""):  # a TLS head answers only a TLS handshake
+                conn.sendall(_HTTP2_PREFACE)
+                frame = b""
+                while len(frame) < 9 and (chunk := conn.recv(9 - len(frame))):
+                    frame += chunk
+            else:
+                frame = bytes([0, 0, 0, 4]) + bytes(5)
+    except TimeoutError:
+        raise errors.ClusterUnavailable(
+            f"the Ray cluster at {address!r} did not answer within {timeout:g} s ({TIMEOUT_ENV} sets the bound)"
+        ) from None
+    except (OSError, OverflowError, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
+    if len(frame) < 9 or frame[3] != 4:
+        raise errors.ClusterUnavailable(f"{address!r} answered, but not as a Ray head (gRPC) does")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from pipeline import _native, errors
-from pipeline.core import ReceiptKind, compact_json, data_dir
+from pipeline.core import ReceiptKind, compact_json, data_dir, read_bounded
 from pipeline.zk import _recursion as recursion
 from pipeline.zk import _segments as segment_size
 from pipeline.zk._cluster import prove as prove_on_cluster
@@ -23,6 +23,9 @@ from pipeline.zk._segments import Capacity, SegmentPlan
 
 if TYPE_CHECKING:
     from pipeline.store import BlobStore
+
+MAX_ELF_BYTES = 64 << 20  # a guest program; risc0's own are a few hundred KiB
+MAX_RECEIPT_BYTES = 256 << 20  # as a bundle (whose receipts are base64 inside it)
 
 Receipt = _native.Receipt
 Progress = recursion.Progress
@@ -67,7 +70,7 @@ class Guest(BaseModel):
 
     @property
     def elf(self) -> bytes:
-        return self.path.read_bytes()
+        return read_bounded(self.path, MAX_ELF_BYTES, "guest ELF")
 
 
 def guest_names() -> list[str]:
@@ -83,7 +86,7 @@ def load_guest(name_or_path: str | Path) -> Guest:
     if not path.is_file():
         known = ", ".join(guest_names()) or "none: run `make setup`"
         raise errors.InvalidInput(f"no guest {str(name_or_path)!r} (built guests: {known})")
-    return Guest(name=path.stem, path=path, image_id=image_id(path.read_bytes()))
+    return Guest(name=path.stem, path=path, image_id=image_id(read_bounded(path, MAX_ELF_BYTES, "guest ELF")))
 
 
 def image_id(elf: bytes) -> str:
@@ -212,6 +215,11 @@ def verify(receipt: Receipt | bytes, image_id: str, *, allow_dev_mode: bool = Fa
 def store_receipt(receipt: Receipt, blobs: BlobStore) -> str:
     """Puts the receipt's risc0 serialized form in the blob store; returns its digest."""
     return blobs.put(receipt.to_bytes())
+
+
+def read_receipt(path: Path) -> Receipt:
+    """The receipt in the file at ``path`` (risc0's bincode), read within ``MAX_RECEIPT_BYTES``."""
+    return Receipt.from_bytes(read_bounded(path, MAX_RECEIPT_BYTES, "receipt file"))
 
 
 def load_receipt(digest: str, blobs: BlobStore) -> Receipt:

@@ -32,21 +32,21 @@ def _old_journal_with_an_interrupted_run() -> str:
     db = sqlite3.connect(journal.path)
     with db:
         db.execute(
-            "INSERT INTO runs VALUES ('old-run', 'old', ?, ?, 'running', ?, NULL, NULL, NULL)",
+            "INSERT INTO runs VALUES ('20240101-000000-0a0b0c', 'old', ?, ?, 'running', ?, NULL, NULL, NULL)",
             (SPEC.model_dump_json(), blobs.put(canonical({"x": 1})), now),
         )
         db.execute(
             "INSERT INTO attempts (run_id, step, attempt, status, activity, output_blob, started_at, "
-            "finished_at) VALUES ('old-run', 'a', 1, 'succeeded', 'echo@1.0.0', ?, ?, ?)",
+            "finished_at) VALUES ('20240101-000000-0a0b0c', 'a', 1, 'succeeded', 'echo@1.0.0', ?, ?, ?)",
             (forged, now, now),
         )
         db.execute(
             "INSERT INTO attempts (run_id, step, attempt, status, activity, started_at) "
-            "VALUES ('old-run', 'b', 1, 'running', 'echo@1.0.0', ?)",
+            "VALUES ('20240101-000000-0a0b0c', 'b', 1, 'running', 'echo@1.0.0', ?)",
             (now,),
         )
     db.close()
-    return "old-run"
+    return "20240101-000000-0a0b0c"
 
 
 def test_an_old_journal_reads_and_resumes(activities) -> None:

@@ -109,7 +109,8 @@ def test_a_given_size_is_used_as_given_and_a_failing_guest_fails_while_planning(
     with pytest.raises(errors.GuestPanicked, match="hello: input must be"):
         zk.prove(hello.elf, b"[]", on_plan=plans.append)
     assert plans == []  # nothing was planned, nothing proven
-    given = zk.plan_segments(hello.elf, b"", given=19, ceiling=16, succinct=False)
+    roomy = zk.Capacity(memory=64 * 2**30, holder="this machine has", otherwise="prove on a cluster")
+    given = zk.plan_segments(hello.elf, b"", roomy, given=19, succinct=False)
     assert given == SegmentPlan(19, SegmentChoice.given) and "(as asked)" in given.describe()
 
 

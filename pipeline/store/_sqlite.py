@@ -1,0 +1,117 @@
+"""One policy for Loom's SQLite files (the journal, the registry): private to their owner, regular files only,
+checked once per process when first opened (SQLite's header, ``PRAGMA quick_check``, the schema version), and every
+SQLite failure as one typed error that names the file and what to do. A damaged journal never costs the registry,
+nor the reverse: each is its own file, refused on its own."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pipeline import errors
+
+_HEADER = b"SQLite format 3\x00"
+_UNWRITABLE = ("disk i/o error", "full", "readonly", "read-only", "unable to open", "out of memory")
+_checked: set[tuple[Path, int]] = set()  # (path, inode): a file replaced since is checked again
+_checked_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A SQLite file of the data dir: what it is (for messages), its schema and version, and what moving it aside
+    would cost (said when it is damaged)."""
+
+    path: Path
+    what: str
+    schema: str
+    version: int
+    aside: str
+
+    def connect(self, timeout: float, isolation_level: Literal["DEFERRED"] | None = None) -> sqlite3.Connection:
+        """A connection; the file is created private, or checked once per process before its first use."""
+        with self.failures():
+            with _checked_lock:
+                if _identity(self.path) not in _checked:
+                    self._check()
+                    _checked.add(_identity(self.path))
+            return sqlite3.connect(self.path, timeout=timeout, isolation_level=isolation_level)
+
+    @contextmanager
+    def failures(self) -> Iterator[None]:
+        """SQLite's exceptions as Loom's: damaged (``StoreCorrupted``) or refused by the disk (``StoreUnwritable``)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise self.failure(exc) from None
+
+    def failure(self, exc: sqlite3.Error) -> errors.StoreFailed:
+        problem = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in problem:
+            return errors.StoreUnwritable(f"the {self.what} {self.path} stayed busy: {problem}")
+        if isinstance(exc, sqlite3.OperationalError) and any(w in problem.lower() for w in _UNWRITABLE):
+            return errors.StoreUnwritable(
+                f"the {self.what} {self.path} cannot be written: {problem} (is the disk full?)"
+            )
+        return self.damaged(problem)
+
+    def damaged(self, problem: str) -> errors.StoreCorrupted:
+        return errors.StoreCorrupted(
+            f"the {self.what} {self.path} is damaged ({problem}): move it aside (mv {self.path} {self.path}.damaged) "
+            f"to start a new one; {self.aside}"
+        )
+
+    def _check(self) -> None:
+        """Creates the file 0600, or refuses what is not a SQLite file Loom can own; then the cheap integrity check
+        SQLite itself does not make on open, and the schema at its version."""
+        fd = _open_private(self.path, self)
+        try:
+            header = os.pread(fd, len(_HEADER), 0)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if size and (size < 100 or header != _HEADER):
+            raise self.damaged("not an SQLite database: its header is wrong or it is truncated")
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            if size:
+                verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if verdict != "ok":
+                    raise self.damaged(f"quick_check: {verdict}")
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found > self.version:
+                raise self.damaged(f"schema version {found}, made by a newer Loom; this one reads {self.version}")
+            if found < self.version:
+                db.executescript(self.schema)
+                db.execute(f"PRAGMA user_version = {int(self.version)}")
+        finally:
+            db.close()
+
+
+def _identity(path: Path) -> tuple[Path, int]:
+    try:
+        return path, os.lstat(path).st_ino
+    except OSError:
+        return path, -1
+
+
+def _open_private(path: Path, database: Database) -> int:
+    """The file, created 0600 whatever the umask (SQLite gives its -wal and -shm files the same mode); one left
+    readable by others by an older Loom is made private; a symlink, FIFO or directory in its place is refused."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise database.damaged(f"cannot open it: {exc.strerror}; it must be a regular file") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise database.damaged("not a regular file")
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+    return fd
