@@ -15,7 +15,6 @@ from pipeline import errors, tlsn
 from pipeline.tlsn import _verify
 from tests.support import FIXTURES, GOLDEN_NOTARY_KEY, loom, one_error_line
 
-PIPELINE = "name: p\nsteps:\n  a:\n    activity: echo\n    input: ${input}\noutput:\n  v: ${steps.a.output}\n"
 FAST = 60  # seconds: every refusal here comes long before it
 
 
@@ -23,13 +22,6 @@ FAST = 60  # seconds: every refusal here comes long before it
 def fifo(tmp_path: Path) -> Path:
     path = tmp_path / "fifo"
     os.mkfifo(path)
-    return path
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Path:
-    path = tmp_path / "p.yaml"
-    path.write_text(PIPELINE)
     return path
 
 

@@ -16,15 +16,6 @@ import pytest
 
 from tests.support import loom, one_error_line
 
-PIPELINE = "name: p\nsteps:\n  a:\n    activity: echo\n    input: ${input}\noutput:\n  v: ${steps.a.output}\n"
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Path:
-    path = tmp_path / "p.yaml"
-    path.write_text(PIPELINE)
-    return path
-
 
 def _run(pipeline: Path, x: int = 1, *extra: str, env: dict[str, str] | None = None) -> dict:
     proc = loom("run", str(pipeline), "--input", json.dumps({"x": x}), "--json", *extra, env=env)

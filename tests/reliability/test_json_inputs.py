@@ -16,15 +16,6 @@ from pipeline.store import default_journal
 from tests.support import loom, one_error_line
 from tests.support.wat import rust_abi_module
 
-PIPELINE = "name: p\nsteps:\n  a:\n    activity: echo\n    input: ${input}\noutput:\n  v: ${steps.a.output}\n"
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Path:
-    path = tmp_path / "p.yaml"
-    path.write_text(PIPELINE)
-    return path
-
 
 @pytest.mark.parametrize(
     ("document", "problem"),
