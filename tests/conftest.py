@@ -97,16 +97,27 @@ def flagship_bundle(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) ->
     return bundle
 
 
-PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "proofs"}
+PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node"}
 """Fixtures that make a real proof (or reuse one that took minutes): a test that asks for one is slow, and says so."""
 
 
+PROOF_TIMEOUT = 1800
+"""The time a test may take when it is the first to ask for a proving fixture, whose minutes of proof count as the
+test's own under pytest-timeout (the global 900 s is for everything else)."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that makes a real proof carries the ``slow`` marker (``-m "not slow"`` skips them all)."""
-    unmarked = [
-        item.nodeid
-        for item in items
-        if PROVING_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
-    ]
+    """Every test that makes a real proof carries the ``slow`` marker (``-m "not slow"`` skips them all), and the
+    time its proving fixture needs (the first test to ask pays for the proof)."""
+    unmarked = []
+    for item in items:
+        proving = PROVING_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if not proving:
+            continue
+        if item.get_closest_marker("slow") is None:
+            unmarked.append(item.nodeid)
+        if item.get_closest_marker("timeout") is None:
+            needed = FLAGSHIP_TIMEOUT if "flagship_bundle" in proving else PROOF_TIMEOUT
+            item.add_marker(pytest.mark.timeout(needed))
     if unmarked:
         raise pytest.UsageError("tests that prove without the slow marker: " + ", ".join(unmarked))

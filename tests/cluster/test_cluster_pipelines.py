@@ -16,6 +16,7 @@ from pipeline import errors, zk
 from pipeline.core import ProveOptions
 from pipeline.flow import Event, PipelineSpec, Runner, StepEvent, load_pipeline
 from tests.support import REPO, claim_input
+from tests.support.receipts import risc0_verifies
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def output_but_the_receipt(spec: PipelineSpec, document: dict[str, object]) -> d
 
 
 @pytest.mark.slow
-def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim) -> None:
+def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address, notarized_claim, tmp_path) -> None:
     spec, document = notarized_claim
     on_cluster = Runner(cluster=address)
     heard: list[tuple[str, str, dict[str, object]]] = []
@@ -88,6 +89,7 @@ def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address,
     }
     receipt = zk.load_receipt(first.output["receipt"], on_cluster.blobs)  # the driver's store holds it
     assert json.loads(zk.verify(receipt, first.output["image_id"]))["holds"] is True
+    assert receipt.kind == "composite" and risc0_verifies(receipt, first.output["image_id"], tmp_path)
     again = on_cluster.run(spec, document)
     assert (again.executed, again.cached) == (0, 4)
     assert again.output == first.output

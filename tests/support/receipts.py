@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 from pipeline import errors, zk
+from pipeline.core import risc0_host_binary
 
 
 def _flip_positions(size: int) -> list[int]:
@@ -25,3 +29,13 @@ def flips_accepted(data: bytes, image_id: str) -> list[int]:
             continue
         accepted.append(pos)
     return accepted
+
+
+def risc0_verifies(receipt: zk.Receipt, image_id: str, work: Path) -> bytes:
+    """Asserts that risc0's own Rust verifier (benches/risc0-host) accepts the receipt; returns the journal it
+    printed."""
+    path = work / "risc0-verify.receipt"
+    path.write_bytes(receipt.to_bytes())
+    ok = subprocess.run([str(risc0_host_binary()), "verify", str(path), image_id], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    return bytes.fromhex(ok.stdout.strip())

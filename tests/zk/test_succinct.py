@@ -6,13 +6,11 @@ the cluster (tests/cluster/test_cluster_proving.py), with the same recursion fun
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from pipeline import _native, errors, zk
-from pipeline.core import risc0_host_binary
-from tests.support.receipts import flips_accepted
+from tests.support.receipts import flips_accepted, risc0_verifies
 
 EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
     "identity.zkr": "0d79bc33b4760b4783cbb96fdc87724c7e0c463eb0ba1b2705d39f43c698bd2d",
@@ -55,14 +53,7 @@ def test_a_composing_guests_assumption_resolves_into_one_receipt(composed, hello
 @pytest.mark.slow
 def test_risc0s_rust_verifier_accepts_it(composed, tmp_path) -> None:
     receipt = composed[0].receipt
-    path = tmp_path / "succinct.receipt"
-    path.write_bytes(receipt.to_bytes())
-    compose = zk.load_guest("compose")
-    ok = subprocess.run(
-        [str(risc0_host_binary()), "verify", str(path), compose.image_id], capture_output=True, text=True
-    )
-    assert ok.returncode == 0, ok.stderr
-    assert bytes.fromhex(ok.stdout.strip()) == receipt.journal
+    assert risc0_verifies(receipt, zk.load_guest("compose").image_id, tmp_path) == receipt.journal
 
 
 @pytest.mark.slow
