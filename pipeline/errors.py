@@ -34,6 +34,11 @@ class ClusterUnavailable(LoomError):
     exit_code = 5
 
 
+class ClusterWithoutToken(UserWarning):
+    """A warning, not an error: the Ray cluster Loom connected to does not authenticate its clients, so anyone who
+    reaches its ports runs code on its nodes."""
+
+
 class StoreFailed(LoomError):
     """The data dir cannot serve Loom: its journal or registry is damaged, not private, or on a full disk."""
 

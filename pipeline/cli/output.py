@@ -1,7 +1,8 @@
 """Output conventions shared by every command: rich tables for people, ``--json`` for scripts, and exit codes.
 
 Exit codes: 0 success, 1 the work ran and failed (a run failed, a proof did not verify), 2 bad usage or input,
-3 a limit was hit (timeout, memory, output size), 4 a capability was denied: ``LoomError.exit_code``.
+3 a limit was hit (timeout, memory, output size), 4 a capability was denied, 5 the cluster cannot be used, 6 the
+data dir cannot be read or written: ``LoomError.exit_code``. Loom's warnings are one yellow line on stderr.
 
 Untrusted text (guest logs and errors, activity outputs, transcripts, journaled errors, names from files) reaches
 the console only through :func:`safe`, :func:`plain`, :func:`one_line`, :func:`markup_safe` or :func:`print_json`:
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,7 @@ def run_app(app: typer.Typer) -> None:
     """Run the CLI; a ``LoomError`` becomes one red line on stderr and its exit code, never a traceback.
     Its message is untrusted (guests write many of them): shown as inert text, on one line.
     (Usage errors are typer's own: exit code 2.)"""
+    warnings.showwarning = _warning_line
     try:
         app()
     except errors.LoomError as exc:
@@ -193,6 +196,17 @@ def run_app(app: typer.Typer) -> None:
     except ValidationError as exc:  # an option that no model accepts (a limit out of range, an unknown grant)
         _error_line("InvalidInput", validation_problem(exc))
         raise SystemExit(errors.InvalidInput.exit_code) from None
+
+
+_python_warning = warnings.showwarning
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Loom's own warnings as one line (``warning: ...``); any other as Python shows it."""
+    if issubclass(category, errors.ClusterWithoutToken):
+        err_console.print(Text.assemble(("warning", "bold yellow"), ": ", one_line(message)), soft_wrap=True)
+    else:
+        _python_warning(message, category, *args, **kwargs)
 
 
 def _error_line(kind: str, message: object) -> None:

@@ -66,14 +66,15 @@ def epoch_ticks(wall_clock_ms: int) -> int:
     return max(1, -(-wall_clock_ms // EPOCH_TICK_MS))
 
 
-def limited_store(engine: wasmtime.Engine, defn: ActivityDefinition) -> wasmtime.Store:
-    """A store held to ``defn``'s limits: one memory cap over its memory and tables, fuel, and the deadline."""
+def limited_store(engine: wasmtime.Engine, defn: ActivityDefinition, *, instances: int = 1) -> wasmtime.Store:
+    """A store held to ``defn``'s limits: one memory cap over its memory and tables, fuel, and the deadline; one
+    instance, the guest's, unless Loom adds its own (a WASI call's shim, which has no memory or table)."""
     store = wasmtime.Store(engine)
     budget = Budget.of(defn.limits, defn.capabilities)
     store.set_limits(
         memory_size=budget.memory_bytes,
         table_elements=budget.table_elements,
-        instances=1,
+        instances=instances,
         tables=MAX_TABLES,
         memories=1,
     )

@@ -10,7 +10,11 @@ is preopened, and WASI preview 1 has no sockets. ``capabilities.wasi_dirs`` preo
 ``capabilities.wasi_env`` names variables whose values are the granted secrets of the same names, from the
 executor's secret provider (an unset secret is an absent variable).
 
-wasmtime implements WASI, except for two functions Loom replaces. ``fd_write`` is Loom's: stdout is collected up to
+wasmtime implements WASI, except for the functions Loom replaces: two here, and four about files in
+``pipeline.sandbox._wasi_files`` (``path_open`` opens only regular files and directories, directories are listed by
+Loom within the deadline, ``fd_close`` and ``fd_renumber`` keep its view of descriptors right).
+
+``fd_write`` is Loom's: stdout is collected up to
 ``limits.output_mib`` (past it the write fails with ``EFBIG`` and the call is ``OutputTooLarge``), stderr is cut
 into log lines, and any other descriptor is ``EBADF`` (no grant is writable). wasmtime-py's own stdout and stderr
 callbacks run on wasmtime's threads, cost a thread round trip per write, and are released on those threads after
@@ -40,6 +44,7 @@ from pipeline.sandbox._budget import MIB
 from pipeline.sandbox._engine import WASM_ERRORS
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
 from pipeline.sandbox._executor import WasmExecutor, decode_output, encode_document, limited_store
+from pipeline.sandbox._wasi_files import Files, shim_module
 
 if TYPE_CHECKING:
     from wasmtime._instance import InstanceExports
@@ -139,6 +144,26 @@ def _fd_write(caller: wasmtime.Caller, fd: int, iovs: int, count: int, written: 
     return errno
 
 
+def _path_open(caller: wasmtime.Caller, *args: int) -> int:
+    files: Files = _current.files
+    return files.open(caller, *args)
+
+
+def _fd_readdir(caller: wasmtime.Caller, *args: int) -> int:
+    files: Files = _current.files
+    return files.readdir(caller, *args)
+
+
+def _fd_close(caller: wasmtime.Caller, fd: int) -> int:
+    files: Files = _current.files
+    return files.close(caller, fd)
+
+
+def _fd_renumber(caller: wasmtime.Caller, fd: int, to: int) -> int:
+    files: Files = _current.files
+    return files.renumber(caller, fd, to)
+
+
 def _poll_oneoff(*_: int) -> int:
     raise errors.CapabilityDenied(
         f"{_current.streams.ctx.activity} called poll_oneoff (sleep or poll), which no "
@@ -163,6 +188,19 @@ class WasiExecutor:
             WASI_MODULE, "fd_write", wasmtime.FuncType([i32] * 4, [i32]), _fd_write, access_caller=True
         )
         self._linker.define_func(WASI_MODULE, "poll_oneoff", wasmtime.FuncType([i32] * 4, [i32]), _poll_oneoff)
+        i64 = wasmtime.ValType.i64()
+        path_open = wasmtime.FuncType([i32, i32, i32, i32, i32, i64, i64, i32, i32], [i32])
+        self._linker.define_func(WASI_MODULE, "path_open", path_open, _path_open, access_caller=True)
+        fd_readdir = wasmtime.FuncType([i32, i32, i32, i64, i32], [i32])
+        self._linker.define_func(WASI_MODULE, "fd_readdir", fd_readdir, _fd_readdir, access_caller=True)
+        self._linker.define_func(
+            WASI_MODULE, "fd_close", wasmtime.FuncType([i32], [i32]), _fd_close, access_caller=True
+        )
+        renumber = wasmtime.FuncType([i32, i32], [i32])
+        self._linker.define_func(WASI_MODULE, "fd_renumber", renumber, _fd_renumber, access_caller=True)
+        self._wasi = wasmtime.Linker(self.engine.engine)  # wasmtime's own WASI, which Loom's functions call into
+        self._wasi.define_wasi()
+        self._shim = shim_module(self.engine.engine)
         self._pre: dict[str, wasmtime.InstancePre] = {}
         self._lock = threading.Lock()
 
@@ -218,14 +256,14 @@ class WasiExecutor:
     def _execute(self, defn: ActivityDefinition, config: wasmtime.WasiConfig, streams: _Streams) -> int:
         """Runs the program to its end under the definition's limits: its exit code (0 when ``_start`` returns).
         The store is closed on the way out, so no traceback keeps it (and the guest's memory) alive."""
-        with limited_store(self.engine.engine, defn) as store:
+        with limited_store(self.engine.engine, defn, instances=2) as store:  # the guest and the shim of _wasi_files
             store.set_wasi(config)
             host.enter(streams.ctx, defn.limits.wall_clock_ms)
-            _current.streams = streams
+            _current.streams, _current.files = streams, Files.of(defn, streams.ctx, store, self._wasi, self._shim)
             try:
                 return self._start(defn, store, self._instantiate(defn, store), streams.ctx)
             finally:
-                _current.streams = None
+                _current.streams = _current.files = None
                 host.leave()
 
     @staticmethod

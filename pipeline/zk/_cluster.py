@@ -15,7 +15,10 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Callable, Sequence
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +51,7 @@ def connect(address: str) -> Any:
     if ray.is_initialized():
         return ray
     _probe(address)
+    _authenticate(ray, address)
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ core logs warnings on stderr otherwise
     # Ray's C++ core would install crash handlers for SIGILL/SIGSEGV over wasmtime's, which catch a wasm trap: a
     # hostile module's trap in this process would then kill it instead of failing its step. Ray reads this switch
@@ -60,11 +64,68 @@ def connect(address: str) -> Any:
     try:
         ray.init(address=address, namespace="loom", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+        if isinstance(exc.__cause__, ray.exceptions.AuthenticationError):
+            raise errors.ClusterUnavailable(
+                f"the Ray cluster at {address!r} refused this driver's token (or its lack of one): {TOKEN_HINT}"
+            ) from None
         raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason(exc)}") from None
     finally:
         if not faults_were_reported:
             faulthandler.disable()
+    if not requires_token():
+        warnings.warn(
+            errors.ClusterWithoutToken(
+                f"the Ray cluster at {address!r} accepted this driver without a token: anyone who reaches its ports "
+                "can run code on it (RAY_AUTH_MODE=token on every node; see docs/cluster.md)"
+            ),
+            stacklevel=2,
+        )
     return ray
+
+
+def _authenticate(ray: Any, address: str) -> None:
+    """Fails at once, on one line, when the head refuses this driver's token (or its lack of one): ``ray.init``
+    would retry for 20 s, printing a line a second. Asks the head for its cluster ID, as Ray's own client does
+    first; any other failure is left to ``ray.init`` to report. Ray Client (``ray://``) and ``auto`` are not
+    asked."""
+    if address.strip() == "auto" or address.strip().startswith("ray://"):
+        return
+    from ray._raylet import GcsClient  # type: ignore[attr-defined]
+
+    try:
+        with _stderr_silenced():  # Ray's C++ core prints its own warning about the refusal
+            GcsClient(address=address.strip())
+    except ray.exceptions.AuthenticationError:
+        raise errors.ClusterUnavailable(
+            f"the Ray cluster at {address!r} refused this driver's token (or its lack of one): {TOKEN_HINT}"
+        ) from None
+    except Exception:  # unreachable or odd heads are reported by ray.init, with its reasons
+        pass
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 points at /dev/null for the duration (C++ code writes to it directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+TOKEN_HINT = "set RAY_AUTH_MODE=token and give the cluster's token as RAY_AUTH_TOKEN or in ~/.ray/auth_token"
+
+
+def requires_token() -> bool:
+    """Whether this driver connects with Ray's token authentication: a cluster that accepted a driver without a
+    token does not require one."""
+    from ray._raylet import AuthenticationMode, get_authentication_mode  # type: ignore[attr-defined]
+
+    return bool(get_authentication_mode() == AuthenticationMode.TOKEN)
 
 
 def reason(exc: BaseException) -> str:

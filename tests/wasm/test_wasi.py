@@ -56,6 +56,7 @@ def wasi_module(body: str = "(call $echo)", data: str = "", pages: int = 2, extr
 
 # A C probe of the sandbox, built with clang and wasi-libc: its input is one JSON string "OP ARG".
 PROBE_C = r"""
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,15 @@ int main(int argc, char **argv) {
         fputs("pwned", f);
         fclose(f);
         printf("{\"wrote\": true}");
+    } else if (!strcmp(op, "list")) {
+        DIR *d = opendir(arg);
+        if (!d) { fprintf(stderr, "cannot list %s: %s\n", arg, strerror(errno)); return 3; }
+        int count = 0;
+        printf("{\"names\": [");
+        for (struct dirent *e; (e = readdir(d)); count++)
+            if (count < 100) printf("%s\"%s\"", count ? ", " : "", e->d_name);
+        printf("], \"count\": %d}", count);
+        closedir(d);
     } else if (!strcmp(op, "env")) {
         int count = 0;
         for (char **e = environ; *e; e++) count++;
@@ -311,6 +321,59 @@ def test_a_granted_directory_can_be_read_and_not_written(wasi, define, probe, da
     assert sorted(p.name for p in data_dir.iterdir()) == ["in.txt"] and (data_dir / "in.txt").read_text() == "hello"
     with pytest.raises(errors.ActivityExited, match="cannot open"):
         wasi.run(defn, "read /data/../secret.txt")
+
+
+def test_a_granted_directory_is_listed_as_it_is(wasi, define, probe, data_dir) -> None:
+    (data_dir / "sub").mkdir()
+    (data_dir / "sub" / "deeper.txt").write_text("x")
+    (data_dir / "link").symlink_to("in.txt")
+    defn = define(probe, "wasi", capabilities=Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/data"),)))
+    listed = wasi.run(defn, "list /data")
+    assert sorted(listed["names"]) == sorted([".", "..", "in.txt", "sub", "link"]) and listed["count"] == 5
+    assert sorted(wasi.run(defn, "list /data/sub")["names"]) == [".", "..", "deeper.txt"]
+    assert wasi.run(defn, "read /data/sub/deeper.txt") == {"read": "x"}  # opened relative to a directory it listed
+    with pytest.raises(errors.ActivityExited, match=r"cannot list /data/in\.txt"):
+        wasi.run(defn, "list /data/in.txt")
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "a symlink to a FIFO", "a symlink to a device"])
+def test_a_fifo_or_device_in_a_granted_directory_is_refused_not_waited_on(
+    wasi, define, probe, data_dir, kind: str
+) -> None:
+    """Opening a FIFO blocks until someone writes to it, inside the host where no deadline reaches."""
+    os.mkfifo(data_dir / "fifo")
+    if kind == "a symlink to a FIFO":
+        (data_dir / "thing").symlink_to("fifo")
+    elif kind == "a symlink to a device":
+        (data_dir / "thing").symlink_to("/dev/zero")
+    name, refused = ("fifo", "FIFO") if kind == "FIFO" else ("thing", "FIFO" if "FIFO" in kind else "character device")
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/data"),))
+    defn = define(probe, "wasi", capabilities=grant, limits=Limits(wall_clock_ms=2000))
+    started = time.monotonic()
+    with pytest.raises(errors.CapabilityDenied, match=f"opened '{name}' in a granted directory, which is a {refused}"):
+        wasi.run(defn, f"read /data/{name}")
+    assert time.monotonic() - started < 1.0
+    assert wasi.run(defn, "read /data/in.txt") == {"read": "hello"}  # the rest of the directory is as it was
+
+
+def test_a_huge_directory_is_listed_within_the_deadline(wasi, define, probe, tmp_path) -> None:
+    """wasmtime reads a whole directory on each fd_readdir call (seconds for 100,000 entries, more than a
+    deadline); Loom lists it once, checking the deadline as it reads."""
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    for i in range(100_000):
+        (huge / f"{i:06d}").touch()
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(huge), guest="/huge"),))
+    defn = define(probe, "wasi", capabilities=grant, limits=Limits(wall_clock_ms=500))
+    started = time.monotonic()
+    try:
+        listed = wasi.run(defn, "list /huge")
+    except errors.ActivityTimeout:
+        listed = None
+    assert time.monotonic() - started < 1.5
+    assert listed is None or listed["count"] == 100_002  # every entry, once (and . and ..)
+    fast = define(probe, "wasi", name="patient", capabilities=grant, limits=Limits(wall_clock_ms=60_000))
+    assert wasi.run(fast, "list /huge")["count"] == 100_002
 
 
 def test_a_granted_directory_must_be_an_absolute_existing_directory(tmp_path) -> None:
