@@ -21,6 +21,7 @@ a file for a FIFO between the guard's look and wasmtime's open; grant directorie
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -37,7 +38,8 @@ from pipeline.sandbox._abi import WASI_MODULE, as_func, as_memory, read_guest, w
 if TYPE_CHECKING:
     from wasmtime._exportable import AsExtern
 
-ERRNO_NOTDIR = 54  # WASI preview 1
+ERRNO_ACCES, ERRNO_INVAL, ERRNO_LOOP, ERRNO_NAMETOOLONG, ERRNO_NOTDIR = 2, 28, 32, 37, 54  # WASI preview 1
+_ERRNO_OF = {errno.ENAMETOOLONG: ERRNO_NAMETOOLONG, errno.ELOOP: ERRNO_LOOP}
 FIRST_PREOPEN_FD = 3  # wasmtime numbers preopened directories from 3, in the order they are given
 LOOKUP_SYMLINK_FOLLOW = 1
 MAX_PATH = 4096
@@ -48,7 +50,8 @@ _REFUSED = {
     stat.S_IFBLK: "block device",
     stat.S_IFSOCK: "socket",
 }
-_FILETYPE = {stat.S_IFBLK: 1, stat.S_IFCHR: 2, stat.S_IFDIR: 3, stat.S_IFREG: 4, stat.S_IFSOCK: 6, stat.S_IFLNK: 7}
+FILETYPE_DIRECTORY, FILETYPE_REGULAR, FILETYPE_SYMLINK = 3, 4, 7  # WASI preview 1 filetypes
+_FILETYPE = {stat.S_IFBLK: 1, stat.S_IFCHR: 2, stat.S_IFSOCK: 6}  # the others, when only a stat can tell
 ORIGINALS = ("path_open", "fd_readdir", "fd_close", "fd_renumber")  # in the shim's import order
 _DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
 
@@ -116,39 +119,44 @@ class Files:
         if base is None:
             return ERRNO_NOTDIR
         raw = read_guest(caller, path_ptr, min(path_len & 0xFFFFFFFF, MAX_PATH + 1), what="path_open")
-        path, mode = "", None
-        if len(raw) <= MAX_PATH and b"\0" not in raw:
-            path = os.path.join(base, os.fsdecode(raw))
-            try:
-                mode = os.stat(path, follow_symlinks=bool(dirflags & LOOKUP_SYMLINK_FOLLOW)).st_mode
-            except (OSError, ValueError):
-                mode = None  # nothing there yet, or out of reach: wasmtime gives the guest its errno
-            if mode is not None and stat.S_IFMT(mode) in _REFUSED:
-                shown = raw[:80].decode("utf-8", "replace")
-                raise errors.CapabilityDenied(
-                    f"{self.defn.ref} opened {shown!r} in a granted directory, which is a "
-                    f"{_REFUSED[stat.S_IFMT(mode)]}: only regular files and directories are granted"
-                )
-        errno: int = self._original(caller, "path_open")(caller, fd, dirflags, path_ptr, path_len, *rest)
-        if errno == 0:  # the descriptor is the guest's now: a directory is a base for later opens, a file is not
+        if len(raw) > MAX_PATH:
+            return ERRNO_NAMETOOLONG
+        if b"\0" in raw:
+            return ERRNO_INVAL
+        path, mode = os.path.join(base, os.fsdecode(raw)), None
+        try:
+            mode = os.stat(path, follow_symlinks=bool(dirflags & LOOKUP_SYMLINK_FOLLOW)).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # nothing there: wasmtime gives the guest its errno (nothing can be made: the grant is read-only)
+        except OSError as exc:  # a path the look cannot follow (too long joined to the grant, a loop) is not opened
+            return _ERRNO_OF.get(exc.errno or 0, ERRNO_ACCES)
+        if mode is not None and stat.S_IFMT(mode) in _REFUSED:
+            shown = raw[:80].decode("utf-8", "replace")
+            raise errors.CapabilityDenied(
+                f"{self.defn.ref} opened {shown!r} in a granted directory, which is a "
+                f"{_REFUSED[stat.S_IFMT(mode)]}: only regular files and directories are granted"
+            )
+        status: int = self._original(caller, "path_open")(caller, fd, dirflags, path_ptr, path_len, *rest)
+        if status == 0:  # the descriptor is the guest's now: a directory is a base for later opens, a file is not
             opened = int.from_bytes(read_guest(caller, rest[-1], 4, what="path_open"), "little")
             self.listings.pop(opened, None)
             if mode is not None and stat.S_ISDIR(mode):
                 self.directories[opened] = path
             else:
                 self.directories.pop(opened, None)
-        return errno
+        return status
 
     def readdir(self, caller: wasmtime.Caller, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
         host.check_deadline(self.ctx)
         directory = self.directories.get(fd)
         if directory is None:
-            errno: int = self._original(caller, "fd_readdir")(caller, fd, buf, buf_len, cookie, used)
-            return errno
-        if cookie == 0 or fd not in self.listings:
+            status: int = self._original(caller, "fd_readdir")(caller, fd, buf, buf_len, cookie, used)
+            return status
+        if cookie == 0 or fd not in self.listings:  # cookie 0 starts (or rewinds) a listing
             self.listings[fd] = self._list(directory)
         listing, out, buf_len = self.listings[fd], bytearray(), buf_len & 0xFFFFFFFF
-        for at in range(cookie, len(listing)):  # cookie n: the entries after the nth
+        # cookie n: the entries after the nth; a u64, which wasmtime gives as a signed i64
+        for at in range(cookie & 0xFFFFFFFFFFFFFFFF, len(listing)):
             out += listing[at]
             if len(out) >= buf_len:
                 break
@@ -159,15 +167,15 @@ class Files:
 
     def close(self, caller: wasmtime.Caller, fd: int) -> int:
         self.forget(fd)
-        errno: int = self._original(caller, "fd_close")(caller, fd)
-        return errno
+        status: int = self._original(caller, "fd_close")(caller, fd)
+        return status
 
     def renumber(self, caller: wasmtime.Caller, fd: int, to: int) -> int:
         """The renumbered descriptor is forgotten too: it is no base for ``path_open`` and wasmtime lists it."""
         self.forget(fd)
         self.forget(to)
-        errno: int = self._original(caller, "fd_renumber")(caller, fd, to)
-        return errno
+        status: int = self._original(caller, "fd_renumber")(caller, fd, to)
+        return status
 
     def forget(self, fd: int) -> None:
         self.directories.pop(fd, None)
@@ -178,7 +186,7 @@ class Files:
         names: list[tuple[bytes, int, int]] = []
         for name in (".", ".."):
             info = os.stat(os.path.join(directory, name))
-            names.append((name.encode(), info.st_ino, 3))
+            names.append((name.encode(), info.st_ino, FILETYPE_DIRECTORY))
         with os.scandir(os.fsencode(directory)) as entries:
             for n, entry in enumerate(entries, 1):
                 if n % CHECK_EVERY == 0:
@@ -190,11 +198,11 @@ class Files:
 def _filetype(entry: os.DirEntry[bytes]) -> int:
     """WASI's filetype of an entry, from the type the listing gave (a stat only when it gave none)."""
     if entry.is_symlink():
-        return 7
+        return FILETYPE_SYMLINK
     if entry.is_dir(follow_symlinks=False):
-        return 3
+        return FILETYPE_DIRECTORY
     if entry.is_file(follow_symlinks=False):
-        return 4
+        return FILETYPE_REGULAR
     try:
         return _FILETYPE.get(stat.S_IFMT(entry.stat(follow_symlinks=False).st_mode), 0)
     except OSError:

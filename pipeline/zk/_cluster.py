@@ -65,9 +65,7 @@ def connect(address: str) -> Any:
         ray.init(address=address, namespace="loom", log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
         if isinstance(exc.__cause__, ray.exceptions.AuthenticationError):
-            raise errors.ClusterUnavailable(
-                f"the Ray cluster at {address!r} refused this driver's token (or its lack of one): {TOKEN_HINT}"
-            ) from None
+            raise _token_refused(address) from None
         raise errors.ClusterUnavailable(f"cannot reach the Ray cluster at {address!r}: {reason(exc)}") from None
     finally:
         if not faults_were_reported:
@@ -88,17 +86,16 @@ def _authenticate(ray: Any, address: str) -> None:
     would retry for 20 s, printing a line a second. Asks the head for its cluster ID, as Ray's own client does
     first; any other failure is left to ``ray.init`` to report. Ray Client (``ray://``) and ``auto`` are not
     asked."""
-    if address.strip() == "auto" or address.strip().startswith("ray://"):
+    head = address.strip()
+    if head == "auto" or head.startswith("ray://"):
         return
     from ray._raylet import GcsClient  # type: ignore[attr-defined]
 
     try:
         with _stderr_silenced():  # Ray's C++ core prints its own warning about the refusal
-            GcsClient(address=address.strip())
+            GcsClient(address=head)
     except ray.exceptions.AuthenticationError:
-        raise errors.ClusterUnavailable(
-            f"the Ray cluster at {address!r} refused this driver's token (or its lack of one): {TOKEN_HINT}"
-        ) from None
+        raise _token_refused(address) from None
     except Exception:  # unreachable or odd heads are reported by ray.init, with its reasons
         pass
 
@@ -117,7 +114,11 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-TOKEN_HINT = "set RAY_AUTH_MODE=token and give the cluster's token as RAY_AUTH_TOKEN or in ~/.ray/auth_token"
+def _token_refused(address: str) -> errors.ClusterUnavailable:
+    return errors.ClusterUnavailable(
+        f"the Ray cluster at {address!r} refused this driver's token (or its lack of one): set RAY_AUTH_MODE=token "
+        "and give the cluster's token as RAY_AUTH_TOKEN or in ~/.ray/auth_token"
+    )
 
 
 def requires_token() -> bool:

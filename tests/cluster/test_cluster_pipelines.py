@@ -89,7 +89,8 @@ def test_a_notarized_claim_pipeline_on_the_cluster_equals_the_local_run(address,
     }
     receipt = zk.load_receipt(first.output["receipt"], on_cluster.blobs)  # the driver's store holds it
     assert json.loads(zk.verify(receipt, first.output["image_id"]))["holds"] is True
-    assert receipt.kind == "composite" and risc0_verifies(receipt, first.output["image_id"], tmp_path)
+    assert receipt.kind == "composite"
+    assert risc0_verifies(receipt, first.output["image_id"], tmp_path) == receipt.journal
     again = on_cluster.run(spec, document)
     assert (again.executed, again.cached) == (0, 4)
     assert again.output == first.output

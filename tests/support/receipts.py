@@ -34,8 +34,10 @@ def flips_accepted(data: bytes, image_id: str) -> list[int]:
 def risc0_verifies(receipt: zk.Receipt, image_id: str, work: Path) -> bytes:
     """Asserts that risc0's own Rust verifier (benches/risc0-host) accepts the receipt; returns the journal it
     printed."""
+    host_bin = risc0_host_binary()
+    assert host_bin.is_file(), f"{host_bin} is missing: run `make setup`"
     path = work / "risc0-verify.receipt"
     path.write_bytes(receipt.to_bytes())
-    ok = subprocess.run([str(risc0_host_binary()), "verify", str(path), image_id], capture_output=True, text=True)
+    ok = subprocess.run([str(host_bin), "verify", str(path), image_id], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     return bytes.fromhex(ok.stdout.strip())

@@ -356,6 +356,43 @@ def test_a_fifo_or_device_in_a_granted_directory_is_refused_not_waited_on(
     assert wasi.run(defn, "read /data/in.txt") == {"read": "hello"}  # the rest of the directory is as it was
 
 
+def test_a_fifo_behind_a_path_too_long_for_the_host_is_refused_too(wasi, define, probe, data_dir) -> None:
+    """wasmtime walks a path one component at a time, so it opens paths longer than the host's PATH_MAX when
+    joined to the granted directory: the look before the open must not give up on them."""
+    os.mkfifo(data_dir / "fifo")
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/data"),))
+    defn = define(probe, "wasi", capabilities=grant, limits=Limits(wall_clock_ms=2000))
+    relative = "./" * ((4080 - len("fifo")) // 2) + "fifo"  # fits the probe's input; with the host dir, > PATH_MAX
+    assert len(str(data_dir)) + 1 + len(relative) > 4096
+    started = time.monotonic()
+    with pytest.raises(errors.ActivityExited, match="cannot open"):  # the guest is told the name is too long
+        wasi.run(defn, f"read /data/{relative}")
+    assert time.monotonic() - started < 1.0
+
+
+# fd_readdir of the first preopened directory (fd 3) from a cookie past every entry, as a signed i64 (-1): writes
+# [] when the listing served any bytes, {} when none.
+READDIR_PAST_THE_END = """
+(module
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "[]{}")
+  (func (export "_start")
+    (drop (call $readdir (i32.const 3) (i32.const 1024) (i32.const 4096) (i64.const -1) (i32.const 8)))
+    (i32.store (i32.const 0) (select (i32.const 16) (i32.const 18) (i32.load (i32.const 8))))
+    (i32.store (i32.const 4) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))))
+"""
+
+
+def test_a_listing_cookie_is_unsigned(wasi, define, data_dir) -> None:
+    """Cookie 2^64 - 1 is past the end of any listing (read as a signed -1, it would index from the end)."""
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/data"),))
+    defn = define(wasmtime.wat2wasm(READDIR_PAST_THE_END), "wasi", capabilities=grant)
+    assert wasi.run(defn, {}) == {}
+
+
 def test_a_huge_directory_is_listed_within_the_deadline(wasi, define, probe, tmp_path) -> None:
     """wasmtime reads a whole directory on each fd_readdir call (seconds for 100,000 entries, more than a
     deadline); Loom lists it once, checking the deadline as it reads."""
