@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use risc0_zkvm::sha::{Digest, Digestible};
-use risc0_zkvm::{InnerReceipt, VerifierContext};
+use risc0_zkvm::{CompositeReceipt, InnerAssumptionReceipt, InnerReceipt, VerifierContext};
 
 use crate::errors::{catch_quietly, NativeError, NativeResult};
 
@@ -77,8 +77,10 @@ impl Receipt {
         }
         let claimed = self.claimed_image_id().ok();
         py.detach(|| {
+            check_seals(&self.inner.inner)?;
             let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
-            // risc0's verifier can panic on a malformed seal (e.g. an out-of-range index): that is a rejection.
+            // risc0's verifier can still panic on a seal of the wrong length (it reads past its end, or asserts
+            // that nothing is left): that is a rejection too.
             catch_quietly(|| self.inner.verify_with_context(&ctx, expected))
                 .map_err(|panic| format!("malformed seal ({panic})"))?
                 .map_err(|e| e.to_string())?;
@@ -180,6 +182,71 @@ fn check_descriptive_fields(
         _ => {}
     }
     Ok(())
+}
+
+/// BabyBear's modulus: every word of a Poseidon2 seal past its header is a field element (or a digest of them)
+/// below it.
+const FIELD_MODULUS: u32 = risc0_zkp::field::baby_bear::P;
+/// The rv32im circuit's seal format (`risc0_circuit_rv32im::RV32IM_SEAL_VERSION`): seal[0] names it, seal[1] is the
+/// segment's po2.
+const RV32IM_SEAL_VERSION: u32 = 3;
+
+/// What Loom checks before risc0's verifier reads a seal, because risc0 panics on it rather than refusing it: a
+/// seal too short for its header, a cycle count past the circuit's (a shift and reads of that size), a word that is
+/// not a field element (a checked cast). Assumption receipts inside a composite receipt are checked the same way.
+fn check_seals(inner: &InnerReceipt) -> Result<(), String> {
+    match inner {
+        InnerReceipt::Composite(composite) => check_composite(composite),
+        InnerReceipt::Succinct(succinct) => succinct_words(succinct, "the succinct seal"),
+        _ => Ok(()),
+    }
+}
+
+fn check_composite(composite: &CompositeReceipt) -> Result<(), String> {
+    for (i, segment) in composite.segments.iter().enumerate() {
+        let seal = &segment.seal;
+        if seal.len() < 2 || seal[0] != RV32IM_SEAL_VERSION {
+            return Err(format!(
+                "segment {i}'s seal is not an rv32im seal of version {RV32IM_SEAL_VERSION}"
+            ));
+        }
+        if !(1..=risc0_zkp::MAX_CYCLES_PO2).contains(&(seal[1] as usize)) {
+            return Err(format!(
+                "segment {i}'s seal claims 2^{} cycles, past the circuit's 2^{}",
+                seal[1],
+                risc0_zkp::MAX_CYCLES_PO2
+            ));
+        }
+        field_words(&seal[2..], &format!("segment {i}'s seal"))?;
+    }
+    for (i, assumption) in composite.assumption_receipts.iter().enumerate() {
+        match assumption {
+            InnerAssumptionReceipt::Composite(inner) => check_composite(inner),
+            InnerAssumptionReceipt::Succinct(inner) => {
+                succinct_words(inner, &format!("assumption {i}'s seal"))
+            }
+            _ => Ok(()),
+        }?;
+    }
+    Ok(())
+}
+
+/// A recursion seal hashed with Poseidon2 is field elements throughout (digests included); one hashed otherwise
+/// holds digests of any bits, and is left to risc0.
+fn succinct_words<C>(receipt: &risc0_zkvm::SuccinctReceipt<C>, what: &str) -> Result<(), String> {
+    match receipt.hashfn.as_str() {
+        "poseidon2" => field_words(&receipt.seal, what),
+        _ => Ok(()),
+    }
+}
+
+fn field_words(words: &[u32], what: &str) -> Result<(), String> {
+    match words.iter().position(|&w| w >= FIELD_MODULUS) {
+        Some(at) => Err(format!(
+            "{what} holds a word that is no field element (word {at})"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn parse_digest(image_id: &str) -> NativeResult<Digest> {

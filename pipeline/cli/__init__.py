@@ -8,7 +8,7 @@ from importlib.metadata import version
 import typer
 
 from pipeline import __version__, _native
-from pipeline.cli import activity, bench, runs, tlsn, verify, zk
+from pipeline.cli import activity, bench, doctor, runs, tlsn, verify, zk
 from pipeline.cli.output import JSON_OPT, emit, run_app
 from pipeline.core import data_dir, loom_home
 
@@ -27,6 +27,7 @@ app.add_typer(runs.app, name="runs")
 app.command("run")(runs.run)
 app.command("verify")(verify.verify)
 app.add_typer(bench.app, name="bench")
+app.command("doctor")(doctor.doctor)
 
 
 @app.command()

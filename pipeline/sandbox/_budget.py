@@ -2,8 +2,9 @@
 
 wasmtime's store limits are per linear memory and per table, so Loom turns the one cap into a split: a module has
 at most one memory (multi-memory is off in Loom's engine) and at most ``MAX_TABLES`` tables; tables get an eighth
-of the cap, an actor's key-value state (only when it is granted ``loom_state``) a quarter, and linear memory the
-rest. Their sum never exceeds the cap.
+of the cap, an actor's key-value state (only when it is granted ``loom_state``) a quarter, the directory listings
+a WASI guest holds open (only when it is granted directories) an eighth, and linear memory the rest. Their sum never
+exceeds the cap.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Budget:
     memory_bytes: int
     table_elements: int  # per table; MAX_TABLES tables at most
     state_bytes: int
+    listing_bytes: int  # WASI directory listings Loom holds for the guest (``_wasi_files``)
 
     @classmethod
     @functools.lru_cache(maxsize=256)
@@ -33,10 +35,12 @@ class Budget:
         cap = limits.memory_mib * MIB
         tables = cap // 8
         state = cap // 4 if HostFunction.loom_state in capabilities.host_functions else 0
+        listings = cap // 8 if capabilities.wasi_dirs else 0
         return cls(
-            memory_bytes=cap - tables - state,
+            memory_bytes=cap - tables - state - listings,
             table_elements=tables // (MAX_TABLES * TABLE_ELEMENT_BYTES),
             state_bytes=state,
+            listing_bytes=listings,
         )
 
     @property

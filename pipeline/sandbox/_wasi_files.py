@@ -9,7 +9,9 @@ for as long as nobody writes to the FIFO. And wasmtime's ``fd_readdir`` reads th
   blocks), refuses anything but a regular file or a directory with ``CapabilityDenied``, then hands the call to
   wasmtime, which does the opening and all the sandboxing (no ``..`` or symlink out, read-only);
 - lists directories itself: each listing is read once, with the deadline checked as it is read, and served to the
-  guest in ``fd_readdir``'s format (``.``, ``..``, then the entries, cookie n for the nth).
+  guest in ``fd_readdir``'s format (``.``, ``..``, then the entries, cookie n for the nth). The listings it holds
+  count against the call's memory cap (``Budget.listing_bytes``); a directory that fails while it is read (gone,
+  unreadable, an I/O error) is the guest's errno, as any failed call is.
 
 Loom's functions reach wasmtime's through a shim module instantiated in the call's store, which imports the guest's
 memory and re-exports it: wasmtime's WASI functions read and write the memory of the instance that calls them.
@@ -34,12 +36,21 @@ from pipeline import errors
 from pipeline.core import ActivityDefinition
 from pipeline.sandbox import _host as host
 from pipeline.sandbox._abi import WASI_MODULE, as_func, as_memory, read_guest, write_guest
+from pipeline.sandbox._budget import Budget
 
 if TYPE_CHECKING:
     from wasmtime._exportable import AsExtern
 
-ERRNO_ACCES, ERRNO_INVAL, ERRNO_LOOP, ERRNO_NAMETOOLONG, ERRNO_NOTDIR = 2, 28, 32, 37, 54  # WASI preview 1
-_ERRNO_OF = {errno.ENAMETOOLONG: ERRNO_NAMETOOLONG, errno.ELOOP: ERRNO_LOOP}
+ERRNO_ACCES, ERRNO_INVAL, ERRNO_IO, ERRNO_LOOP, ERRNO_NAMETOOLONG = 2, 28, 29, 32, 37  # WASI preview 1
+ERRNO_NOENT, ERRNO_NOTDIR = 44, 54
+_ERRNO_OF = {
+    errno.ENAMETOOLONG: ERRNO_NAMETOOLONG,
+    errno.ELOOP: ERRNO_LOOP,
+    errno.ENOENT: ERRNO_NOENT,
+    errno.ENOTDIR: ERRNO_NOTDIR,
+    errno.EACCES: ERRNO_ACCES,
+    errno.EPERM: ERRNO_ACCES,
+}
 FIRST_PREOPEN_FD = 3  # wasmtime numbers preopened directories from 3, in the order they are given
 LOOKUP_SYMLINK_FOLLOW = 1
 MAX_PATH = 4096
@@ -90,6 +101,7 @@ class Files:
     shim: wasmtime.Module
     directories: dict[int, str] = field(default_factory=dict)  # descriptor -> host directory
     listings: dict[int, list[bytes]] = field(default_factory=dict)  # descriptor -> its entries, as dirents
+    held: int = 0  # bytes of the listings above
     _shim: wasmtime.Instance | None = None
 
     @classmethod
@@ -139,7 +151,7 @@ class Files:
         status: int = self._original(caller, "path_open")(caller, fd, dirflags, path_ptr, path_len, *rest)
         if status == 0:  # the descriptor is the guest's now: a directory is a base for later opens, a file is not
             opened = int.from_bytes(read_guest(caller, rest[-1], 4, what="path_open"), "little")
-            self.listings.pop(opened, None)
+            self.forget_listing(opened)
             if mode is not None and stat.S_ISDIR(mode):
                 self.directories[opened] = path
             else:
@@ -153,7 +165,11 @@ class Files:
             status: int = self._original(caller, "fd_readdir")(caller, fd, buf, buf_len, cookie, used)
             return status
         if cookie == 0 or fd not in self.listings:  # cookie 0 starts (or rewinds) a listing
-            self.listings[fd] = self._list(directory)
+            self.forget_listing(fd)
+            try:
+                self.listings[fd] = self._list(directory)
+            except OSError as exc:  # gone since it was opened, unreadable, an I/O error: the guest's errno
+                return _ERRNO_OF.get(exc.errno or 0, ERRNO_IO)
         listing, out, buf_len = self.listings[fd], bytearray(), buf_len & 0xFFFFFFFF
         # cookie n: the entries after the nth; a u64, which wasmtime gives as a signed i64
         for at in range(cookie & 0xFFFFFFFFFFFFFFFF, len(listing)):
@@ -179,20 +195,35 @@ class Files:
 
     def forget(self, fd: int) -> None:
         self.directories.pop(fd, None)
-        self.listings.pop(fd, None)
+        self.forget_listing(fd)
+
+    def forget_listing(self, fd: int) -> None:
+        self.held -= sum(map(len, self.listings.pop(fd, ())))
 
     def _list(self, directory: str) -> list[bytes]:
-        """The directory's entries as WASI dirents, read with the deadline checked as they come."""
-        names: list[tuple[bytes, int, int]] = []
-        for name in (".", ".."):
-            info = os.stat(os.path.join(directory, name))
-            names.append((name.encode(), info.st_ino, FILETYPE_DIRECTORY))
+        """The directory's entries as WASI dirents, read with the deadline checked as they come, and within the
+        share of the memory cap that listings may hold."""
+        cap = Budget.of(self.defn.limits, self.defn.capabilities).listing_bytes
+        dirents = [_dirent(1, os.stat(directory).st_ino, b".", FILETYPE_DIRECTORY)]
+        dirents.append(_dirent(2, os.stat(os.path.join(directory, "..")).st_ino, b"..", FILETYPE_DIRECTORY))
+        size = sum(map(len, dirents))
         with os.scandir(os.fsencode(directory)) as entries:
-            for n, entry in enumerate(entries, 1):
-                if n % CHECK_EVERY == 0:
+            for cookie, entry in enumerate(entries, len(dirents) + 1):
+                if cookie % CHECK_EVERY == 0:
                     host.check_deadline(self.ctx)
-                names.append((entry.name, entry.inode(), _filetype(entry)))
-        return [_DIRENT.pack(cookie, ino, len(name), kind) + name for cookie, (name, ino, kind) in enumerate(names, 1)]
+                dirents.append(_dirent(cookie, entry.inode(), entry.name, _filetype(entry)))
+                size += len(dirents[-1])
+                if self.held + size > cap:
+                    raise errors.ActivityOutOfMemory(
+                        f"{self.defn.ref} listed more of its granted directories than its memory limit lets Loom hold "
+                        f"for it ({cap} bytes of directory entries at once)"
+                    )
+        self.held += size
+        return dirents
+
+
+def _dirent(cookie: int, ino: int, name: bytes, kind: int) -> bytes:
+    return _DIRENT.pack(cookie, ino, len(name), kind) + name
 
 
 def _filetype(entry: os.DirEntry[bytes]) -> int:

@@ -2,6 +2,7 @@
 registry and the run journal (both SQLite, opened the same way)."""
 
 from pipeline.store._blobs import BlobStore, FileBlobStore, MemoryBlobStore, default_blobstore
+from pipeline.store._doctor import Checkup, Finding, Health, examine
 from pipeline.store._journal import (
     DONE,
     Attempt,
@@ -22,7 +23,10 @@ __all__ = [
     "Attempt",
     "AttemptEnd",
     "BlobStore",
+    "Checkup",
     "FileBlobStore",
+    "Finding",
+    "Health",
     "Journal",
     "MemoryBlobStore",
     "NewAttempt",
@@ -33,5 +37,6 @@ __all__ = [
     "default_blobstore",
     "default_journal",
     "default_registry",
+    "examine",
     "semver_key",
 ]

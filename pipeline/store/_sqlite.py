@@ -63,8 +63,8 @@ class Database:
 
     def damaged(self, problem: str) -> errors.StoreCorrupted:
         return errors.StoreCorrupted(
-            f"the {self.what} {self.path} is damaged ({problem}): move it aside (mv {self.path} {self.path}.damaged) "
-            f"to start a new one; {self.aside}"
+            f"the {self.what} {self.path} is damaged ({problem}): move it aside (`loom doctor --repair`, or mv "
+            f"{self.path} {self.path}.damaged) to start a new one; {self.aside}"
         )
 
     def _check(self) -> None:

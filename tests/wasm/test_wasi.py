@@ -9,6 +9,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -411,6 +412,70 @@ def test_a_huge_directory_is_listed_within_the_deadline(wasi, define, probe, tmp
     assert listed is None or listed["count"] == 100_002  # every entry, once (and . and ..)
     fast = define(probe, "wasi", name="patient", capabilities=grant, limits=Limits(wall_clock_ms=60_000))
     assert wasi.run(fast, "list /huge")["count"] == 100_002
+
+
+# Opens the directory "sub" of the first preopened directory, waits until a file "go" appears beside it, then lists
+# "sub" (rights: fd_readdir): writes {} when the listing failed with an errno, [] when it succeeded; traps when "sub"
+# cannot be opened.
+LIST_AFTER_GO = """
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "[]{}")
+  (data (i32.const 32) "sub")
+  (data (i32.const 48) "go")
+  (func (export "_start")
+    (if (call $open (i32.const 3) (i32.const 0) (i32.const 32) (i32.const 3) (i32.const 2)
+          (i64.const 0x4000) (i64.const 0x4000) (i32.const 0) (i32.const 64))
+      (then unreachable))
+    (loop $wait
+      (br_if $wait (call $open (i32.const 3) (i32.const 0) (i32.const 48) (i32.const 2) (i32.const 0)
+          (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 68))))
+    (i32.store (i32.const 0)
+      (select (i32.const 18) (i32.const 16)
+        (call $readdir (i32.load (i32.const 64)) (i32.const 1024) (i32.const 4096) (i64.const 0) (i32.const 8))))
+    (i32.store (i32.const 4) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))))
+"""
+
+
+def test_a_directory_that_fails_while_listed_is_an_errno_not_a_trap(wasi, define, data_dir) -> None:
+    """The guest opened "sub", and it was removed before the guest listed it: Loom's listing of it fails on the
+    host, and the guest gets an errno, as from any failed call (an exception in a host function is a trap)."""
+
+    (data_dir / "sub").mkdir()
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(data_dir), guest="/data"),))
+    defn = define(wasmtime.wat2wasm(LIST_AFTER_GO), "wasi", capabilities=grant, limits=Limits(wall_clock_ms=20_000))
+
+    def meanwhile() -> None:
+        time.sleep(1.0)
+        (data_dir / "sub").rmdir()
+        (data_dir / "go").touch()
+
+    remover = threading.Thread(target=meanwhile)
+    remover.start()
+    try:
+        assert wasi.run(defn, {}) == {}
+    finally:
+        remover.join()
+
+
+def test_directory_listings_count_against_the_memory_cap(wasi, define, probe, tmp_path) -> None:
+    """Loom holds a directory's listing for the guest: 20,000 entries are more than an activity with a 2 MiB cap
+    may make the host hold (an eighth of it), and the same listing is given to one with the default cap."""
+    crowded = tmp_path / "crowded"
+    crowded.mkdir()
+    for i in range(20_000):
+        (crowded / f"{i:06d}").touch()
+    grant = Capabilities(wasi_dirs=(WasiDir(host=str(crowded), guest="/crowded"),))
+    small = define(probe, "wasi", capabilities=grant, limits=Limits(memory_mib=2))
+    with pytest.raises(errors.ActivityOutOfMemory, match=r"262144 bytes of directory entries"):
+        wasi.run(small, "list /crowded")
+    roomy = define(probe, "wasi", name="roomy", capabilities=grant)
+    assert wasi.run(roomy, "list /crowded")["count"] == 20_002
 
 
 def test_a_granted_directory_must_be_an_absolute_existing_directory(tmp_path) -> None:

@@ -10,7 +10,7 @@ from pipeline import errors, zk
 from pipeline.zk import SegmentChoice, SegmentPlan
 from pipeline.zk._segments import RECURSION_STEP_ROWS, proving_rows
 from tests.support import HELLO_INPUT
-from tests.support.receipts import flips_accepted
+from tests.support.receipts import flips_accepted, mutations_not_refused_cleanly
 
 
 @pytest.mark.slow
@@ -44,6 +44,11 @@ def test_wrong_image_id_is_a_mismatch(hello_receipt: zk.Receipt) -> None:
 def test_every_flipped_byte_is_rejected(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
     accepted = flips_accepted(hello_receipt.to_bytes(), hello.image_id)
     assert accepted == [], f"tampered receipts verified at byte offsets {accepted[:10]}"
+
+
+@pytest.mark.slow
+def test_overwritten_bytes_are_refused_before_risc0_can_panic(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
+    assert mutations_not_refused_cleanly(hello_receipt.to_bytes(), hello.image_id) == []
 
 
 def test_garbage_is_not_a_receipt() -> None:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from pipeline import _native, errors, zk
-from tests.support.receipts import flips_accepted, risc0_verifies
+from tests.support.receipts import flips_accepted, mutations_not_refused_cleanly, risc0_verifies
 
 EXPECTED_CONTROL_IDS = {  # as risc0-zkvm 5.0.0-rc.1 lists them (poseidon2)
     "identity.zkr": "0d79bc33b4760b4783cbb96fdc87724c7e0c463eb0ba1b2705d39f43c698bd2d",
@@ -64,6 +64,7 @@ def test_flipped_bytes_and_a_wrong_image_are_refused(composed, hello) -> None:
         zk.verify(data, hello.image_id)  # the assumption's image is not the receipt's
     with pytest.raises(errors.ReceiptInvalid, match=r"trailing|bytes"):
         zk.verify(data + b"\0", zk.load_guest("compose").image_id)
+    assert mutations_not_refused_cleanly(data, zk.load_guest("compose").image_id) == []
 
 
 def test_a_composing_guest_without_its_assumption_is_not_proven(hello) -> None:
