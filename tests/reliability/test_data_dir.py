@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import loom, one_error_line
+from tests.support.damage import PLANTED, output_blob, plant
 
 
 def _run(pipeline: Path, x: int = 1, *extra: str, env: dict[str, str] | None = None) -> dict:
@@ -173,24 +174,11 @@ def test_a_planted_run_lock_is_refused_and_the_runs_still_list(loom_home: Path, 
     assert not (loom_home.parent / "elsewhere").exists()
 
 
-def _output_blob(loom_home: Path, run_id: str) -> Path:
-    with sqlite3.connect(loom_home / "journal.sqlite") as db:
-        (digest,) = db.execute("SELECT output_blob FROM attempts WHERE run_id = ? AND step = 'a'", (run_id,)).fetchone()
-    return loom_home / "blobs" / digest[:2] / digest[2:]
-
-
-@pytest.mark.parametrize("planted", ["fifo", "symlink to /dev/zero", "other bytes"])
+@pytest.mark.parametrize("planted", PLANTED)
 def test_a_damaged_cached_output_is_a_miss_that_repairs_it(loom_home: Path, pipeline: Path, planted: str) -> None:
     first = _run(pipeline)
-    blob = _output_blob(loom_home, first["run_id"])
-    original = blob.read_bytes()
-    blob.unlink()
-    if planted == "fifo":
-        os.mkfifo(blob)
-    elif planted == "symlink to /dev/zero":
-        blob.symlink_to("/dev/zero")
-    else:
-        blob.write_bytes(original.replace(b"1", b"2"))
+    blob = output_blob(loom_home, first["run_id"])
+    original = plant(blob, planted)
     shown = loom("runs", "show", first["run_id"], timeout=60)  # the damaged blob is refused at once, never read
     assert shown.returncode == 1 and "blob" in one_error_line(shown)
     again = _run(pipeline)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import loom, one_error_line
+from tests.support.damage import PLANTED, output_blob, plant
 
 
 def _run(pipeline: Path, x: int) -> dict:
@@ -33,12 +34,6 @@ def _health(report: dict) -> dict[str, set[str]]:
     return found
 
 
-def _blob_of_output(home: Path, run_id: str) -> Path:
-    with sqlite3.connect(home / "journal.sqlite") as db:
-        (digest,) = db.execute("SELECT output_blob FROM attempts WHERE run_id = ? AND step = 'a'", (run_id,)).fetchone()
-    return home / "blobs" / digest[:2] / digest[2:]
-
-
 def test_a_healthy_data_dir_is_all_ok(loom_home: Path, pipeline: Path) -> None:
     _run(pipeline, 1)
     code, report = _doctor()
@@ -48,18 +43,11 @@ def test_a_healthy_data_dir_is_all_ok(loom_home: Path, pipeline: Path) -> None:
     assert table.returncode == 0 and "integrity_check ok" in table.stdout and "re-hashed" in table.stdout
 
 
-@pytest.mark.parametrize("planted", ["other bytes", "fifo", "symlink to /dev/zero"])
+@pytest.mark.parametrize("planted", PLANTED)
 def test_a_damaged_blob_is_named_and_moved_aside(loom_home: Path, pipeline: Path, planted: str) -> None:
     first = _run(pipeline, 1)
-    blob = _blob_of_output(loom_home, first["run_id"])
-    original = blob.read_bytes()
-    blob.unlink()
-    if planted == "fifo":
-        os.mkfifo(blob)
-    elif planted == "symlink to /dev/zero":
-        blob.symlink_to("/dev/zero")
-    else:
-        blob.write_bytes(original.replace(b"1", b"2"))
+    blob = output_blob(loom_home, first["run_id"])
+    original = plant(blob, planted)
     code, report = _doctor()
     assert code == 6 and _health(report)["blobs"] == {"ok", "damaged"}
     assert blob.name[:16] in json.dumps(report)

@@ -394,14 +394,18 @@ def test_a_listing_cookie_is_unsigned(wasi, define, data_dir) -> None:
     assert wasi.run(defn, {}) == {}
 
 
+def _granted_directory_of(directory: Path, entries: int) -> Capabilities:
+    """A new directory of ``entries`` empty files, granted as /NAME."""
+    directory.mkdir()
+    for i in range(entries):
+        (directory / f"{i:06d}").touch()
+    return Capabilities(wasi_dirs=(WasiDir(host=str(directory), guest=f"/{directory.name}"),))
+
+
 def test_a_huge_directory_is_listed_within_the_deadline(wasi, define, probe, tmp_path) -> None:
     """wasmtime reads a whole directory on each fd_readdir call (seconds for 100,000 entries, more than a
     deadline); Loom lists it once, checking the deadline as it reads."""
-    huge = tmp_path / "huge"
-    huge.mkdir()
-    for i in range(100_000):
-        (huge / f"{i:06d}").touch()
-    grant = Capabilities(wasi_dirs=(WasiDir(host=str(huge), guest="/huge"),))
+    grant = _granted_directory_of(tmp_path / "huge", 100_000)
     defn = define(probe, "wasi", capabilities=grant, limits=Limits(wall_clock_ms=500))
     started = time.monotonic()
     try:
@@ -466,11 +470,7 @@ def test_a_directory_that_fails_while_listed_is_an_errno_not_a_trap(wasi, define
 def test_directory_listings_count_against_the_memory_cap(wasi, define, probe, tmp_path) -> None:
     """Loom holds a directory's listing for the guest: 20,000 entries are more than an activity with a 2 MiB cap
     may make the host hold (an eighth of it), and the same listing is given to one with the default cap."""
-    crowded = tmp_path / "crowded"
-    crowded.mkdir()
-    for i in range(20_000):
-        (crowded / f"{i:06d}").touch()
-    grant = Capabilities(wasi_dirs=(WasiDir(host=str(crowded), guest="/crowded"),))
+    grant = _granted_directory_of(tmp_path / "crowded", 20_000)
     small = define(probe, "wasi", capabilities=grant, limits=Limits(memory_mib=2))
     with pytest.raises(errors.ActivityOutOfMemory, match=r"262144 bytes of directory entries"):
         wasi.run(small, "list /crowded")
