@@ -6,6 +6,8 @@ import os
 import subprocess
 from collections.abc import Callable
 
+import pytest
+
 from pipeline import zk
 from pipeline.core import risc0_host_binary
 
@@ -52,8 +54,13 @@ def rounds_for(segments: int, po2: int) -> int:
 
 def rounds_filling(po2: int) -> int:
     """The fewest sha-chain rounds whose execution is one segment of exactly 2^po2 cycles (smaller ones are padded
-    to the next power of two, so the segment costs what its size costs)."""
+    to the next power of two, so the segment costs what its size costs). Skips the benchmark where there is none:
+    each segment pays for paging its memory in and out, so at small sizes the shortest run is already several."""
     rounds = fewest_rounds(lambda e: e.total_cycles >= 2**po2, po2)
     info = zk.execute(zk.load_guest("sha-chain").elf, sha_chain(rounds), segment_limit_po2=po2)
-    assert (info.segments, info.total_cycles) == (1, 2**po2), f"no single full segment of 2^{po2}"
+    if (info.segments, info.total_cycles) != (1, 2**po2):
+        pytest.skip(
+            f"sha-chain has no run of one full 2^{po2} segment on this circuit: its shortest that fills 2^{po2} "
+            f"cycles is {info.segments} segments ({info.paging_cycles:,} of {info.total_cycles:,} cycles paging)"
+        )
     return rounds

@@ -27,8 +27,10 @@ CASES = [(1, 17)] if os.environ.get("LOOM_BENCH_QUICK") else [(1, 17), (20, 17),
 
 @pytest.fixture(scope="session")
 def host_bin() -> Path:
-    """The Rust reference binary (`make setup` builds it in the native workspace, sharing the risc0 crates)."""
-    assert HOST_BIN.is_file(), f"{HOST_BIN} is missing: run `make setup`"
+    """The Rust reference binary (`make setup` builds it in the native workspace, sharing the risc0 crates); an
+    installed wheel has none, and the comparisons with it are skipped."""
+    if not HOST_BIN.is_file():
+        pytest.skip(f"needs risc0's Rust host {HOST_BIN}: `make setup` builds it in a source checkout")
     return HOST_BIN
 
 
@@ -186,7 +188,8 @@ def test_prove_native_cpu_vs_baseline(benchmark, tmp_path: Path) -> None:
     the figure behind the Makefile's default CPU."""
     hosts = {cpu: risc0_host_binary(cpu) for cpu in ("x86-64", "native")}
     for cpu, path in hosts.items():
-        assert path.is_file(), f"{path} is missing: `make bench` builds risc0-host for CPU {cpu}"
+        if not path.is_file():
+            pytest.skip(f"needs risc0's Rust host built for CPU {cpu} ({path}): `make bench` builds it")
     guest = zk.load_guest("sha-chain")
     input_file = tmp_path / "input.json"
     input_file.write_bytes(zk.encode_input(sha_chain(rounds_filling(CPU_PO2))))

@@ -72,6 +72,25 @@ def test_a_failing_suite_names_the_failed_benchmark(tmp_path: Path, monkeypatch)
     assert "FAILED" in summary and "test_broken_benchmark" in summary and "broken on purpose" in summary
 
 
+def test_a_benchmark_whose_reference_is_missing_is_a_skipped_row_not_a_failure(tmp_path: Path, monkeypatch) -> None:
+    suite = tmp_path / "bench_partial.py"
+    suite.write_text(
+        "import pytest\n"
+        "def test_runs(benchmark):\n    benchmark(lambda: 1)\n"
+        "def test_needs_a_reference(benchmark):\n    pytest.skip('needs the reference | built by make bench')\n"
+    )
+    monkeypatch.setitem(bench.SUITES, "partial", str(suite))
+    report = bench.run_suites(["partial"], tmp_path / "out", quick=True)
+    assert [m.name for m in report.measurements] == ["test_runs"]
+    assert report.skipped == [
+        bench.Skipped(
+            suite="partial", name="test_needs_a_reference", reason="needs the reference | built by make bench"
+        )
+    ]
+    markdown = bench.write_report(report, tmp_path / "out").read_text()
+    assert "| partial | test_needs_a_reference | needs the reference \\| built by make bench |" in markdown
+
+
 def _measurement(name: str, mean_s: float = 1.0, **extra: object) -> bench.Measurement:
     return bench.Measurement(
         suite="zk",

@@ -2,8 +2,9 @@
 
 Every figure in a report comes from the run that wrote it: pytest-benchmark's JSON for each suite, normalised into
 one ``report.json`` (with the machine's facts), a Markdown report with tables, and PNG plots. Ratios are computed
-pair by pair from measurements of the same run. ``compare`` sets two reports side by side and flags regressions
-beyond the noise of either run.
+pair by pair from measurements of the same run. A benchmark that cannot run here (its reference is not installed,
+the case does not exist on this circuit) is a skipped row with pytest's reason, never a failed run. ``compare`` sets
+two reports side by side and flags regressions beyond the noise of either run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from pydantic import BaseModel
 
@@ -81,6 +83,14 @@ class Measurement(BaseModel):
     extra: dict[str, Any] = {}
 
 
+class Skipped(BaseModel):
+    """A benchmark that did not run here, and pytest's reason (what it needs)."""
+
+    suite: str
+    name: str
+    reason: str
+
+
 class Report(BaseModel):
     machine: dict[str, Any]
     quick: bool
@@ -88,6 +98,7 @@ class Report(BaseModel):
     seconds: float
     measurements: list[Measurement]
     ratios: list[Ratio]
+    skipped: list[Skipped] = []
 
 
 def machine_facts() -> dict[str, Any]:
@@ -118,8 +129,9 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
     out.mkdir(parents=True, exist_ok=True)
     started, t0 = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
     measurements: list[Measurement] = []
+    skipped: list[Skipped] = []
     for suite in suites:
-        raw = out / f"raw-{suite}.json"
+        raw, junit = out / f"raw-{suite}.json", out / f"junit-{suite}.xml"
         env = {**os.environ, QUICK_ENV: "1" if quick else "", "COLUMNS": "240"}  # room for failure reasons
         proc = subprocess.run(
             [
@@ -133,6 +145,7 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
                 "-p",
                 "no:cacheprovider",
                 f"--benchmark-json={raw.resolve()}",
+                f"--junitxml={junit.resolve()}",
             ],
             env=env,
             capture_output=True,
@@ -144,7 +157,8 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
             raise errors.LoomError(
                 f"benchmark suite {suite} failed:\n{failed}\n\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
             )
-        for b in json.loads(raw.read_text())["benchmarks"]:
+        skipped += _skipped(suite, junit)
+        for b in json.loads(raw.read_text())["benchmarks"] if raw.is_file() else []:
             s = b["stats"]
             measurements.append(
                 Measurement(
@@ -166,7 +180,19 @@ def run_suites(suites: list[str], out: Path, *, quick: bool) -> Report:
         seconds=time.monotonic() - t0,
         measurements=measurements,
         ratios=ratios(measurements),
+        skipped=skipped,
     )
+
+
+def _skipped(suite: str, junit: Path) -> list[Skipped]:
+    """The benchmarks a suite skipped, from the JUnit XML pytest wrote for this run."""
+    if not junit.is_file():
+        return []
+    return [
+        Skipped(suite=suite, name=case.get("name", "?"), reason=(skip.get("message") or "").strip())
+        for case in ElementTree.parse(junit).getroot().iter("testcase")
+        for skip in case.findall("skipped")
+    ]
 
 
 @dataclass(frozen=True)
@@ -308,6 +334,9 @@ def write_report(report: Report, out: Path) -> Path:
         f"| {r.what} | {r.ratio:.3f} | {r.goal or ''} | {'' if r.met is None else 'yes' if r.met else 'NO'} |"
         for r in report.ratios
     ]
+    if report.skipped:
+        lines += ["", "## Skipped here", "", "| suite | benchmark | why |", "|---|---|---|"]
+        lines += [f"| {k.suite} | {k.name} | {_cell(k.reason)} |" for k in report.skipped]
     lines += [
         "",
         "## Measurements",
@@ -355,6 +384,11 @@ def write_report(report: Report, out: Path) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _cell(text: str) -> str:
+    """Text as one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _cycle_table(measurements: list[Measurement]) -> list[str]:

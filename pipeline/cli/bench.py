@@ -43,6 +43,10 @@ def run(
     for r in report.ratios:
         met = "" if r.met is None else Text("met", style="green") if r.met else Text("MISSED", style="red")
         table.add_row(safe(r.what), f"{r.ratio:.3f}", str(r.goal or ""), met)
+    for skipped in report.skipped:  # what could not run here, and what it needs
+        table.add_row(
+            safe(f"{skipped.suite}: {skipped.name}"), Text("skipped", style="yellow"), "", safe(skipped.reason)
+        )
     console.print(table)
 
 
