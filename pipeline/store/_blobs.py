@@ -15,6 +15,7 @@ from pipeline import errors
 from pipeline.core import is_digest, loom_home, read_bounded, sha256_hex
 
 MAX_BLOB_BYTES = 1 << 30  # past any module, output (64 MiB at most) or receipt Loom writes
+TEMPORARY_PREFIX = ".tmp-"  # a blob being written, renamed to its digest once it is whole
 
 
 def _checked(digest: str) -> str:
@@ -107,7 +108,7 @@ class FileBlobStore(BlobStore):
             _fsync_dir(self.root)  # the new shard directory's entry
         except FileExistsError:
             pass
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -19,14 +19,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from pipeline import errors
-from pipeline.core import loom_home, read_bounded, sha256_hex
-from pipeline.store._blobs import MAX_BLOB_BYTES
+from pipeline.core import is_digest, loom_home
+from pipeline.store._blobs import TEMPORARY_PREFIX, FileBlobStore
 from pipeline.store._journal import RUN_ID, Journal, RunLock
 from pipeline.store._registry import ActivityRegistry
 
 _SHARD = re.compile(r"[0-9a-f]{2}")
-_REST = re.compile(r"[0-9a-f]{62}")
-_TEMPORARY = ".tmp-"  # FileBlobStore's temporary files, renamed into place once written
 _LEFT_AFTER_S = 3600  # a temporary file older than this was left by a crash (a live write takes seconds)
 _SHOWN = 3  # names listed in one finding
 
@@ -117,16 +115,17 @@ class _Doctor:
 
     def blobs(self) -> Iterator[Finding]:
         size, temporary, damaged = 0, [], []
-        for entry in _entries(self.home / "blobs"):
+        store = FileBlobStore(self.home / "blobs")
+        for entry in _entries(store.root):
             if not (_SHARD.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)):
                 damaged.append((Path(entry.path), "not a blob shard"))
                 continue
             for blob in _entries(Path(entry.path)):
-                if blob.name.startswith(_TEMPORARY) and blob.is_file(follow_symlinks=False):
+                if blob.name.startswith(TEMPORARY_PREFIX) and blob.is_file(follow_symlinks=False):
                     if time.time() - blob.stat(follow_symlinks=False).st_mtime > _LEFT_AFTER_S:
                         temporary.append(Path(blob.path))  # younger ones may be another process's write
                     continue
-                stored = _blob(Path(blob.path), entry.name + blob.name)
+                stored = _blob(store, entry.name + blob.name)
                 if isinstance(stored, str):
                     damaged.append((Path(blob.path), stored))
                 else:
@@ -208,16 +207,15 @@ def _live_runs(directory: Path) -> list[str]:
     return [name for name in names if RunLock(directory, name).held_elsewhere()]
 
 
-def _blob(path: Path, name: str) -> int | str:
-    """The size of an intact blob, or what is wrong with the file under a blob's name (read as a hostile file)."""
-    if not _REST.fullmatch(path.name):
+def _blob(store: FileBlobStore, digest: str) -> int | str:
+    """The size of an intact blob, or what is wrong with the file under a blob's name (read as ``get`` reads it:
+    no symlink, FIFO or device, a size bound, the bytes re-hashed)."""
+    if not is_digest(digest):
         return "not a blob's name"
     try:
-        data = read_bounded(path, MAX_BLOB_BYTES, "blob", follow_symlinks=False)
-    except errors.InvalidInput as exc:
+        return len(store.get(digest))
+    except errors.BlobCorrupted as exc:
         return str(exc)
-    found = sha256_hex(data)
-    return len(data) if found == name else f"its bytes hash to {found}"
 
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:
