@@ -219,3 +219,103 @@ def test_prove_native_cpu_vs_baseline(benchmark, tmp_path: Path) -> None:
         f"({2**CPU_PO2 / native['seconds']:,.0f} cycles/s): "
         f"{baseline['seconds'] / native['seconds']:.3f}x"
     )
+
+
+# Wasm activities in the zkVM (the wasm-exec guest: wasmi inside RISC Zero), executed, not proven: what a proof of
+# each would cost, in cycles, beside what wasmtime takes on the host. json-pick is compared with json-claim, the native
+# Rust guest that parses the same document and picks the same value (serde_json).
+WASM_CASES = {
+    "json-pick": {"document": {"price": {"usd": 123.45, "eur": 113.9}, "name": "Zoë"}, "paths": ["price.usd"]},
+    "redact": {"document": {"user": {"email": "a@b.c", "name": "Zoë"}, "token": "t"}, "paths": ["token"]},
+    "http-parse": {
+        "message": 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{"a": 1}\n'
+    },
+    "echo": {"hello": "wörld", "n": [1, 2, 3]},
+}
+
+
+@pytest.mark.parametrize("name", list(WASM_CASES))
+def test_wasm_activity_in_the_zkvm(benchmark, name: str, tmp_path: Path) -> None:
+    """Cycles (user, paging, segments at 2^20) of one call of a shipped activity in wasm-exec, the wasm fuel it
+    used, and the time of executing it (not proving) against one wasmtime call of the same module and input."""
+    from pipeline.activities import execute_proven_wasm, resolve
+    from pipeline.sandbox import WasmExecutor
+    from pipeline.store import ActivityRegistry, FileBlobStore
+
+    blobs, registry = FileBlobStore(tmp_path / "blobs"), ActivityRegistry(tmp_path / "registry.sqlite")
+    defn, document = resolve(registry, blobs, name), WASM_CASES[name]
+    executor = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
+    executor.run(defn, document)  # compiled once, as a warm executor would have it
+    t0 = time.monotonic()
+    for _ in range(20):
+        wasmtime_output = executor.run(defn, document)
+    wasmtime_s = (time.monotonic() - t0) / 20
+    run, execution = benchmark.pedantic(execute_proven_wasm, args=(defn, document, blobs), rounds=3, iterations=1)
+    assert run.output == wasmtime_output
+    info = {
+        "module_kib": len(blobs.get(defn.blob)) / 1024,
+        "fuel_used": run.fuel_used,
+        "user_cycles": execution.user_cycles,
+        "paging_cycles": execution.paging_cycles,
+        "total_cycles": execution.total_cycles,
+        "segments_po2_20": execution.segments,
+        "cycles_per_fuel": execution.user_cycles / run.fuel_used,
+        "wasmtime_call_s": wasmtime_s,
+        "ratio_zkvm_execute_over_wasmtime": benchmark.stats.stats.mean / wasmtime_s,
+    }
+    if name == "json-pick":  # the same pick by a native guest
+        claim = {"document": json.dumps(document["document"]), "claim": {"path": "price.usd", "op": "exists"}}
+        native = zk.execute(zk.load_guest("json-claim").elf, claim)
+        info |= {"native_guest_total_cycles": native.total_cycles,
+                 "ratio_wasm_over_native_guest": execution.total_cycles / native.total_cycles}  # fmt: skip
+    benchmark.extra_info.update(info)
+    print(f"\n{name} in wasm-exec: " + ", ".join(f"{k} {v:,.2f}" if isinstance(v, float) else f"{k} {v:,}"
+                                                  for k, v in info.items()))  # fmt: skip
+
+
+def _rust_abi_module(dead_functions: int) -> bytes:
+    """The smallest Rust-ABI module (``run`` returns its input), with ``dead_functions`` functions never called."""
+    import wasmtime
+
+    body = "".join(
+        f"(local.set 0 (i32.add (i32.mul (local.get 0) (i32.const {k + 3})) (i32.const {k})))" for k in range(20)
+    )
+    dead = "".join(
+        f"(func (param i32) (result i32) {body} (i32.add (local.get 0) (i32.const {n})))" for n in range(dead_functions)
+    )
+    return wasmtime.wat2wasm(
+        '(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 1024) '
+        '(func (export "dealloc") (param i32 i32)) (func (export "run") (param i32 i32) (result i64) '
+        "(i64.or (i64.shl (i64.extend_i32_u (local.get 0)) (i64.const 32)) (i64.extend_i32_u (local.get 1)))) "
+        f"{dead})"
+    )
+
+
+def test_wasm_module_startup_per_kib(benchmark) -> None:
+    """wasmi's cost of taking in a module in the zkVM (parsing and validating it; a function is translated when it
+    is first called), per KiB: the smallest module against the same with ~64 KiB of functions (of ~140 bytes, about
+    those of Loom's activities) never called. Hashing the module (SHA-256, in software on this circuit) is part of
+    it: the journal names the module by its digest."""
+    elf = zk.load_guest(zk.WASM_GUEST).elf
+
+    def cycles(module: bytes) -> zk.Execution:
+        stdin = zk.wasm_input(module, zk.WasmAbi.rust, b"{}", fuel=10**6, memory_bytes=1 << 20, output_bytes=1 << 20)
+        return zk.execute(elf, stdin)
+
+    small, large = _rust_abi_module(0), _rust_abi_module(460)
+    base = cycles(small)
+    grown = benchmark.pedantic(cycles, args=(large,), rounds=3, iterations=1)
+    kib = (len(large) - len(small)) / 1024
+    per_kib = (grown.user_cycles - base.user_cycles) / kib
+    benchmark.extra_info.update(
+        {
+            "smallest_module_bytes": len(small),
+            "smallest_total_cycles": base.total_cycles,
+            "smallest_user_cycles": base.user_cycles,
+            "smallest_paging_cycles": base.paging_cycles,
+            "large_module_kib": len(large) / 1024,
+            "user_cycles_per_module_kib": per_kib,
+        }
+    )
+    print(f"\nwasm-exec: smallest module {base.total_cycles:,} cycles ({base.paging_cycles:,} paging); "
+          f"{per_kib:,.0f} user cycles per KiB of module")  # fmt: skip

@@ -5,16 +5,15 @@ fixtures are in ``tests.support``."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline import zk
-from pipeline.core import cache_dir, data_dir
-from tests.support import FIXTURES, REPO, claim_input, loom
+from pipeline.core import data_dir
+from tests.support import FIXTURES, REPO, claim_input, keep_home, loom, reuse_home
 from tests.support.mixed import MixedRun, receipt_bytes, run_mixed
+from tests.support.proven import ProvenWasm, run_proven_wasm
 
 
 @pytest.fixture(autouse=True)
@@ -78,26 +77,29 @@ def flagship_bundle(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) ->
     it, and Loom's own step cache serves the proof for as long as the guest, its input and its limits are unchanged
     (any change is a cache miss, and the guest is proven again). Everything else of the run, the bundle and its
     verification happen anew each time."""
-    kept = cache_dir() / "test-homes" / "notarized-claim"
     work = tmp_path_factory.mktemp("flagship")
     home, bundle = work / "home", work / "notarized-claim.bundle.json"
-    if kept.is_dir():
-        shutil.copytree(kept, home, symlinks=True)
+    reuse_home("notarized-claim", home)
     (work / "input.json").write_text(json.dumps(claim_input()))
     args = ("run", str(REPO / "examples" / "notarized-claim.yaml"), "--input", f"@{work / 'input.json'}")
     run = loom(*args, "--bundle", str(bundle), "--json", env={"LOOM_HOME": str(home)}, timeout=FLAGSHIP_TIMEOUT)
     if run.returncode != 0:
         pytest.fail(f"the flagship did not run: {run.stderr[-3000:]}")
     if json.loads(run.stdout)["executed"]:  # proven now: keep this data dir for the next session
-        staged = kept.with_name(f"{kept.name}.{os.getpid()}")
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(home, staged, symlinks=True)
-        shutil.rmtree(kept, ignore_errors=True)
-        staged.rename(kept)
+        keep_home("notarized-claim", home)
     return bundle
 
 
-PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node"}
+@pytest.fixture(scope="session")
+def proven_wasm(tmp_path_factory: pytest.TempPathFactory) -> ProvenWasm:
+    """`loom run --bundle` of a pipeline whose one step is an AssemblyScript activity proven in the wasm-exec guest
+    (see ``tests.support.proven``): a real proof, ~1M cycles. Its data dir is kept under $LOOM_CACHE/test-homes like
+    the flagship's, so a later session's run is served the proof by Loom's step cache while nothing that makes it
+    changes; the bundle and its checks are made anew each time."""
+    return run_proven_wasm(tmp_path_factory.mktemp("proven-wasm"))
+
+
+PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node", "proven_wasm"}
 """Fixtures that make a real proof (or reuse one that took minutes): a test that asks for one is slow, and says so."""
 
 

@@ -3,22 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, errors, zk
 from pipeline.core import (
     BUILTINS,
+    MIB,
     ActivityDefinition,
     Capabilities,
+    HostFunction,
     Limits,
     ProveOptions,
     Runtime,
+    SecretProvider,
     artifact,
+    default_secrets,
     read_bounded,
     sha256_hex,
 )
-from pipeline.sandbox import Log, WasiExecutor, WasmExecutor, check_module
+from pipeline.sandbox import Log, WasiExecutor, WasmExecutor, check_module, encode_document
 from pipeline.store import ActivityRegistry, BlobStore, default_blobstore, default_registry
 
 
@@ -95,24 +100,116 @@ def run_risc0(
     activity's ``limits.fuel`` is the guest's cycle limit, so a runaway guest stops before it is proven.
     """
     elf = blobs.get(defn.blob)
+    return _proven_step(elf, zk.image_id(elf), document, blobs, defn.limits.fuel, options, progress, cluster)
+
+
+def _proven_step(
+    elf: bytes,
+    image_id: str,
+    stdin: Any,
+    blobs: BlobStore,
+    max_cycles: int,
+    options: ProveOptions,
+    progress: zk.Progress | None,
+    cluster: str | None,
+    on_plan: Callable[[zk.SegmentPlan], None] | None = None,
+) -> dict[str, Any]:
+    """What a proven step outputs: its receipt's journal, with the receipt's digest, image ID, kind and cycles
+    beside it (the receipt checked first: a step never hands on a receipt this machine would refuse)."""
     proof = zk.prove(
         elf,
-        document,
+        stdin,
         kind=options.kind,
         segment_limit_po2=options.segment_po2,
         progress=progress,
-        max_cycles=defn.limits.fuel,
+        max_cycles=max_cycles,
         cluster=cluster,
+        on_plan=on_plan,
     )
-    image_id = zk.image_id(elf)
-    proof.receipt.verify(image_id)
+    journal = proof.receipt.verify(image_id)
     return {
-        "journal": zk.decode_journal(proof.receipt.journal),
+        "journal": zk.decode_journal(journal),
         "receipt": zk.store_receipt(proof.receipt, blobs),
         "image_id": image_id,
         "kind": proof.receipt.kind,
         "cycles": proof.execution.total_cycles,
     }
+
+
+PROVABLE = {Runtime.assemblyscript: zk.WasmAbi.assemblyscript, Runtime.wasm: zk.WasmAbi.rust}
+"""The runtimes whose activities can run in the ``wasm-exec`` guest, and the ABI it calls them with."""
+
+
+def wasm_guest_input(
+    defn: ActivityDefinition, document: Any, blobs: BlobStore, secrets: SecretProvider | None = None
+) -> tuple[bytes, bytes, bytes]:
+    """The module, the input and the ``wasm-exec`` guest's stdin for one call of ``defn``, with its limits and its
+    granted secrets' values (which the receipt never reveals). The input is the text a wasmtime call is given
+    (``encode_document``), byte for byte, so that the proven output is the one wasmtime gives."""
+    abi = PROVABLE.get(defn.runtime)
+    if abi is None:
+        raise errors.InvalidInput(
+            f"{defn.ref} is a {defn.runtime.value} activity: only assemblyscript and wasm activities can be proven "
+            f"in {zk.WASM_GUEST} (a risc0 activity is proven as it is)"
+        )
+    module, data = blobs.get(defn.blob), encode_document(document, defn)
+    grants = defn.capabilities
+    values: dict[str, str | None] = {}
+    if HostFunction.loom_get_secret in grants.host_functions:
+        provider = secrets or default_secrets()
+        values = {name: provider.get(name) for name in grants.secrets}
+    stdin = zk.wasm_input(
+        module,
+        abi,
+        data,
+        fuel=defn.limits.fuel,
+        memory_bytes=defn.limits.memory_mib * MIB,
+        output_bytes=defn.limits.output_mib * MIB,
+        log=HostFunction.loom_log in grants.host_functions,
+        secrets=values,
+    )
+    return module, data, stdin
+
+
+def execute_proven_wasm(
+    defn: ActivityDefinition, document: Any, blobs: BlobStore, *, secrets: SecretProvider | None = None
+) -> tuple[zk.WasmRun, zk.Execution]:
+    """What ``run_proven_wasm`` would prove, without proving it: the guest's journal and its cycle counts (a fraction
+    of a proof's time), failing as the proof would."""
+    module, data, stdin = wasm_guest_input(defn, document, blobs, secrets)
+    guest = zk.load_guest(zk.WASM_GUEST)
+    try:
+        execution = zk.execute(guest.elf, stdin, max_cycles=zk.wasm_cycle_limit(defn.limits.fuel, module))
+    except errors.GuestPanicked as exc:
+        raise zk.wasm_failure(exc, defn.ref, defn.limits.fuel) from None
+    run = zk.WasmRun.model_validate_json(execution.journal)
+    zk.check_wasm_run(run, module, data)
+    return run, execution
+
+
+def run_proven_wasm(
+    defn: ActivityDefinition,
+    document: Any,
+    blobs: BlobStore,
+    *,
+    progress: zk.Progress | None = None,
+    options: ProveOptions = ProveOptions(),
+    cluster: str | None = None,
+    secrets: SecretProvider | None = None,
+    on_plan: Callable[[zk.SegmentPlan], None] | None = None,
+) -> dict[str, Any]:
+    """An ``assemblyscript`` or ``wasm`` activity proven in the ``wasm-exec`` guest: the step's output is the
+    receipt's journal (``zk.WasmRun``: the module's digest, the input's, and the output wasmtime would give) with
+    the receipt beside it, as for a ``risc0`` step. Fuel is wasmi's; the module's memory limit holds in the guest."""
+    module, data, stdin = wasm_guest_input(defn, document, blobs, secrets)
+    guest = zk.load_guest(zk.WASM_GUEST)
+    cycles = zk.wasm_cycle_limit(defn.limits.fuel, module)
+    try:
+        output = _proven_step(guest.elf, guest.image_id, stdin, blobs, cycles, options, progress, cluster, on_plan)
+    except errors.GuestPanicked as exc:
+        raise zk.wasm_failure(exc, defn.ref, defn.limits.fuel) from None
+    zk.check_wasm_run(zk.WasmRun.model_validate(output["journal"]), module, data)
+    return output
 
 
 class Executors:
@@ -133,7 +230,10 @@ class Executors:
         progress: zk.Progress | None = None,
         options: ProveOptions | None = None,
     ) -> Any:
-        """Runs one activity on one document with the executor its runtime needs."""
+        """Runs one activity on one document with the executor its runtime needs; with ``options``, a wasm or
+        AssemblyScript activity is proven in the ``wasm-exec`` guest instead (``run_proven_wasm``)."""
+        if options is not None and defn.runtime in PROVABLE:
+            return run_proven_wasm(defn, document, self.blobs, progress=progress, options=options, cluster=self.cluster)
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
             self._wasm = self._wasm or WasmExecutor(self.blobs)
             return self._wasm.run(defn, document, log=log)

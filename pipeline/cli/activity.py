@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipeline import activities
+from pipeline import activities, errors, zk
 from pipeline.activities import register_builtins, register_module, resolve
+from pipeline.cli import zk as zk_cli
 from pipeline.cli.output import (
     JSON_OPT,
     SECRETS_DIR_OPT,
@@ -24,7 +25,7 @@ from pipeline.cli.output import (
     safe,
     write_json,
 )
-from pipeline.core import ActivityDefinition, Capabilities, Limits, Runtime, use_secrets_dir
+from pipeline.core import ActivityDefinition, Capabilities, Limits, ProveOptions, ReceiptKind, Runtime, use_secrets_dir
 from pipeline.store import default_blobstore, default_registry
 
 app = typer.Typer(
@@ -87,12 +88,37 @@ def run(
         f"printing it (a terminal is shown at most {TERMINAL_BOUND // 1024} KiB).",
     ),
     secrets_dir: Path = SECRETS_DIR_OPT,
+    prove: bool = typer.Option(
+        False,
+        "--prove",
+        help="Run a wasm or AssemblyScript activity in the zkVM (the wasm-exec guest) and keep a receipt: the output "
+        "is its journal (the module's and the input's SHA-256, and the output) with the receipt's digest.",
+    ),
+    kind: ReceiptKind = typer.Option(ReceiptKind.composite, "--kind", help="With --prove: composite or succinct."),
+    segment_po2: int = zk_cli.SEGMENT_PO2_OPT,
 ) -> None:
     """Run an activity once and print its JSON output (log lines go to stderr)."""
     check_out_path(out)
+    if not prove and (kind is not ReceiptKind.composite or segment_po2 is not None):
+        raise errors.InvalidInput("--kind and --segment-po2 are for --prove")
     use_secrets_dir(secrets_dir)
-    defn = resolve(default_registry(), default_blobstore(), ref)
-    output = activities.Executors(default_blobstore()).run(defn, read_input(input), log=_log_line)
+    blobs = default_blobstore()
+    defn = resolve(default_registry(), blobs, ref)
+    document = read_input(input)
+    if prove:
+        # executed first (a fraction of a proof's time): a module that fails says so before any progress is shown
+        activities.execute_proven_wasm(defn, document, blobs)
+        with zk_cli.proving_bar(f"{defn.ref} in {zk.WASM_GUEST}", False, False) as report:
+            output = activities.run_proven_wasm(
+                defn,
+                document,
+                blobs,
+                options=ProveOptions(kind=kind, segment_po2=segment_po2),
+                progress=report.progress,
+                on_plan=report.plan,
+            )
+    else:
+        output = activities.Executors(blobs).run(defn, document, log=_log_line)
     if out is None:
         print_json(output, hint="use --out FILE, or pipe the output, to get all of it")
     else:

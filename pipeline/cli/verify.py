@@ -42,6 +42,7 @@ def verify(
                 Text.assemble(
                     mark,
                     plain(f" {r.kind} receipt of step {r.step}: {r.guest} {r.image_id[:12]}..."),
+                    plain(f" running {r.activity} (module {r.module_sha256[:12]}...)") if r.module_sha256 else "",
                     " verifies" if r.verified else " does not verify",
                     "" if r.trusted else ", for an image ID this Loom does not trust",
                 )

@@ -11,7 +11,7 @@ from pipeline.core._artifacts import (
 )
 from pipeline.core._builtins import BUILTINS, HMAC_GRANTS, Builtin
 from pipeline.core._canonical import canonical, compact_json, is_digest, parse_json, sha256_hex
-from pipeline.core._files import INPUT_BYTES, TEXT_BYTES, read_bounded, write_atomic
+from pipeline.core._files import INPUT_BYTES, MIB, TEXT_BYTES, read_bounded, write_atomic
 from pipeline.core._home import cache_dir, loom_home, risc0_host_binary
 from pipeline.core._keyfile import private_key
 from pipeline.core._models import (
@@ -43,6 +43,7 @@ __all__ = [
     "INPUT_BYTES",
     "MAX_FUEL",
     "MAX_SEGMENT_PO2",
+    "MIB",
     "MIN_SEGMENT_PO2",
     "SAMPLE_NOTARY_KEY",
     "SAMPLE_PRESENTATION",

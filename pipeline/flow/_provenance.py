@@ -1,9 +1,10 @@
 """Where each value of a run's output comes from: ``proven`` (a field of a verified receipt's journal, taken by
 reference) or ``host`` (anything computed or given outside the zkVM).
 
-The rule is structural, read off the pipeline's ``output:`` template and the runtime of each step, never off the
-values: an activity that outputs something shaped like a risc0 step's output is still a ``host`` step. A value is
-``proven`` only when its template is exactly one reference into the ``journal`` of a ``risc0`` step; text that
+The rule is structural, read off the pipeline's ``output:`` template and how each step ran, never off the values: an
+activity that outputs something shaped like a risc0 step's output is still a ``host`` step. A value is ``proven``
+only when its template is exactly one reference into the ``journal`` of a proven step (a ``risc0`` step, or a wasm
+step with ``prove:``, which ran in the ``wasm-exec`` guest); text that
 interpolates a proven value is ``host`` (it is new text the host made), and so are the pipeline's input, the
 constants of the spec and a risc0 step's receipt metadata (its digest, image ID, kind, cycles), which are facts
 about the receipt, not part of what it proves.
@@ -45,22 +46,32 @@ class Provenance(BaseModel):
 
 
 class StepReceipt(BaseModel):
-    """The receipt a risc0 step made, as the data dir holds it: what backs the step's proven values."""
+    """The receipt a proven step made, as the data dir holds it: what backs the step's proven values."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    guest: str = Field(description="the activity, NAME@VERSION")
+    guest: str = Field(description="the activity, NAME@VERSION (for a proven wasm step, the activity it ran)")
     image_id: str
     kind: ReceiptKind
     receipt: str = Field(description="the receipt's digest in the blob store")
+    module_sha256: str | None = Field(
+        default=None, description="a proven wasm step: the module the wasm-exec guest ran (its journal names it)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class StepOrigin:
-    """What classification needs to know of a step: how it ran, and whether it ran at all."""
+    """What classification needs to know of a step: how it ran (in the zkVM or not), and whether it ran at all."""
 
     runtime: Runtime
     skipped: bool = False
+    prove: bool = False
+    """The step has ``prove:`` (a wasm step then runs in the ``wasm-exec`` guest)."""
+
+    @property
+    def proven(self) -> bool:
+        """It ran in the zkVM: a ``risc0`` step, or a wasm step with ``prove:``."""
+        return self.runtime is Runtime.risc0 or self.prove
 
 
 def dotted(path: ValuePath) -> str:
@@ -118,7 +129,7 @@ def _reference(ref: str, value: Any, path: ValuePath, steps: Mapping[str, StepOr
         return
     step, rest = parts[1], parts[3:]  # steps.NAME.output.REST
     origin = steps[step]
-    if origin.runtime is not Runtime.risc0 or origin.skipped:
+    if not origin.proven or origin.skipped:
         why = (
             f"step {step} was skipped, so null"
             if origin.skipped
@@ -129,7 +140,7 @@ def _reference(ref: str, value: Any, path: ValuePath, steps: Mapping[str, StepOr
         found.append(_proven(path, step, ".".join(rest[1:])))
     elif rest:
         found.append(Provenance(path=path, source=Source.host, step=step, why=_metadata(step, rest[0])))
-    else:  # the whole output of a risc0 step: its journal is proven, the receipt's metadata beside it is not
+    else:  # the whole output of a proven step: its journal is proven, the receipt's metadata beside it is not
         for key in value if isinstance(value, dict) else {}:
             if key == "journal":
                 found.append(_proven((*path, key), step, ""))

@@ -96,31 +96,36 @@ class RunResult(BaseModel):
     provenance: list[Provenance] = []
     """Where each part of ``output`` comes from: a verified receipt's journal, or the host."""
     receipts: dict[str, StepReceipt] = {}
-    """The receipt of each risc0 step that ran, by step."""
+    """The receipt of each proven step that ran (risc0, or wasm with ``prove:``), by step."""
     error: str | None = None
     executed: int = 0
     cached: int = 0
 
 
 def _provenance(
+    spec: PipelineSpec,
     template: Any,
     output: Any,
     definitions: dict[str, ActivityDefinition],
     outputs: dict[str, Any],
     skipped: set[str],
 ) -> dict[str, Any]:
-    """A finished run's ``provenance`` and ``receipts`` (see ``RunResult``), from its steps' activities and
-    outputs: the same whether worked out as the run ends or read back from its journal."""
-    origins = {name: StepOrigin(defn.runtime, name in skipped) for name, defn in definitions.items()}
+    """A finished run's ``provenance`` and ``receipts`` (see ``RunResult``), from its steps' activities, proof
+    options and outputs: the same whether worked out as the run ends or read back from its journal."""
+    origins = {
+        name: StepOrigin(defn.runtime, name in skipped, spec.steps[name].prove is not None)
+        for name, defn in definitions.items()
+    }
     receipts = {
         name: StepReceipt(
             guest=defn.ref,
             image_id=outputs[name]["image_id"],
             kind=outputs[name]["kind"],
             receipt=outputs[name]["receipt"],
+            module_sha256=None if defn.runtime is Runtime.risc0 else defn.blob,
         )
         for name, defn in definitions.items()
-        if defn.runtime is Runtime.risc0 and name not in skipped
+        if origins[name].proven and not origins[name].skipped
     }
     return {"provenance": classify(template, output, origins), "receipts": receipts}
 
@@ -159,7 +164,7 @@ class StepPlan:
     @property
     def batched(self) -> bool:
         """Proofs take minutes: each goes to a worker alone; anything else may share a round trip."""
-        return self.defn.runtime is not Runtime.risc0
+        return self.defn.runtime is not Runtime.risc0 and self.options_json is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +358,7 @@ class Runner:
             status=run.status,
             output=output,
             **counts,
-            **_provenance(template, output, definitions, outputs, skipped),
+            **_provenance(spec, template, output, definitions, outputs, skipped),
         )
 
     def _resolve(self, spec: PipelineSpec) -> dict[str, ActivityDefinition]:
@@ -373,10 +378,11 @@ class Runner:
         resolved = self._resolve(spec)
         definitions = {name: resolved[step.activity] for name, step in spec.steps.items()}
         for name, step in spec.steps.items():
-            if step.prove and definitions[name].runtime is not Runtime.risc0:
+            runtime = definitions[name].runtime
+            if step.prove and runtime is not Runtime.risc0 and runtime not in activities.PROVABLE:
                 raise errors.InvalidInput(
-                    f"step {name}: prove options apply to risc0 activities, and "
-                    f"{definitions[name].ref} is a {definitions[name].runtime.value} one"
+                    f"step {name}: prove applies to risc0, assemblyscript and wasm activities, and "
+                    f"{definitions[name].ref} is a {runtime.value} one"
                 )
             if step.limits and not step.limits.within(definitions[name].limits):
                 raise errors.InvalidInput(
@@ -511,7 +517,7 @@ class _Execution:
             output=output,
             executed=state.executed,
             cached=state.cached,
-            **_provenance(template, output, definitions, outputs, state.skipped),
+            **_provenance(self.spec, template, output, definitions, outputs, state.skipped),
         )
 
     def _start(self, state: RunState, steps: list[str]) -> None:

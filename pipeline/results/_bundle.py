@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,6 +48,14 @@ class BundleReceipt(_Model):
     kind: ReceiptKind
     sha256: str = Field(pattern=_HEX64, description="of the receipt's bytes")
     receipt: str = Field(description="base64 of risc0's serialized receipt (bincode of risc0_zkvm::Receipt)")
+    activity: str | None = Field(
+        default=None, description="a proven wasm step: the activity (NAME@VERSION) the wasm-exec guest ran"
+    )
+    module_sha256: str | None = Field(
+        default=None,
+        pattern=_HEX64,
+        description="a proven wasm step: SHA-256 of that activity's module, which the receipt's journal must name",
+    )
 
 
 class BundlePipeline(_Model):
@@ -83,6 +92,20 @@ def spec_digest(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(compact_json(spec).encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Made:
+    """A receipt a step made, to go into a bundle."""
+
+    step: str
+    guest: str
+    guest_version: str
+    image_id: str
+    kind: ReceiptKind
+    data: bytes
+    activity: str | None = None
+    module_sha256: str | None = None
+
+
 def make_bundle(
     *,
     run_id: str,
@@ -90,9 +113,9 @@ def make_bundle(
     input_sha256: str,
     output: Any,
     provenance: Sequence[Provenance],
-    receipts: Sequence[tuple[str, str, str, str, ReceiptKind, bytes]],
+    receipts: Sequence[Made],
 ) -> Bundle:
-    """A bundle of a finished run; ``receipts`` are (step, guest, guest version, image ID, kind, receipt bytes)."""
+    """A bundle of a finished run, with the receipts its proven values need."""
     return Bundle(
         loom_version=__version__,
         run_id=run_id,
@@ -103,15 +126,17 @@ def make_bundle(
         provenance=list(provenance),
         receipts=[
             BundleReceipt(
-                step=step,
-                guest=guest,
-                guest_version=version,
-                image_id=image_id,
-                kind=kind,
-                sha256=hashlib.sha256(data).hexdigest(),
-                receipt=base64.b64encode(data).decode(),
+                step=made.step,
+                guest=made.guest,
+                guest_version=made.guest_version,
+                image_id=made.image_id,
+                kind=made.kind,
+                sha256=hashlib.sha256(made.data).hexdigest(),
+                receipt=base64.b64encode(made.data).decode(),
+                activity=made.activity,
+                module_sha256=made.module_sha256,
             )
-            for step, guest, version, image_id, kind, data in receipts
+            for made in receipts
         ],
     )
 
@@ -171,6 +196,8 @@ class ReceiptCheck(_Model):
     trusted: bool = Field(description="the image ID is one the verifier knows (Loom's lock, or --image-id)")
     verified: bool = Field(description="the receipt's seal verifies for the image ID")
     problem: str | None = None
+    activity: str | None = Field(default=None, description="a proven wasm step: the activity wasm-exec ran")
+    module_sha256: str | None = Field(default=None, description="... and its module, as the journal names it")
 
 
 class ValueCheck(_Model):
@@ -276,6 +303,8 @@ def _check_receipt(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -
             trusted=trusted,
             verified=verified,
             problem=problem,
+            activity=r.activity,
+            module_sha256=r.module_sha256,
         )
 
     try:
@@ -298,6 +327,14 @@ def _check_receipt(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -
         decoded = json.loads(journal, parse_constant=_not_json)
     except (UnicodeDecodeError, json.JSONDecodeError, errors.InvalidInput, RecursionError):
         decoded = None  # a verified journal that is not JSON backs no value (each proven one then fails)
+    if r.module_sha256 is not None or r.guest == zk.WASM_GUEST:
+        named = decoded.get("module_sha256") if isinstance(decoded, dict) else None
+        if r.module_sha256 is None or named != r.module_sha256:
+            problem = (
+                f"receipt of step {r.step}: it proves module {str(named)[:12]}... ran, but the bundle says "
+                f"{r.activity} ({str(r.module_sha256)[:12]}...)"
+            )
+            return result(problem, trusted=True, verified=True), None
     return result(None, trusted=True, verified=True), decoded
 
 

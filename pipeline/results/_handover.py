@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline import errors, zk
+from pipeline import __version__, errors, zk
 from pipeline.flow import PipelineSpec, Runner, Source
 from pipeline.results import _bundle as bundle
 from pipeline.store import RunStatus
@@ -23,10 +23,19 @@ def bundle_of(runner: Runner, run_id: str) -> bundle.Bundle:
     for step in sorted({p.step for p in outcome.provenance if p.source is Source.proven and p.step}):
         made = outcome.receipts[step]
         defn = runner.registry.resolve(spec.steps[step].activity)
-        image_id = zk.image_id(runner.blobs.get(defn.blob))
         data = runner.blobs.get(made.receipt)
-        zk.verify(data, image_id)
-        receipts.append((step, defn.name, defn.version, image_id, made.kind, data))
+        if made.module_sha256 is None:  # a risc0 step: its activity is the guest
+            image_id = zk.image_id(runner.blobs.get(defn.blob))
+            zk.verify(data, image_id)
+            receipts.append(bundle.Made(step, defn.name, defn.version, image_id, made.kind, data))
+        else:  # a proven wasm step: the wasm-exec guest ran the activity's module
+            guest = zk.load_guest(zk.WASM_GUEST)
+            zk.verify(data, guest.image_id)
+            receipts.append(
+                bundle.Made(
+                    step, guest.name, __version__, guest.image_id, made.kind, data, defn.ref, made.module_sha256
+                )
+            )
     return bundle.make_bundle(
         run_id=run_id,
         spec=json.loads(run.spec),

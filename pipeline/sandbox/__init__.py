@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.sandbox._abi import check_module
 from pipeline.sandbox._engine import Engine, ModuleCache
-from pipeline.sandbox._executor import Actor, WasmExecutor
+from pipeline.sandbox._executor import Actor, WasmExecutor, encode_document
 from pipeline.sandbox._host import LOG_CALL_BYTES, LOG_LINE_BYTES, Log
 from pipeline.sandbox._wasi import WasiExecutor
 
@@ -24,6 +24,7 @@ __all__ = [
     "WasiExecutor",
     "WasmExecutor",
     "check_module",
+    "encode_document",
 ]
 
 

@@ -1,7 +1,8 @@
 """RISC Zero: guests by name, execution, proving (composite or succinct, here or on a Ray cluster, in segments of the
 size that proves cheapest) and verification of receipts, over the native module (``pipeline._native``).
 
-Loom's guests read one JSON document from stdin and commit one JSON document to their journal."""
+Loom's guests read one JSON document from stdin and commit one JSON document to their journal; ``wasm-exec`` (a
+wasm activity proven in the wasmi interpreter) reads a framed module and input (``wasm_input``)."""
 
 from pipeline.zk._cluster import RETRIES as CLUSTER_RETRIES
 from pipeline.zk._cluster import connect as connect_cluster
@@ -49,10 +50,17 @@ from pipeline.zk._segments import (
 )
 from pipeline.zk._segments import cheapest as cheapest_segments
 from pipeline.zk._segments import plan as plan_segments
+from pipeline.zk._wasm import GUEST as WASM_GUEST
+from pipeline.zk._wasm import WasmAbi, WasmRun
+from pipeline.zk._wasm import check_run as check_wasm_run
+from pipeline.zk._wasm import cycle_limit as wasm_cycle_limit
+from pipeline.zk._wasm import failure as wasm_failure
+from pipeline.zk._wasm import guest_input as wasm_input
 
 __all__ = [
     "CLUSTER_RETRIES",
     "SEGMENT_MEMORY_MIB",
+    "WASM_GUEST",
     "Capacity",
     "Execution",
     "Guest",
@@ -62,8 +70,11 @@ __all__ = [
     "Receipt",
     "SegmentChoice",
     "SegmentPlan",
+    "WasmAbi",
+    "WasmRun",
     "cheapest_segments",
     "check_fits",
+    "check_wasm_run",
     "cluster_failure",
     "composite_receipt",
     "compress",
@@ -91,4 +102,7 @@ __all__ = [
     "store_receipt",
     "succinct_receipt",
     "verify",
+    "wasm_cycle_limit",
+    "wasm_failure",
+    "wasm_input",
 ]

@@ -226,12 +226,13 @@ def test_the_journaled_cache_key_covers_the_steps_lowered_limits(activities) -> 
     assert attempt.cache_key == lowered != StepPlan.of(defn).key(digest, secrets)
 
 
-def test_prove_options_apply_only_to_risc0_steps_and_key_the_cache(activities) -> None:
+def test_prove_applies_to_steps_the_zkvm_can_run_and_keys_the_cache(activities) -> None:
     from pipeline.core import ActivityDefinition, ProveOptions
     from pipeline.flow._runner import StepPlan
 
-    with pytest.raises(errors.InvalidInput, match="prove options apply to risc0 activities"):
-        Runner().run(_one_step("echo", prove={"kind": "succinct"}), {})
+    for unprovable in ("json-canon", "hmac-plugin"):  # a WASI command, an Extism plugin
+        with pytest.raises(errors.InvalidInput, match="prove applies to risc0, assemblyscript and wasm activities"):
+            Runner().run(_one_step(unprovable, prove={"kind": "succinct"}), {})
     with pytest.raises(ValueError):
         ProveOptions(segment_po2=99)
     defn = ActivityDefinition(name="g", version="1.0.0", runtime="risc0", blob="0" * 64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,3 +101,21 @@ def rust_made_receipt(guest: zk.Guest, document: object) -> bytes:
             )
             out.replace(kept)
     return kept.read_bytes()
+
+
+def reuse_home(name: str, home: Path) -> None:
+    """Starts the data dir ``home`` as a copy of the one a proving test kept under $LOOM_CACHE/test-homes (if any),
+    so that Loom's step cache serves the proof while nothing that makes it has changed."""
+    kept = cache_dir() / "test-homes" / name
+    if kept.is_dir():
+        shutil.copytree(kept, home, symlinks=True)
+
+
+def keep_home(name: str, home: Path) -> None:
+    """Keeps the data dir of a run that proved something for the next session (``reuse_home``), replacing the old."""
+    kept = cache_dir() / "test-homes" / name
+    staged = kept.with_name(f"{kept.name}.{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(home, staged, symlinks=True)
+    shutil.rmtree(kept, ignore_errors=True)
+    staged.rename(kept)

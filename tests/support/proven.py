@@ -1,0 +1,74 @@
+"""The session's proven wasm run: a pipeline whose step is an AssemblyScript activity (``WRAP``, registered as
+``wrap@1.0.0``) proven in the wasm-exec guest, run with `loom run --bundle` as a user would. Its bundle is what the
+tests verify and alter; its receipt is what risc0's own verifier checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support import keep_home, loom, reuse_home
+from tests.support.assemblyscript import WRAP, compile_assemblyscript
+
+PROVEN_WASM = {
+    "name": "proven-wrap",
+    "steps": {
+        "wrap": {
+            "activity": "wrap@1.0.0",
+            "input": {"words": "${input.words}"},
+            "prove": {"kind": "composite", "segment_po2": 18},
+        }
+    },
+    "output": {
+        "wrapped": "${steps.wrap.output.journal.output.wrapped}",
+        "length": "${steps.wrap.output.journal.output.length}",
+        "module": "${steps.wrap.output.journal.module_sha256}",
+        "label": "${input.label}",
+    },
+}
+PROVEN_INPUT = {"words": ["zkVM", "ünï", "🦊"], "label": "wasm"}
+TIMEOUT = 1800
+
+
+@dataclass(frozen=True)
+class ProvenWasm:
+    home: Path
+    module: bytes
+    result: dict[str, Any]
+    bundle: Path
+
+    def edited(self, change: Any) -> bytes:
+        """The bundle after ``change`` edited its JSON in place."""
+        data = json.loads(self.bundle.read_bytes())
+        change(data)
+        return json.dumps(data).encode()
+
+
+def run_proven_wasm(work: Path) -> ProvenWasm:
+    home, bundle = work / "home", work / "proven-wrap.bundle.json"
+    reuse_home("proven-wrap", home)
+    env = {"LOOM_HOME": str(home)}
+    module = compile_assemblyscript(WRAP)
+    (work / "wrap.wasm").write_bytes(module)
+    registered = loom(
+        "activity", "register", str(work / "wrap.wasm"), "--name", "wrap", "--version", "1.0.0",
+        "--runtime", "assemblyscript", "--json", env=env,
+    )  # fmt: skip
+    if registered.returncode != 0:
+        raise RuntimeError(f"wrap did not register: {registered.stderr}")
+    (work / "spec.yaml").write_text(yaml.safe_dump(PROVEN_WASM, allow_unicode=True))
+    (work / "input.json").write_text(json.dumps(PROVEN_INPUT, ensure_ascii=False))
+    run = loom(
+        "run", str(work / "spec.yaml"), "--input", f"@{work / 'input.json'}", "--bundle", str(bundle), "--json",
+        env=env, timeout=TIMEOUT,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise RuntimeError(f"the proven wasm pipeline did not run: {run.stderr[-3000:]}")
+    result = json.loads(run.stdout)
+    if result["executed"]:  # proven now: keep this data dir for the next session
+        keep_home("proven-wrap", home)
+    return ProvenWasm(home, module, result, bundle)
