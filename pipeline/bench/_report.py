@@ -281,6 +281,18 @@ EXTRA_RATIOS = [
         _at_most(1.15),
     ),
     ExtraRatio(
+        "ratio_wasm_over_native_guest",
+        "wasm-exec",
+        "json-claim",
+        "json-pick's pick, rows to prove: the AssemblyScript activity in wasm-exec / the native Rust guest",
+    ),
+    ExtraRatio(
+        "ratio_zkvm_execute_over_wasmtime",
+        "wasm-exec",
+        "wasmtime",
+        "{case}, one call: executed in the zkVM (wasm-exec, not proven) / wasmtime",
+    ),
+    ExtraRatio(
         "ratio_native_cpu_over_baseline",
         "native CPU",
         "baseline",
