@@ -182,7 +182,7 @@ def execute_proven_wasm(
         execution = zk.execute(guest.elf, stdin, max_cycles=zk.wasm_cycle_limit(defn.limits.fuel, module))
     except errors.GuestPanicked as exc:
         raise zk.wasm_failure(exc, defn.ref, defn.limits.fuel) from None
-    run = zk.WasmRun.model_validate_json(execution.journal)
+    run = zk.read_wasm_run(execution.journal, defn.ref)
     zk.check_wasm_run(run, module, data)
     return run, execution
 
@@ -200,7 +200,11 @@ def run_proven_wasm(
 ) -> dict[str, Any]:
     """An ``assemblyscript`` or ``wasm`` activity proven in the ``wasm-exec`` guest: the step's output is the
     receipt's journal (``zk.WasmRun``: the module's digest, the input's, and the output wasmtime would give) with
-    the receipt beside it, as for a ``risc0`` step. Fuel is wasmi's; the module's memory limit holds in the guest."""
+    the receipt beside it, as for a ``risc0`` step. Fuel is wasmi's; the module's memory limit holds in the guest.
+
+    The call is executed first (``execute_proven_wasm``, a fraction of the proof's time): a module that fails, or
+    whose output Loom would refuse, fails the step before anything is proven."""
+    execute_proven_wasm(defn, document, blobs, secrets=secrets)
     module, data, stdin = wasm_guest_input(defn, document, blobs, secrets)
     guest = zk.load_guest(zk.WASM_GUEST)
     cycles = zk.wasm_cycle_limit(defn.limits.fuel, module)

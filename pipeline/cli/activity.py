@@ -106,8 +106,7 @@ def run(
     defn = resolve(default_registry(), blobs, ref)
     document = read_input(input)
     if prove:
-        # executed first (a fraction of a proof's time): a module that fails says so before any progress is shown
-        activities.execute_proven_wasm(defn, document, blobs)
+        activities.execute_proven_wasm(defn, document, blobs)  # a failure is one line before any progress bar
         with zk_cli.proving_bar(f"{defn.ref} in {zk.WASM_GUEST}", False, False) as report:
             output = activities.run_proven_wasm(
                 defn,

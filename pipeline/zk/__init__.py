@@ -56,6 +56,7 @@ from pipeline.zk._wasm import check_run as check_wasm_run
 from pipeline.zk._wasm import cycle_limit as wasm_cycle_limit
 from pipeline.zk._wasm import failure as wasm_failure
 from pipeline.zk._wasm import guest_input as wasm_input
+from pipeline.zk._wasm import read_run as read_wasm_run
 
 __all__ = [
     "CLUSTER_RETRIES",
@@ -95,6 +96,7 @@ __all__ = [
     "prove",
     "prove_segment",
     "read_receipt",
+    "read_wasm_run",
     "resolve_assumptions",
     "segment_memory",
     "segment_po2_ceiling",

@@ -75,6 +75,12 @@ NOT_JSON = "(i64.const 5)"  # five bytes at address 0: zeros
 HUGE_OUTPUT = "(i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 0x200000))"
 
 
+def returning(text: bytes) -> bytes:
+    """A module whose output is ``text`` (its data at address 16)."""
+    body = f"(i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const {len(text)}))"
+    return rust_abi_module(body, data="".join(f"\\{b:02x}" for b in text))
+
+
 HOSTILE = {
     "loop": (rust_abi_module(LOOP), Limits(fuel=200_000), errors.ActivityOutOfFuel, "fuel"),
     "memory-bomb": (rust_abi_module(GROW_UNTIL_FAIL), Limits(memory_mib=4), errors.ActivityOutOfMemory, "memory"),
@@ -86,6 +92,8 @@ HOSTILE = {
     "state": (rust_abi_module(STATE_BODY, STATE), None, errors.CapabilityDenied, "state"),
     "not-json": (rust_abi_module(NOT_JSON), None, errors.InvalidOutput, "not JSON"),
     "output": (rust_abi_module(HUGE_OUTPUT, pages=64), Limits(output_mib=1), errors.OutputTooLarge, "limit"),
+    "surrogate": (returning(b'["\\ud800"]'), None, errors.InvalidOutput, "lone UTF-16 surrogate"),
+    "trailing": (returning(b'{"a": 1} and more'), None, errors.InvalidOutput, "not JSON"),
 }
 
 
@@ -129,3 +137,30 @@ def test_the_cli_refuses_what_it_cannot_prove_on_one_line(tmp_path) -> None:
     for args, code, says in cases:
         refused = loom("activity", "run", *args, "-i", "{}", env=env)
         assert refused.returncode == code and says in one_error_line(refused), (args, refused.stderr)
+
+
+@pytest.mark.parametrize(
+    ("module", "limits", "error"),
+    [
+        (returning(b'["\\ud800"]'), None, "InvalidOutput"),
+        (rust_abi_module(LOOP), Limits(fuel=100_000), "ActivityOutOfFuel"),
+    ],
+    ids=["surrogate", "loop"],
+)
+def test_a_proven_step_that_fails_fails_once_before_anything_is_proven(
+    module: bytes, limits: Limits | None, error: str
+) -> None:
+    """Executed first: the step fails at once with the typed error, is never retried, and no proof is attempted."""
+    from pipeline.activities import register_module
+    from pipeline.flow import PipelineSpec, Runner
+    from pipeline.store import default_journal
+
+    register_module(module, name="hostile", version="1.0.0", runtime="wasm", limits=limits)
+    spec = PipelineSpec.model_validate(
+        {"name": "p", "steps": {"s": {"activity": "hostile@1.0.0", "input": {}, "prove": {"segment_po2": 16}}}}
+    )
+    events: list[object] = []
+    result = Runner().run(spec, {}, events=lambda step, event, details: events.append(event))
+    assert result.status == "failed" and error in (result.error or "")
+    assert [a.status for a in default_journal().attempts(result.run_id)] == ["failed"]
+    assert "progress" not in events  # not one segment was proven
