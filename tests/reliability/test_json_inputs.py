@@ -23,6 +23,8 @@ from tests.support.wat import rust_abi_module
         ('{"a": NaN}', "NaN is not a JSON number"),
         ('{"a": Infinity}', "Infinity is not a JSON number"),
         ("[-Infinity]", "-Infinity is not a JSON number"),
+        ('{"a": 1e999}', "1e999 is too large for a double"),
+        ("[-2.5E+400]", "-2.5E+400 is too large for a double"),
         ('{"a": "\\ud800"}', "lone UTF-16 surrogate (\\ud800)"),
         ('["\\udfff\\ud800"]', "lone UTF-16 surrogate (\\udfff)"),
     ],

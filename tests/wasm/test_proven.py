@@ -94,6 +94,7 @@ HOSTILE = {
     "output": (rust_abi_module(HUGE_OUTPUT, pages=64), Limits(output_mib=1), errors.OutputTooLarge, "limit"),
     "surrogate": (returning(b'["\\ud800"]'), None, errors.InvalidOutput, "lone UTF-16 surrogate"),
     "trailing": (returning(b'{"a": 1} and more'), None, errors.InvalidOutput, "not JSON"),
+    "huge-number": (returning(b"[1e999]"), None, errors.InvalidOutput, "too large for a double"),
 }
 
 
