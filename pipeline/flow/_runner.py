@@ -143,23 +143,34 @@ class StepPlan:
     options_json: str | None
     limits_json: str
     capabilities_json: str
+    prover: str = ""
+    """A proven wasm step: the image ID of the guest that proves it (wasm-exec), which its receipt names."""
 
     @classmethod
     def of(cls, defn: ActivityDefinition, options: ProveOptions | None = None) -> StepPlan:
+        proven_wasm = options is not None and defn.runtime in activities.PROVABLE
         return cls(
             defn,
             defn.model_dump_json(),
             options.model_dump_json() if options else None,
             defn.limits.model_dump_json(),
             defn.capabilities.model_dump_json(),
+            zk.load_guest(zk.WASM_GUEST).image_id if proven_wasm else "",
         )
 
     def key(self, input_digest: str, secrets: str) -> str:
         """What decides this step's output on an input with this digest: the module, the input, the limits, the
-        grants, the secrets' digest and, for a proof, the receipt kind and segment size."""
-        return _key(
-            self.defn.blob, input_digest, self.limits_json, self.capabilities_json, secrets, self.options_json or ""
+        grants, the secrets' digest and, for a proof, the receipt kind and segment size, and for a proven wasm step
+        the guest that proves it (another Loom's wasm-exec makes receipts of another image ID)."""
+        parts = (
+            self.defn.blob,
+            input_digest,
+            self.limits_json,
+            self.capabilities_json,
+            secrets,
+            self.options_json or "",
         )
+        return _key(*parts, self.prover) if self.prover else _key(*parts)
 
     @property
     def batched(self) -> bool:

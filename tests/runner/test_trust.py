@@ -3,6 +3,7 @@ versions, live runs, orphaned workers, failures that must not leave a run "runni
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from pipeline import errors
+from pipeline import errors, zk
 from pipeline.activities import register_module
 from pipeline.core import Capabilities, Limits
 from pipeline.flow import Runner
@@ -246,3 +247,9 @@ def test_prove_applies_to_steps_the_zkvm_can_run_and_keys_the_cache(activities) 
         )
     }
     assert len(keys) == 4
+    wasm = ActivityDefinition(name="w", version="1.0.0", runtime="wasm", blob="0" * 64)
+    proven = StepPlan.of(wasm, ProveOptions())
+    assert proven.prover == zk.load_guest(zk.WASM_GUEST).image_id and StepPlan.of(wasm).prover == ""
+    # another Loom's wasm-exec proves the same module under another image ID: not the same cached receipt
+    other_guest = dataclasses.replace(proven, prover="1" * 64)
+    assert len({p.key("0" * 64, "s") for p in (StepPlan.of(wasm), proven, other_guest)}) == 3
