@@ -4,7 +4,10 @@ use), and running any registered activity with the executor its runtime needs.""
 from pipeline.activities._activities import (
     PROVABLE,
     Executors,
+    WasmCall,
     execute_proven_wasm,
+    prepare_proven_wasm,
+    prove_wasm_call,
     read_module,
     register_builtin,
     register_builtins,
@@ -18,7 +21,10 @@ from pipeline.activities._activities import (
 __all__ = [
     "PROVABLE",
     "Executors",
+    "WasmCall",
     "execute_proven_wasm",
+    "prepare_proven_wasm",
+    "prove_wasm_call",
     "read_module",
     "register_builtin",
     "register_builtins",

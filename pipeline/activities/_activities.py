@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,29 @@ def wasm_guest_input(
     return module, data, stdin
 
 
-def execute_proven_wasm(
+@dataclass(frozen=True, slots=True)
+class WasmCall:
+    """One call of a wasm activity in the ``wasm-exec`` guest, executed (not proven): what a proof of it needs, and
+    what it would prove (``run``, ``execution``)."""
+
+    defn: ActivityDefinition
+    module: bytes
+    data: bytes
+    stdin: bytes
+    guest: zk.Guest
+    run: zk.WasmRun
+    execution: zk.Execution
+
+    @property
+    def cycle_limit(self) -> int:
+        return zk.wasm_cycle_limit(self.defn.limits.fuel, self.module)
+
+
+def prepare_proven_wasm(
     defn: ActivityDefinition, document: Any, blobs: BlobStore, *, secrets: SecretProvider | None = None
-) -> tuple[zk.WasmRun, zk.Execution]:
-    """What ``run_proven_wasm`` would prove, without proving it: the guest's journal and its cycle counts (a fraction
-    of a proof's time), failing as the proof would."""
+) -> WasmCall:
+    """Executes the call in the guest (a fraction of a proof's time), failing as its proof would: a module that
+    fails, or whose output Loom would refuse, fails here, before anything is proven."""
     module, data, stdin = wasm_guest_input(defn, document, blobs, secrets)
     guest = zk.load_guest(zk.WASM_GUEST)
     try:
@@ -184,7 +203,44 @@ def execute_proven_wasm(
         raise zk.wasm_failure(exc, defn.ref, defn.limits.fuel) from None
     run = zk.read_wasm_run(execution.journal, defn.ref)
     zk.check_wasm_run(run, module, data)
-    return run, execution
+    return WasmCall(defn, module, data, stdin, guest, run, execution)
+
+
+def execute_proven_wasm(
+    defn: ActivityDefinition, document: Any, blobs: BlobStore, *, secrets: SecretProvider | None = None
+) -> tuple[zk.WasmRun, zk.Execution]:
+    """What ``run_proven_wasm`` would prove, without proving it: the guest's journal and its cycle counts."""
+    call = prepare_proven_wasm(defn, document, blobs, secrets=secrets)
+    return call.run, call.execution
+
+
+def prove_wasm_call(
+    call: WasmCall,
+    blobs: BlobStore,
+    *,
+    progress: zk.Progress | None = None,
+    options: ProveOptions = ProveOptions(),
+    cluster: str | None = None,
+    on_plan: Callable[[zk.SegmentPlan], None] | None = None,
+) -> dict[str, Any]:
+    """Proves a prepared call: the step's output is the receipt's journal (``zk.WasmRun``: the module's digest, the
+    input's, and the output wasmtime would give) with the receipt beside it, as for a ``risc0`` step."""
+    try:
+        output = _proven_step(
+            call.guest.elf,
+            call.guest.image_id,
+            call.stdin,
+            blobs,
+            call.cycle_limit,
+            options,
+            progress,
+            cluster,
+            on_plan,
+        )
+    except errors.GuestPanicked as exc:
+        raise zk.wasm_failure(exc, call.defn.ref, call.defn.limits.fuel) from None
+    zk.check_wasm_run(zk.WasmRun.model_validate(output["journal"]), call.module, call.data)
+    return output
 
 
 def run_proven_wasm(
@@ -196,24 +252,11 @@ def run_proven_wasm(
     options: ProveOptions = ProveOptions(),
     cluster: str | None = None,
     secrets: SecretProvider | None = None,
-    on_plan: Callable[[zk.SegmentPlan], None] | None = None,
 ) -> dict[str, Any]:
-    """An ``assemblyscript`` or ``wasm`` activity proven in the ``wasm-exec`` guest: the step's output is the
-    receipt's journal (``zk.WasmRun``: the module's digest, the input's, and the output wasmtime would give) with
-    the receipt beside it, as for a ``risc0`` step. Fuel is wasmi's; the module's memory limit holds in the guest.
-
-    The call is executed first (``execute_proven_wasm``, a fraction of the proof's time): a module that fails, or
-    whose output Loom would refuse, fails the step before anything is proven."""
-    execute_proven_wasm(defn, document, blobs, secrets=secrets)
-    module, data, stdin = wasm_guest_input(defn, document, blobs, secrets)
-    guest = zk.load_guest(zk.WASM_GUEST)
-    cycles = zk.wasm_cycle_limit(defn.limits.fuel, module)
-    try:
-        output = _proven_step(guest.elf, guest.image_id, stdin, blobs, cycles, options, progress, cluster, on_plan)
-    except errors.GuestPanicked as exc:
-        raise zk.wasm_failure(exc, defn.ref, defn.limits.fuel) from None
-    zk.check_wasm_run(zk.WasmRun.model_validate(output["journal"]), module, data)
-    return output
+    """An ``assemblyscript`` or ``wasm`` activity proven in the ``wasm-exec`` guest (``prepare_proven_wasm``, then
+    ``prove_wasm_call``). Fuel is wasmi's; the module's memory limit holds in the guest."""
+    call = prepare_proven_wasm(defn, document, blobs, secrets=secrets)
+    return prove_wasm_call(call, blobs, progress=progress, options=options, cluster=cluster)
 
 
 class Executors:

@@ -106,11 +106,10 @@ def run(
     defn = resolve(default_registry(), blobs, ref)
     document = read_input(input)
     if prove:
-        activities.execute_proven_wasm(defn, document, blobs)  # a failure is one line before any progress bar
+        call = activities.prepare_proven_wasm(defn, document, blobs)  # a failure is one line, before any progress
         with zk_cli.proving_bar(f"{defn.ref} in {zk.WASM_GUEST}", False, False) as report:
-            output = activities.run_proven_wasm(
-                defn,
-                document,
+            output = activities.prove_wasm_call(
+                call,
                 blobs,
                 options=ProveOptions(kind=kind, segment_po2=segment_po2),
                 progress=report.progress,
