@@ -158,6 +158,11 @@ class ImageIdMismatch(ReceiptInvalid):
     """The receipt is valid for another program than the expected image ID."""
 
 
+class NotChainable(LoomError):
+    """A run whose proven steps cannot be proven as one chain: a step reads a host step's output, or its guest does
+    not commit what it read; the chain guest's own refusals are this too."""
+
+
 class BundleRefused(LoomError):
     """A result bundle failed a check: a receipt that does not verify or is of an untrusted image, a proven value
     that differs from its journal, a value without provenance, a required value that is not proven."""

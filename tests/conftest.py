@@ -13,7 +13,7 @@ from pipeline import zk
 from pipeline.core import data_dir
 from tests.support import FIXTURES, REPO, claim_input, keep_home, loom, reuse_home
 from tests.support.mixed import MixedRun, receipt_bytes, run_mixed
-from tests.support.proven import ProvenWasm, run_proven_wasm
+from tests.support.proven import ProvenChain, ProvenWasm, prove_chain, run_proven_wasm
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,15 @@ def proven_wasm(tmp_path_factory: pytest.TempPathFactory) -> ProvenWasm:
     return run_proven_wasm(tmp_path_factory.mktemp("proven-wasm"))
 
 
-PROVING_FIXTURES = {"mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node", "proven_wasm"}
+@pytest.fixture(scope="session")
+def proven_chain(proven_wasm: ProvenWasm) -> ProvenChain:
+    """The proven run's two steps proven as one chain: one succinct receipt (see ``tests.support.proven``)."""
+    return prove_chain(proven_wasm)
+
+
+PROVING_FIXTURES = {
+    "mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node", "proven_wasm", "proven_chain",
+}  # fmt: skip
 """Fixtures that make a real proof (or reuse one that took minutes): a test that asks for one is slow, and says so."""
 
 
@@ -119,7 +127,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("slow") is None:
             unmarked.append(item.nodeid)
         if item.get_closest_marker("timeout") is None:
-            needed = FLAGSHIP_TIMEOUT if "flagship_bundle" in proving else PROOF_TIMEOUT
+            needed = FLAGSHIP_TIMEOUT if {"flagship_bundle", "proven_chain"} & proving else PROOF_TIMEOUT
             item.add_marker(pytest.mark.timeout(needed))
     if unmarked:
         raise pytest.UsageError("tests that prove without the slow marker: " + ", ".join(unmarked))

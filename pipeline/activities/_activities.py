@@ -101,7 +101,9 @@ def run_risc0(
     activity's ``limits.fuel`` is the guest's cycle limit, so a runaway guest stops before it is proven.
     """
     elf = blobs.get(defn.blob)
-    return _proven_step(elf, zk.image_id(elf), document, blobs, defn.limits.fuel, options, progress, cluster)
+    output = _proven_step(elf, zk.image_id(elf), document, blobs, defn.limits.fuel, options, progress, cluster)
+    blobs.put(zk.encode_input(document))  # what the guest read, kept for a chain of the run's steps
+    return output
 
 
 def _proven_step(
@@ -240,6 +242,7 @@ def prove_wasm_call(
     except errors.GuestPanicked as exc:
         raise zk.wasm_failure(exc, call.defn.ref, call.defn.limits.fuel) from None
     zk.check_wasm_run(zk.WasmRun.model_validate(output["journal"]), call.module, call.data)
+    blobs.put(call.data)  # what the module read (its input_sha256), kept for a chain of the run's steps
     return output
 
 

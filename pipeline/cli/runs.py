@@ -30,9 +30,10 @@ from pipeline.cli.output import (
     safe,
 )
 from pipeline.cli.provenance import provenance_table
+from pipeline.cli.zk import proving_bar
 from pipeline.core import parse_json, use_secrets_dir, write_atomic
 from pipeline.flow import Event, Runner, RunResult, Source, load_pipeline
-from pipeline.results import bundle_of
+from pipeline.results import Chained, bundle_of, chain_call, execute_chain, prove_chain
 from pipeline.store import RunStatus, StepStatus
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
@@ -105,14 +106,39 @@ BUNDLE_HELP = (
 )
 
 
-def _write_bundle(runner: Runner, run_id: str, path: Path) -> str:
-    """Writes the run's bundle; returns a line saying what went in."""
-    made = bundle_of(runner, run_id)
+CHAIN_HELP = (
+    "With --bundle: prove the run's proven steps as one chain (the chain guest), so that the bundle carries one "
+    "succinct receipt proving every proven step and that each read what the spec gives for the run's input. A run "
+    "where a proven step reads a host step's output keeps one receipt per step (and says why)."
+)
+
+
+def _write_bundle(runner: Runner, run_id: str, path: Path, *, chain: bool = False, json_out: bool = False) -> str:
+    """Writes the run's bundle (with its steps proven as one chain when asked and possible); returns a line saying
+    what went in."""
+    chained = _prove_chain(runner, run_id, json_out) if chain else None
+    made = bundle_of(runner, run_id, chained)
     write_atomic(path, made.to_bytes())
     proven = sum(p.source is Source.proven for p in made.provenance)
-    return (
-        f"bundle written to {path}: {proven} of {len(made.provenance)} values proven by {len(made.receipts)} receipt(s)"
+    by = (
+        f"one chain receipt ({len(chained.journal['steps'])} steps)" + (" from cache" if chained.cached else "")
+        if chained
+        else f"{len(made.receipts)} receipt(s)"
     )
+    return f"bundle written to {path}: {proven} of {len(made.provenance)} values proven by {by}"
+
+
+def _prove_chain(runner: Runner, run_id: str, json_out: bool) -> Chained | None:
+    """The run's chain receipt, or None (with a warning saying why) when its steps cannot be chained."""
+    try:
+        call = chain_call(runner, run_id)
+        execute_chain(call)  # a chain that would fail fails here, before anything is proven
+        with proving_bar(f"chain of {', '.join(call.steps)}", False, json_out) as report:
+            return prove_chain(runner, call, progress=report.progress)
+    except errors.NotChainable as exc:
+        line = f"warning: not proven as one chain: {one_line(str(exc))}; the bundle keeps one receipt per step"
+        err_console.print(safe(line, "yellow"), soft_wrap=True)
+        return None
 
 
 def show_output(result: RunResult) -> None:
@@ -153,6 +179,7 @@ def run(
     secrets_dir: Path = SECRETS_DIR_OPT,
     cluster: str = CLUSTER_OPT,
     bundle: Path = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    chain: bool = typer.Option(False, "--chain", help=CHAIN_HELP),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run.
@@ -160,13 +187,15 @@ def run(
     The output is shown value by value: 'proven' when a verified receipt's journal states it, 'host' when it was
     computed or given outside the zkVM."""
     check_out_path(bundle)
+    if chain and not bundle:
+        raise errors.InvalidInput("--chain makes the bundle's receipt: give --bundle FILE too")
     spec = load_pipeline(pipeline)
     document = _decode(read_input(input))
     runner = Runner(workers=workers, secrets=use_secrets_dir(secrets_dir), cluster=cluster)
     result = _run_with_display(json_out, lambda events: runner.run(spec, document, no_cache=no_cache, events=events))
     bundled = None
     if bundle and result.status == RunStatus.SUCCEEDED:
-        bundled = bundle, _write_bundle(runner, result.run_id, bundle)
+        bundled = bundle, _write_bundle(runner, result.run_id, bundle, chain=chain, json_out=json_out)
     _finish(result, json_out, bundled)
 
 
@@ -242,12 +271,13 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
 def bundle_(
     run_id: str = typer.Argument(...),
     out: Path = typer.Option(..., "--out", "-o", help="The bundle file to write."),
+    chain: bool = typer.Option(False, "--chain", help=CHAIN_HELP.removeprefix("With --bundle: ")),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Write a finished run's result as a bundle: its output, each value's provenance and the receipts that prove
     them, in one file that `loom verify` checks on any machine."""
     check_out_path(out)
-    line = _write_bundle(Runner(), run_id, out)
+    line = _write_bundle(Runner(), run_id, out, chain=chain, json_out=json_out)
     if json_out:
         emit({"run_id": run_id, "bundle": str(out)}, True)
     else:

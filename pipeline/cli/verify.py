@@ -36,12 +36,24 @@ def verify(
         emit(report.model_dump(mode="json") | {"ok": report.ok}, True)
     else:
         console.print(checked_table(report.values))
+        if (c := report.chain) is not None:
+            mark = ("✓", "green") if c.verified and c.trusted and not c.problem else ("✗", "red")
+            console.print(
+                Text.assemble(
+                    mark,
+                    plain(f" {c.kind} chain receipt {c.image_id[:12]}... of steps {', '.join(c.steps) or '?'}"),
+                    " verifies: each step read what the spec gives for the bundle's input"
+                    if not c.problem
+                    else plain(f": {c.problem}"),
+                )
+            )
         for r in report.receipts:
             mark = ("✓", "green") if r.verified and r.trusted else ("✗", "red")
             console.print(
                 Text.assemble(
                     mark,
                     plain(f" {r.kind} receipt of step {r.step}: {r.guest} {r.image_id[:12]}..."),
+                    " (in the chain)" if r.chained else "",
                     plain(f" running {r.activity} (module {r.module_sha256[:12]}...)") if r.module_sha256 else "",
                     " verifies" if r.verified else " does not verify",
                     "" if r.trusted else ", for an image ID this Loom does not trust",

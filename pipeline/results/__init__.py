@@ -4,8 +4,10 @@ and its verification on any machine (nothing but the bundle and the image IDs th
 from pipeline.results._bundle import (
     MAX_BYTES,
     Bundle,
+    BundleChain,
     BundleReceipt,
     BundleReport,
+    ChainCheck,
     Made,
     ReceiptCheck,
     ValueCheck,
@@ -14,19 +16,27 @@ from pipeline.results._bundle import (
     parse_bundle,
     verify_bundle,
 )
+from pipeline.results._chain import ChainCall, Chained, chain_call, execute_chain, prove_chain
 from pipeline.results._handover import bundle_of
 
 __all__ = [
     "MAX_BYTES",
     "Bundle",
+    "BundleChain",
     "BundleReceipt",
     "BundleReport",
+    "ChainCall",
+    "ChainCheck",
+    "Chained",
     "Made",
     "ReceiptCheck",
     "ValueCheck",
     "bundle_json_schema",
     "bundle_of",
+    "chain_call",
+    "execute_chain",
     "make_bundle",
     "parse_bundle",
+    "prove_chain",
     "verify_bundle",
 ]

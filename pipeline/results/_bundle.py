@@ -21,14 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import __version__, errors, zk
-from pipeline.core import ReceiptKind, compact_json, pinned_image_ids, validation_problem
+from pipeline.core import ReceiptKind, compact_json, parse_json, pinned_image_ids, validation_problem
 from pipeline.flow import Provenance, Source, ValuePath, dotted, lookup, value_at
+from pipeline.results._chain import FORMAT as CHAIN_FORMAT
+from pipeline.results._chain import GUEST as CHAIN_GUEST
+from pipeline.results._chain import Chained
 
 FORMAT = "loom-bundle"
-VERSION = 1
+VERSION = 2
+"""Version 2 adds ``chain`` (one receipt for the proven steps); a bundle without one is written as version 1, which
+older Looms read."""
+READS = (1, 2)
 MAX_BYTES = 256 << 20
 """The largest bundle read: a composite receipt is ~240 KB a segment, so this is hundreds of proofs."""
 _HEX64 = r"^[0-9a-f]{64}$"
@@ -58,6 +64,18 @@ class BundleReceipt(_Model):
     )
 
 
+class BundleChain(_Model):
+    """One receipt for the run's proven steps (the ``chain`` guest): it verified each step's receipt and that each
+    step read what the spec gives for the bundle's input; its journal holds each step's journal."""
+
+    guest: Literal["chain"] = "chain"
+    guest_version: str
+    image_id: str = Field(pattern=_HEX64)
+    kind: ReceiptKind
+    sha256: str = Field(pattern=_HEX64, description="of the receipt's bytes")
+    receipt: str = Field(description="base64 of risc0's serialized receipt (bincode of risc0_zkvm::Receipt)")
+
+
 class BundlePipeline(_Model):
     name: str
     spec_sha256: str = Field(pattern=_HEX64, description="SHA-256 of the spec's canonical JSON")
@@ -66,7 +84,7 @@ class BundlePipeline(_Model):
 
 class Bundle(_Model):
     format: Literal["loom-bundle"] = "loom-bundle"
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 1
     loom_version: str
     run_id: str
     created_at: str = Field(description="when the bundle was written (ISO 8601, UTC)")
@@ -75,6 +93,16 @@ class Bundle(_Model):
     output: Any
     provenance: list[Provenance]
     receipts: list[BundleReceipt]
+    chain: BundleChain | None = Field(
+        default=None,
+        description="version 2: one receipt proving the proven steps as a chain (their own receipts are not listed)",
+    )
+
+    @model_validator(mode="after")
+    def _chain_is_version_2(self) -> Bundle:
+        if self.chain is not None and self.version < 2:
+            raise ValueError("a chain receipt needs bundle version 2")
+        return self
 
     @field_validator("receipts")
     @classmethod
@@ -114,9 +142,12 @@ def make_bundle(
     output: Any,
     provenance: Sequence[Provenance],
     receipts: Sequence[Made],
+    chain: Chained | None = None,
 ) -> Bundle:
-    """A bundle of a finished run, with the receipts its proven values need."""
+    """A bundle of a finished run, with the receipts its proven values need: one per proven step, or one ``chain``
+    receipt for all of them."""
     return Bundle(
+        version=1 if chain is None else 2,
         loom_version=__version__,
         run_id=run_id,
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -138,6 +169,15 @@ def make_bundle(
             )
             for made in receipts
         ],
+        chain=None
+        if chain is None
+        else BundleChain(
+            guest_version=__version__,
+            image_id=chain.image_id,
+            kind=chain.kind,
+            sha256=hashlib.sha256(chain.data).hexdigest(),
+            receipt=base64.b64encode(chain.data).decode(),
+        ),
     )
 
 
@@ -174,10 +214,11 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
         document = data
     if not isinstance(document, Mapping) or document.get("format") != FORMAT:
         raise errors.InvalidInput(f'not a bundle: no "format": "{FORMAT}" field')
-    if document.get("version") != VERSION:
+    version = document.get("version")
+    if type(version) is not int or version not in READS:
         raise errors.InvalidInput(
-            f"bundle version {compact_json(document.get('version'))[:20]} is not one this Loom reads "
-            f"(it reads version {VERSION}; a newer Loom may read it)"
+            f"bundle version {compact_json(version)[:20]} is not one this Loom reads "
+            f"(it reads versions {', '.join(map(str, READS))}; a newer Loom may read it)"
         )
     try:
         return Bundle.model_validate(document)
@@ -198,6 +239,19 @@ class ReceiptCheck(_Model):
     problem: str | None = None
     activity: str | None = Field(default=None, description="a proven wasm step: the activity wasm-exec ran")
     module_sha256: str | None = Field(default=None, description="... and its module, as the journal names it")
+    chained: bool = Field(default=False, description="proven by the bundle's chain receipt, not one of its own")
+
+
+class ChainCheck(_Model):
+    """The bundle's chain receipt: when it verifies for a trusted image ID, each chained step's journal is proven,
+    and so is that each step read what the spec gives for the bundle's input (``input_sha256``)."""
+
+    image_id: str
+    kind: str
+    trusted: bool
+    verified: bool
+    steps: list[str]
+    problem: str | None = None
 
 
 class ValueCheck(_Model):
@@ -223,6 +277,7 @@ class BundleReport(_Model):
     receipts: list[ReceiptCheck]
     values: list[ValueCheck]
     problems: list[str]
+    chain: ChainCheck | None = None
 
     @property
     def ok(self) -> bool:
@@ -245,8 +300,16 @@ def verify_bundle(
     problems: list[str] = []
     if spec_digest(bundle.pipeline.spec) != bundle.pipeline.spec_sha256:
         problems.append("the pipeline spec does not match its spec_sha256")
-    receipts, journals = [], {}
+    receipts: list[ReceiptCheck] = []
+    journals: dict[str, Any] = {}
+    chain = None
+    if bundle.chain is not None:
+        chain, receipts, journals = _check_chain(bundle, bundle.chain, lock, set(image_ids))
+        problems += [p for p in [chain.problem, *(r.problem for r in receipts)] if p]
     for r in bundle.receipts:
+        if r.step in journals:
+            problems.append(f"step {r.step} has a receipt of its own and is in the chain")
+            continue
         receipt_check, journal = _check_receipt(r, lock, set(image_ids))
         receipts.append(receipt_check)
         if receipt_check.problem:
@@ -255,7 +318,11 @@ def verify_bundle(
             journals[r.step] = journal
     problems += _coverage(bundle.output, bundle.provenance)
     by_step = {r.step: r for r in bundle.receipts}
+    if bundle.chain is not None:
+        by_step |= {r.step: _as_receipt(r, bundle.chain) for r in receipts if r.chained}
     refused = {check.step for check in receipts if check.problem}
+    if chain is not None and chain.problem:  # then every step without a receipt of its own goes unproven
+        refused |= {p.step for p in bundle.provenance if p.step and p.step not in by_step}
     values = []
     for entry in bundle.provenance:
         check = _check_value(bundle.output, entry, by_step, journals)
@@ -270,25 +337,133 @@ def verify_bundle(
         receipts=receipts,
         values=values,
         problems=problems,
+        chain=chain,
     )
 
 
 def _trust(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -> str | None:
     """Why the receipt's image ID is not trusted, or None when it is."""
-    if r.image_id in given or lock.get(r.guest) == r.image_id:
+    return _distrust(f"receipt of step {r.step}", r.guest, r.image_id, lock, given)
+
+
+def _distrust(what: str, guest: str, image_id: str, lock: Mapping[str, str], given: set[str]) -> str | None:
+    if image_id in given or lock.get(guest) == image_id:
         return None
-    owner = next((name for name, image in lock.items() if image == r.image_id), None)
+    owner = _owner(image_id, lock)
     if owner is not None:
-        return f"receipt of step {r.step}: image ID {r.image_id[:12]}... is this Loom's {owner}, not {r.guest}"
-    if r.guest in lock:
+        return f"{what}: image ID {image_id[:12]}... is this Loom's {owner}, not {guest}"
+    if guest in lock:
         return (
-            f"receipt of step {r.step}: image ID {r.image_id[:12]}... is not this Loom's {r.guest} "
-            f"({lock[r.guest][:12]}...); pass --image-id {r.image_id} if you trust that program"
+            f"{what}: image ID {image_id[:12]}... is not this Loom's {guest} "
+            f"({lock[guest][:12]}...); pass --image-id {image_id} if you trust that program"
         )
     return (
-        f"receipt of step {r.step}: image ID {r.image_id[:12]}... of guest {r.guest} is unknown to this Loom; "
-        f"pass --image-id {r.image_id} if you trust that program"
+        f"{what}: image ID {image_id[:12]}... of guest {guest} is unknown to this Loom; "
+        f"pass --image-id {image_id} if you trust that program"
     )
+
+
+def _owner(image_id: str, lock: Mapping[str, str]) -> str | None:
+    return next((name for name, image in lock.items() if image == image_id), None)
+
+
+def _check_chain(
+    bundle: Bundle, c: BundleChain, lock: Mapping[str, str], given: set[str]
+) -> tuple[ChainCheck, list[ReceiptCheck], dict[str, Any]]:
+    """The chain receipt's check, a check per step it chains, and those steps' journals when it verifies for a
+    trusted image ID and binds this bundle's spec and input."""
+    opened = _open("the chain receipt", c.receipt, c.sha256, CHAIN_GUEST, c.image_id, c.kind, lock, given)
+    check = ChainCheck(
+        image_id=c.image_id, kind=c.kind.value, trusted=opened.trusted, verified=opened.verified, steps=[],
+        problem=opened.problem,
+    )  # fmt: skip
+    if opened.journal is None:
+        return check, [], {}
+    try:
+        decoded = parse_json(opened.journal, "the chain's journal")
+        steps, outputs = list(decoded["steps"]), dict(decoded["outputs"])
+        names = [str(step["name"]) for step in steps]
+        if decoded["format"] != CHAIN_FORMAT:
+            raise ValueError(decoded["format"])
+    except (errors.InvalidInput, KeyError, TypeError, ValueError):
+        return check.model_copy(update={"problem": f"the chain receipt: its journal is not {CHAIN_FORMAT}"}), [], {}
+    check = check.model_copy(update={"steps": names})
+    if decoded.get("spec_sha256") != bundle.pipeline.spec_sha256:
+        return (
+            check.model_copy(update={"problem": "the chain receipt proves another pipeline spec than the bundle's"}),
+            [],
+            {},
+        )
+    if decoded.get("input_sha256") != bundle.input_sha256:
+        problem = "the chain receipt proves a run on another input than the bundle's input_sha256"
+        return check.model_copy(update={"problem": problem}), [], {}
+    in_spec = bundle.pipeline.spec.get("steps")
+    checks = [_chained_step(step, c, lock, given, in_spec if isinstance(in_spec, dict) else {}) for step in steps]
+    return check, checks, {r.step: outputs.get(r.step) for r in checks if r.problem is None}
+
+
+def _chained_step(
+    step: Mapping[str, Any], c: BundleChain, lock: Mapping[str, str], given: set[str], in_spec: Mapping[str, Any]
+) -> ReceiptCheck:
+    """A step the chain receipt proves: its image ID must be one this verifier trusts."""
+    name, image_id, module = str(step["name"]), str(step.get("image_id")), step.get("module_sha256")
+    owner = _owner(image_id, lock)
+    problem = None
+    if owner is None and image_id not in given:
+        problem = (
+            f"step {name} (chained): image ID {image_id[:12]}... is unknown to this Loom; "
+            f"pass --image-id {image_id} if you trust that program"
+        )
+    elif owner == zk.WASM_GUEST and not isinstance(module, str):
+        problem = f"step {name} (chained): a {zk.WASM_GUEST} receipt that names no module"
+    elif name not in in_spec:
+        problem = f"step {name} (chained): the spec has no such step"
+    return ReceiptCheck(
+        step=name, guest=owner or "unknown guest", image_id=image_id, kind=c.kind.value,
+        trusted=owner is not None or image_id in given, verified=True, problem=problem,
+        activity=step.get("activity"), module_sha256=module if isinstance(module, str) else None, chained=True,
+    )  # fmt: skip
+
+
+def _as_receipt(check: ReceiptCheck, c: BundleChain) -> BundleReceipt:
+    """A chained step as the value checks see it: its journal is in the chain receipt's."""
+    return BundleReceipt(
+        step=check.step, guest=check.guest, guest_version=c.guest_version, image_id=check.image_id, kind=c.kind,
+        sha256=c.sha256, receipt="", activity=check.activity, module_sha256=check.module_sha256,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A receipt as far as it got: its journal only when it verifies for a trusted image ID."""
+
+    journal: bytes | None
+    problem: str | None
+    trusted: bool
+    verified: bool
+
+
+def _open(
+    what: str, text: str, sha256: str, guest: str, image_id: str, kind: ReceiptKind, lock: Mapping[str, str],
+    given: set[str],
+) -> _Opened:  # fmt: skip
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return _Opened(None, f"{what}: not base64", False, False)
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        return _Opened(None, f"{what}: its bytes do not match its sha256 (altered)", False, False)
+    distrust = _distrust(what, guest, image_id, lock, given)
+    try:
+        receipt = zk.Receipt.from_bytes(raw)
+        journal = zk.verify(receipt, image_id)
+    except errors.ReceiptInvalid as exc:
+        return _Opened(None, f"{what}: {exc}", distrust is None, False)
+    if receipt.kind != kind.value:
+        return _Opened(None, f"{what}: a {receipt.kind} receipt, labelled {kind.value}", False, False)
+    if distrust is not None:
+        return _Opened(None, distrust, False, True)
+    return _Opened(journal, None, True, True)
 
 
 def _check_receipt(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -> tuple[ReceiptCheck, Any]:
@@ -307,22 +482,10 @@ def _check_receipt(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -
             module_sha256=r.module_sha256,
         )
 
-    try:
-        raw = base64.b64decode(r.receipt, validate=True)
-    except (binascii.Error, ValueError):
-        return result(f"receipt of step {r.step}: not base64"), None
-    if hashlib.sha256(raw).hexdigest() != r.sha256:
-        return result(f"receipt of step {r.step}: its bytes do not match its sha256 (altered)"), None
-    distrust = _trust(r, lock, given)
-    try:
-        receipt = zk.Receipt.from_bytes(raw)
-        journal = zk.verify(receipt, r.image_id)
-    except errors.ReceiptInvalid as exc:
-        return result(f"receipt of step {r.step}: {exc}", trusted=distrust is None), None
-    if receipt.kind != r.kind.value:
-        return result(f"receipt of step {r.step}: a {receipt.kind} receipt, labelled {r.kind.value}"), None
-    if distrust is not None:
-        return result(distrust, verified=True), None
+    opened = _open(f"receipt of step {r.step}", r.receipt, r.sha256, r.guest, r.image_id, r.kind, lock, given)
+    if opened.journal is None:
+        return result(opened.problem, trusted=opened.trusted, verified=opened.verified), None
+    journal = opened.journal
     try:
         decoded = json.loads(journal, parse_constant=_not_json)
     except (UnicodeDecodeError, json.JSONDecodeError, errors.InvalidInput, RecursionError):

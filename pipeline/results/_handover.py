@@ -8,19 +8,22 @@ import json
 from pipeline import __version__, errors, zk
 from pipeline.flow import PipelineSpec, Runner, Source
 from pipeline.results import _bundle as bundle
+from pipeline.results._chain import Chained
 from pipeline.store import RunStatus
 
 
-def bundle_of(runner: Runner, run_id: str) -> bundle.Bundle:
+def bundle_of(runner: Runner, run_id: str, chain: Chained | None = None) -> bundle.Bundle:
     """The bundle of a succeeded run. Each receipt is checked against the image ID of the step's own guest before it
-    goes in, so a bundle never carries a receipt this machine would refuse."""
+    goes in, so a bundle never carries a receipt this machine would refuse. With a ``chain`` (``prove_chain``), that
+    one receipt stands for the steps it chains."""
     outcome = runner.outcome(run_id)
     run = runner.journal.run(run_id)
     if run is None or outcome.status != RunStatus.SUCCEEDED:
         raise errors.InvalidInput(f"run {run_id} has not succeeded ({outcome.status}): it has no result to bundle")
     spec = PipelineSpec.model_validate_json(run.spec)
     receipts = []
-    for step in sorted({p.step for p in outcome.provenance if p.source is Source.proven and p.step}):
+    chained = set() if chain is None else {str(s["name"]) for s in chain.journal["steps"]}
+    for step in sorted({p.step for p in outcome.provenance if p.source is Source.proven and p.step} - chained):
         made = outcome.receipts[step]
         defn = runner.registry.resolve(spec.steps[step].activity)
         data = runner.blobs.get(made.receipt)
@@ -43,4 +46,5 @@ def bundle_of(runner: Runner, run_id: str) -> bundle.Bundle:
         output=outcome.output,
         provenance=outcome.provenance,
         receipts=receipts,
+        chain=chain,
     )

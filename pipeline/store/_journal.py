@@ -321,6 +321,11 @@ class Journal:
         rows = self._rows("SELECT output_blob FROM cache WHERE cache_key = ?", (cache_key,))
         return rows[0]["output_blob"] if rows else None
 
+    def remember(self, cache_key: str, blob: str) -> None:
+        """A cache entry made outside a step (a chain's receipt)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (cache_key, blob, time.time()))
+
 
 def default_journal() -> Journal:
     return Journal(loom_home() / "journal.sqlite")

@@ -204,7 +204,20 @@ def test_the_cli_verifies_and_refuses_with_one_line(mixed: MixedRun, tmp_path: P
         (lambda b: b"", "not a bundle: not JSON"),
         (lambda b: b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "not a bundle: not JSON"),
         (lambda b: b"[1, 2]", 'not a bundle: no "format": "loom-bundle" field'),
-        (lambda b: b.replace(b'"version": 1', b'"version": 2', 1), "bundle version 2 is not one this Loom reads"),
+        (lambda b: b.replace(b'"version": 1', b'"version": 3', 1), "bundle version 3 is not one this Loom reads"),
+        (lambda b: b.replace(b'"version": 1', b'"version": true', 1), "bundle version true is not one this Loom reads"),
+        (
+            lambda b: b.replace(
+                b'"receipts": [',
+                b'"chain": {"guest": "chain", "guest_version": "0", "image_id": "'
+                + b"a" * 64
+                + b'", "kind": "succinct", "sha256": "'
+                + b"b" * 64
+                + b'", "receipt": ""}, "receipts": [',
+                1,
+            ),
+            "a chain receipt needs bundle version 2",
+        ),
         (lambda b: b.replace(b'"version": 1', b'"version": "1"', 1), 'bundle version "1" is not one this Loom reads'),
         (lambda b: b.replace(b'"run_id"', b'"run_id": "x", "run_id"', 1), 'the key "run_id" is given twice'),
         (lambda b: b.replace(b'"output": {', b'"output": {"nan": NaN, ', 1), "NaN is not a JSON value"),

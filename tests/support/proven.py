@@ -1,6 +1,7 @@
-"""The session's proven wasm run: a pipeline whose step is an AssemblyScript activity (``WRAP``, registered as
-``wrap@1.0.0``) proven in the wasm-exec guest, run with `loom run --bundle` as a user would. Its bundle is what the
-tests verify and alter; its receipt is what risc0's own verifier checks."""
+"""The session's proven wasm run: a pipeline whose first step is an AssemblyScript activity (``WRAP``, registered as
+``wrap@1.0.0``) proven in the wasm-exec guest and whose second proves a claim about its output (json-claim), run with
+`loom run --bundle` as a user would; then the same run's steps proven as one chain (`loom runs bundle --chain`). Its
+bundles are what the tests verify and alter; its receipts are what risc0's own verifier checks."""
 
 from __future__ import annotations
 
@@ -21,16 +22,25 @@ PROVEN_WASM = {
             "activity": "wrap@1.0.0",
             "input": {"words": "${input.words}"},
             "prove": {"kind": "composite", "segment_po2": 18},
-        }
+        },
+        "claim": {
+            "activity": "json-claim",
+            "input": {
+                "document": "${steps.wrap.output.journal.output}",
+                "claim": {"path": "wrapped.words.${input.which}", "op": "eq", "value": "${input.expect}"},
+            },
+            "prove": {"kind": "composite", "segment_po2": 17},
+        },
     },
     "output": {
         "wrapped": "${steps.wrap.output.journal.output.wrapped}",
         "length": "${steps.wrap.output.journal.output.length}",
         "module": "${steps.wrap.output.journal.module_sha256}",
+        "holds": "${steps.claim.output.journal.holds}",
         "label": "${input.label}",
     },
 }
-PROVEN_INPUT = {"words": ["zkVM", "ünï", "🦊"], "label": "wasm"}
+PROVEN_INPUT = {"words": ["zkVM", "ünï", "🦊"], "label": "wasm", "which": 2, "expect": "🦊"}
 TIMEOUT = 1800
 
 
@@ -40,6 +50,7 @@ class ProvenWasm:
     module: bytes
     result: dict[str, Any]
     bundle: Path
+    work: Path
 
     def edited(self, change: Any) -> bytes:
         """The bundle after ``change`` edited its JSON in place."""
@@ -71,4 +82,31 @@ def run_proven_wasm(work: Path) -> ProvenWasm:
     result = json.loads(run.stdout)
     if result["executed"]:  # proven now: keep this data dir for the next session
         keep_home("proven-wrap", home)
-    return ProvenWasm(home, module, result, bundle)
+    return ProvenWasm(home, module, result, bundle, work)
+
+
+@dataclass(frozen=True)
+class ProvenChain:
+    run: ProvenWasm
+    bundle: Path
+    report: str
+
+    def edited(self, change: Any) -> bytes:
+        data = json.loads(self.bundle.read_bytes())
+        change(data)
+        return json.dumps(data).encode()
+
+
+def prove_chain(run: ProvenWasm) -> ProvenChain:
+    """`loom runs bundle RUN --chain` of the proven run: its two step receipts chained into one succinct receipt
+    (kept in the run's data dir, which is kept again when it was proven now)."""
+    bundle = run.work / "proven-wrap.chain.json"
+    made = loom(
+        "runs", "bundle", run.result["run_id"], "--chain", "--out", str(bundle),
+        env={"LOOM_HOME": str(run.home)}, timeout=TIMEOUT,
+    )  # fmt: skip
+    if made.returncode != 0 or "warning" in made.stderr:
+        raise RuntimeError(f"the proven run's chain was not made: {made.stderr[-3000:]}")
+    if "from cache" not in made.stdout:
+        keep_home("proven-wrap", run.home)
+    return ProvenChain(run, bundle, made.stdout)

@@ -43,13 +43,25 @@ def test_cycles_grow_with_rounds() -> None:
 )
 def test_json_claim(claim: dict, found: bool, holds: bool) -> None:
     document = '{"foo": "bar", "bazz": 123, "buzz": [1,"5"]}'
-    run = zk.execute(zk.load_guest("json-claim").elf, {"document": document, "claim": claim})
+    stdin = {"document": document, "claim": claim}
+    run = zk.execute(zk.load_guest("json-claim").elf, stdin)
     assert zk.decode_journal(run.journal) == {
         "claim": claim,
         "found": found,
         "holds": holds,
         "document_sha256": hashlib.sha256(document.encode()).hexdigest(),
+        "input_sha256": hashlib.sha256(zk.encode_input(stdin)).hexdigest(),
     }
+
+
+def test_json_claim_takes_a_document_given_as_a_value() -> None:
+    """A proven step's output is a value, not text: its digest is then the input's (input_sha256), not the
+    document's."""
+    claim = {"path": "wrapped.words.0", "op": "eq", "value": "🦊"}
+    stdin = {"document": {"wrapped": {"words": ["🦊"]}}, "claim": claim}
+    journal = zk.decode_journal(zk.execute(zk.load_guest("json-claim").elf, stdin).journal)
+    assert journal["holds"] is True and journal["document_sha256"] is None
+    assert journal["input_sha256"] == hashlib.sha256(zk.encode_input(stdin)).hexdigest()
 
 
 def test_guest_panic_carries_guest_message() -> None:

@@ -1,7 +1,8 @@
-//! `{"document": "<JSON text>", "claim": {"path": "bazz", "op": "eq", "value": 123}}` in;
-//! commits `{"claim": ..., "found": bool, "holds": bool, "document_sha256": hex}`.
-//! The document travels as text so that its hash is over exactly the bytes the caller holds; it is not
-//! committed, so the receipt reveals only the claim and the hash.
+//! `{"document": "<JSON text>" or a JSON value, "claim": {"path": "bazz", "op": "eq", "value": 123}}` in;
+//! commits `{"claim": ..., "found": bool, "holds": bool, "document_sha256": hex or null, "input_sha256": hex}`.
+//! A document given as text is hashed as exactly the bytes the caller holds (`document_sha256`; null for a
+//! document given as a value); it is not committed, so the receipt reveals only the claim and the hashes.
+//! `input_sha256` is of the whole input, so that a chain of steps can prove what this step read.
 use std::io::Read;
 
 use claims::{evaluate, Claim};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Input {
-    document: String,
+    document: serde_json::Value,
     claim: Claim,
 }
 
@@ -20,7 +21,16 @@ struct Input {
 struct Journal<'a> {
     #[serde(flatten)]
     verdict: claims::Verdict<'a>,
-    document_sha256: String,
+    document_sha256: Option<String>,
+    input_sha256: String,
+}
+
+fn hex(data: &[u8]) -> String {
+    Impl::hash_bytes(data)
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn main() {
@@ -29,16 +39,18 @@ fn main() {
     let input: Input = serde_json::from_slice(&raw).unwrap_or_else(|e| {
         panic!("json-claim: input must be {{\"document\": \"<JSON text>\", \"claim\": {{\"path\", \"op\", \"value\"}}}}: {e}")
     });
-    let doc: serde_json::Value = serde_json::from_str(&input.document)
-        .unwrap_or_else(|e| panic!("json-claim: document is not valid JSON: {e}"));
-    let digest = Impl::hash_bytes(input.document.as_bytes());
+    let (doc, document_sha256) = match input.document {
+        serde_json::Value::String(text) => (
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("json-claim: document is not valid JSON: {e}")),
+            Some(hex(text.as_bytes())),
+        ),
+        value => (value, None),
+    };
     let journal = Journal {
         verdict: evaluate(&doc, &input.claim),
-        document_sha256: digest
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        document_sha256,
+        input_sha256: hex(&raw),
     };
     env::commit_slice(&serde_json::to_vec(&journal).expect("journal encodes"));
 }
