@@ -107,7 +107,7 @@ BUNDLE_HELP = (
 
 
 CHAIN_HELP = (
-    "With --bundle: prove the run's proven steps as one chain (the chain guest), so that the bundle carries one "
+    "Prove the run's proven steps as one chain (the chain guest), so that the bundle carries one "
     "succinct receipt proving every proven step and that each read what the spec gives for the run's input. A run "
     "where a proven step reads a host step's output keeps one receipt per step (and says why)."
 )
@@ -179,7 +179,7 @@ def run(
     secrets_dir: Path = SECRETS_DIR_OPT,
     cluster: str = CLUSTER_OPT,
     bundle: Path = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-    chain: bool = typer.Option(False, "--chain", help=CHAIN_HELP),
+    chain: bool = typer.Option(False, "--chain", help=f"With --bundle: {CHAIN_HELP}"),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Run a pipeline; exit 1 if it fails. Finished steps are journaled: `loom runs resume` continues a run.
@@ -271,7 +271,7 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
 def bundle_(
     run_id: str = typer.Argument(...),
     out: Path = typer.Option(..., "--out", "-o", help="The bundle file to write."),
-    chain: bool = typer.Option(False, "--chain", help=CHAIN_HELP.removeprefix("With --bundle: ")),
+    chain: bool = typer.Option(False, "--chain", help=CHAIN_HELP),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Write a finished run's result as a bundle: its output, each value's provenance and the receipts that prove

@@ -14,6 +14,7 @@ from pipeline.results._bundle import (
     bundle_json_schema,
     make_bundle,
     parse_bundle,
+    spec_digest,
     verify_bundle,
 )
 from pipeline.results._chain import ChainCall, Chained, chain_call, execute_chain, prove_chain
@@ -38,5 +39,6 @@ __all__ = [
     "make_bundle",
     "parse_bundle",
     "prove_chain",
+    "spec_digest",
     "verify_bundle",
 ]

@@ -113,7 +113,8 @@ class Bundle(_Model):
         return v
 
     def to_bytes(self) -> bytes:
-        return (json.dumps(self.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n").encode()
+        fields = self.model_dump(mode="json", exclude={"chain"} if self.chain is None else None)
+        return (json.dumps(fields, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 def spec_digest(spec: Mapping[str, Any]) -> str:
@@ -306,16 +307,7 @@ def verify_bundle(
     if bundle.chain is not None:
         chain, receipts, journals = _check_chain(bundle, bundle.chain, lock, set(image_ids))
         problems += [p for p in [chain.problem, *(r.problem for r in receipts)] if p]
-    for r in bundle.receipts:
-        if r.step in journals:
-            problems.append(f"step {r.step} has a receipt of its own and is in the chain")
-            continue
-        receipt_check, journal = _check_receipt(r, lock, set(image_ids))
-        receipts.append(receipt_check)
-        if receipt_check.problem:
-            problems.append(receipt_check.problem)
-        elif journal is not None:
-            journals[r.step] = journal
+    problems += _check_step_receipts(bundle, lock, set(image_ids), receipts, journals)
     problems += _coverage(bundle.output, bundle.provenance)
     by_step = {r.step: r for r in bundle.receipts}
     if bundle.chain is not None:
@@ -339,6 +331,27 @@ def verify_bundle(
         problems=problems,
         chain=chain,
     )
+
+
+def _check_step_receipts(
+    bundle: Bundle, lock: Mapping[str, str], given: set[str], checks: list[ReceiptCheck], journals: dict[str, Any]
+) -> list[str]:
+    """Checks each step's own receipt into ``checks``, its journal into ``journals`` when it verifies; returns the
+    problems."""
+    problems = []
+    for r in bundle.receipts:
+        if r.step in journals:
+            problems.append(f"step {r.step} has a receipt of its own and is in the chain")
+            continue
+        check, journal = _check_receipt(r, lock, given)
+        if check.problem is None and (runs := _spec_activity(bundle, r)) is not None:
+            check, journal = check.model_copy(update={"problem": runs}), None
+        checks.append(check)
+        if check.problem:
+            problems.append(check.problem)
+        elif journal is not None:
+            journals[r.step] = journal
+    return problems
 
 
 def _trust(r: BundleReceipt, lock: Mapping[str, str], given: set[str]) -> str | None:
@@ -418,11 +431,36 @@ def _chained_step(
         problem = f"step {name} (chained): a {zk.WASM_GUEST} receipt that names no module"
     elif name not in in_spec:
         problem = f"step {name} (chained): the spec has no such step"
+    elif owner is not None and (runs := _runs(owner, step.get("activity"), lock)) is not None:
+        problem = f"step {name} (chained): the spec runs {runs}, but the chain proves {owner} ran"
     return ReceiptCheck(
         step=name, guest=owner or "unknown guest", image_id=image_id, kind=c.kind.value,
         trusted=owner is not None or image_id in given, verified=True, problem=problem,
         activity=step.get("activity"), module_sha256=module if isinstance(module, str) else None, chained=True,
     )  # fmt: skip
+
+
+def _spec_activity(bundle: Bundle, r: BundleReceipt) -> str | None:
+    """Why a step's receipt is not one of the activity the spec runs there, or None when it is."""
+    steps = bundle.pipeline.spec.get("steps")
+    step = steps.get(r.step) if isinstance(steps, dict) else None
+    activity = step.get("activity") if isinstance(step, dict) else None
+    if activity is None:
+        return f"receipt of step {r.step}: the spec has no such step"
+    if r.guest == zk.WASM_GUEST:  # the activity wasm-exec ran, as the bundle names it (and its module digest)
+        same, ran = str(activity) == r.activity, f"{r.activity} (in {zk.WASM_GUEST})"
+    else:  # a risc0 activity is its guest
+        same, ran = str(activity).partition("@")[0] == r.guest, r.guest
+    return None if same else f"receipt of step {r.step}: the spec runs {activity}, but the receipt proves {ran} ran"
+
+
+def _runs(owner: str, activity: Any, lock: Mapping[str, str]) -> str | None:
+    """The activity the spec runs when it is not what the proving guest is: a shipped guest runs as itself, and
+    wasm-exec runs wasm activities, never a shipped guest."""
+    name = str(activity).partition("@")[0]
+    if owner == zk.WASM_GUEST:
+        return str(activity) if name in lock else None
+    return None if name == owner else str(activity)
 
 
 def _as_receipt(check: ReceiptCheck, c: BundleChain) -> BundleReceipt:

@@ -100,12 +100,12 @@ def test_a_receipt_of_another_guest_is_refused(mixed: MixedRun, flagship_bundle:
     claim_id = zk.load_guest("tlsn-claim").image_id
     (problem,) = problems(mixed.edited(lambda d: set_receipt(d, claim)))
     assert problem == f"receipt of step prove: receipt is for image {claim_id}, expected {hello.image_id}"
-    # relabelled as what it is, it verifies, but proves nothing the bundle says
+    # relabelled as what it is, it verifies, but it is no receipt of the activity the spec runs there
     relabelled = mixed.edited(lambda d: set_receipt(d, claim, guest="tlsn-claim", image_id=claim_id))
-    assert problems(relabelled) == [
-        "sum: the journal of step prove has no field sum",
-        "count: the journal of step prove has no field count",
-    ]
+    (problem,) = problems(relabelled)
+    assert problem.startswith("receipt of step prove: the spec runs hello@") and problem.endswith(
+        "but the receipt proves tlsn-claim ran"
+    )
     # and an image ID named under another guest's name is not trusted as that guest
     (problem,) = problems(mixed.edited(lambda d: set_receipt(d, claim, image_id=claim_id)))
     assert problem.endswith("is this Loom's tlsn-claim, not hello")
@@ -160,6 +160,18 @@ def test_every_value_has_exactly_one_provenance(mixed: MixedRun) -> None:
 def test_a_changed_spec_no_longer_matches_its_digest(mixed: MixedRun) -> None:
     found = problems(mixed.edited(lambda d: d["pipeline"]["spec"].update(name="other")))
     assert found == ["the pipeline spec does not match its spec_sha256"]
+
+
+def test_a_spec_that_runs_another_activity_than_the_receipt_proves_is_refused(mixed: MixedRun) -> None:
+    """The step's activity changed in the spec, and its digest made to match: hello's receipt proves hello ran."""
+
+    def other_activity(d: dict[str, Any]) -> None:
+        d["pipeline"]["spec"]["steps"]["prove"]["activity"] = "json-claim@0.1.0"
+        d["pipeline"]["spec_sha256"] = bundle.spec_digest(d["pipeline"]["spec"])
+
+    assert problems(mixed.edited(other_activity)) == [
+        "receipt of step prove: the spec runs json-claim@0.1.0, but the receipt proves hello ran"
+    ]
 
 
 def test_require_proven(mixed: MixedRun) -> None:

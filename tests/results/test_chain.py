@@ -18,8 +18,7 @@ import pytest
 from pipeline import errors, results, zk
 from pipeline.core import canonical
 from pipeline.flow import render
-from pipeline.results import ChainCall, execute_chain
-from pipeline.results._bundle import spec_digest
+from pipeline.results import ChainCall, execute_chain, spec_digest
 from tests.support import loom, one_error_line
 
 SPEC: dict[str, Any] = {
@@ -249,3 +248,37 @@ def test_a_run_whose_proven_step_reads_a_host_step_is_not_chainable(mixed: Any, 
     monkeypatch.setenv("LOOM_HOME", str(mixed.home))
     with pytest.raises(errors.NotChainable, match="step prove reads step echo, which ran on the host"):
         results.chain_call(Runner(), mixed.result.run_id)
+
+
+@pytest.mark.slow
+def test_loom_says_so_and_bundles_one_receipt_per_step(mixed: Any, tmp_path: Any) -> None:
+    out = tmp_path / "mixed.bundle.json"
+    made = loom("runs", "bundle", mixed.result.run_id, "--chain", "--out", str(out), env={"LOOM_HOME": str(mixed.home)})
+    assert made.returncode == 0, made.stderr
+    assert "warning: not proven as one chain: step prove reads step echo, which ran on the host" in made.stderr
+    bundle = json.loads(out.read_bytes())
+    assert bundle["version"] == 1 and "chain" not in bundle  # a version 1 bundle, as older Looms read it
+    assert [r["step"] for r in bundle["receipts"]] == ["prove"]
+    assert results.verify_bundle(out.read_bytes()).ok
+
+
+@pytest.mark.parametrize(
+    ("guest", "activity", "says"),
+    [
+        ("json-claim", "json-claim@0.1.0", None),
+        (zk.WASM_GUEST, "wrap@1.0.0", None),
+        (zk.WASM_GUEST, "json-claim@0.1.0", "the spec runs json-claim@0.1.0, but the chain proves wasm-exec ran"),
+        ("hello", "json-claim@0.1.0", "the spec runs json-claim@0.1.0, but the chain proves hello ran"),
+    ],
+)
+def test_a_chained_step_must_be_proven_by_the_guest_its_activity_is(guest: str, activity: str, says: str) -> None:
+    """The chain's journal names each step's image ID and, from the spec, its activity: a receipt of another guest
+    (a module that prints what json-claim would) does not prove that activity ran."""
+    from pipeline.core import pinned_image_ids
+    from pipeline.results._bundle import BundleChain, _chained_step
+
+    lock = pinned_image_ids()
+    chain = BundleChain(guest_version="0", image_id=lock["chain"], kind="succinct", sha256="0" * 64, receipt="")
+    step = {"name": "s", "activity": activity, "image_id": lock[guest], "module_sha256": "ab" * 32}
+    check = _chained_step(step, chain, lock, set(), {"s": {"activity": activity}})
+    assert check.problem == (None if says is None else f"step s (chained): {says}")

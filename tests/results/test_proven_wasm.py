@@ -95,6 +95,12 @@ def _other_guest(bundle: dict[str, Any]) -> None:
     entry(bundle)["guest"] = "hello"
 
 
+def _other_activity(bundle: dict[str, Any]) -> None:
+    """The spec names another wasm activity (its digest made to match): the receipt proves wrap's module ran."""
+    bundle["pipeline"]["spec"]["steps"]["wrap"]["activity"] = "json-pick@0.1.0"
+    bundle["pipeline"]["spec_sha256"] = results.spec_digest(bundle["pipeline"]["spec"])
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
@@ -102,8 +108,9 @@ def _other_guest(bundle: dict[str, Any]) -> None:
         (_other_activity_label, "proves module"),
         (_other_value, "proves"),
         (_other_guest, "is this Loom's wasm-exec, not hello"),
+        (_other_activity, "the spec runs json-pick@0.1.0, but the receipt proves wrap@1.0.0 (in wasm-exec) ran"),
     ],
-    ids=["module", "no-module", "value", "guest"],
+    ids=["module", "no-module", "value", "guest", "activity"],
 )
 def test_an_altered_bundle_is_refused(proven_wasm: ProvenWasm, change: Any, says: str) -> None:
     report = results.verify_bundle(proven_wasm.edited(change))
