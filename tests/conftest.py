@@ -66,6 +66,7 @@ def hello_receipt(mixed: MixedRun) -> zk.Receipt:
 
 
 FLAGSHIP_TIMEOUT = 3600  # a real proof of the zkTLS claim takes ~11 minutes on 2 cores
+CHAIN_TIMEOUT = 5400  # the first test to ask for the proven chain pays for the proven run (~25 min) and its chain
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +128,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("slow") is None:
             unmarked.append(item.nodeid)
         if item.get_closest_marker("timeout") is None:
-            needed = FLAGSHIP_TIMEOUT if {"flagship_bundle", "proven_chain"} & proving else PROOF_TIMEOUT
+            needed = (
+                CHAIN_TIMEOUT
+                if "proven_chain" in proving
+                else FLAGSHIP_TIMEOUT
+                if "flagship_bundle" in proving
+                else PROOF_TIMEOUT
+            )
             item.add_marker(pytest.mark.timeout(needed))
     if unmarked:
         raise pytest.UsageError("tests that prove without the slow marker: " + ", ".join(unmarked))
