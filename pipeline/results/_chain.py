@@ -75,7 +75,8 @@ def chain_call(runner: Runner, run_id: str) -> ChainCall:
                     "can be chained"
                 )
     done = {a.step: a for a in runner.journal.attempts(run_id) if a.status in DONE}
-    document = parse_json(runner.blobs.get(run.input_blob), "the run's input")
+    input_text = runner.blobs.get(run.input_blob)  # the run's input as journaled: its canonical JSON
+    document = parse_json(input_text, "the run's input")
     context: dict[str, Any] = {"input": document, "steps": {}}
     steps, assumptions = [], []
     for name in _ordered(spec, proven):
@@ -103,7 +104,7 @@ def chain_call(runner: Runner, run_id: str) -> ChainCall:
         context["steps"][name] = {"output": output}
     request = {
         "spec": json.dumps(json.loads(run.spec), ensure_ascii=False),
-        "input": runner.blobs.get(run.input_blob).decode(),
+        "input": input_text.decode(),
         "steps": steps,
     }
     return ChainCall(
