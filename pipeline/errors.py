@@ -135,6 +135,16 @@ class CapabilityDenied(LoomError, PermissionError):
     exit_code = 4
 
 
+class HttpRefused(CapabilityDenied):
+    """An HTTP request (``loom_http``) its grant does not allow: host, port, scheme, method, a redirect elsewhere,
+    or an address that is not public and that the grant does not name."""
+
+
+class HttpFailed(LoomError):
+    """An allowed HTTP request could not be completed: the name does not resolve, the connection fails, the
+    certificate does not verify, or the server's answer is not HTTP."""
+
+
 # --- RISC Zero ------------------------------------------------------------------------------------------------
 
 

@@ -29,3 +29,22 @@ export function secret(name: string): ArrayBuffer | null {
   __unpin(ptr);
   return out;
 }
+
+@external("loom", "http")
+declare function loom_http(ptr: usize, len: i32): i64;
+
+/**
+ * Sends `request`, JSON `{"method", "url", "headers", "body"}`, through the host and returns its JSON response
+ * `{"status", "url", "headers", "body"}` (`body_base64` when the body is not UTF-8). The host sends only what the
+ * activity's loom_http grant allows (hosts, methods, public addresses); a header value may name a granted secret,
+ * `"Bearer {{secret:api_token}}"`, which the host fills in, so the value never enters this module's memory.
+ */
+export function http(request: string): string {
+  const buf = String.UTF8.encode(request);
+  const packed = loom_http(changetype<usize>(buf), buf.byteLength);
+  const ptr = <usize>(packed >>> 32);
+  const len = <i32>(packed & 0xffffffff);
+  const out = String.UTF8.decodeUnsafe(ptr, len);
+  __unpin(ptr);
+  return out;
+}

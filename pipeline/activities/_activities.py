@@ -155,8 +155,13 @@ def wasm_guest_input(
             f"{defn.ref} is a {defn.runtime.value} activity: only assemblyscript and wasm activities can be proven "
             f"in {zk.WASM_GUEST} (a risc0 activity is proven as it is)"
         )
-    module, data = blobs.get(defn.blob), encode_document(document, defn)
     grants = defn.capabilities
+    if HostFunction.loom_http in grants.host_functions:
+        raise errors.InvalidInput(
+            f"{defn.ref} is granted loom_http: a receipt cannot bind what a server answered (the zkVM has no "
+            "network); prove a notarized response instead (TLSNotary)"
+        )
+    module, data = blobs.get(defn.blob), encode_document(document, defn)
     values: dict[str, str | None] = {}
     if HostFunction.loom_get_secret in grants.host_functions:
         provider = secrets or default_secrets()

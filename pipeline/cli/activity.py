@@ -25,7 +25,16 @@ from pipeline.cli.output import (
     safe,
     write_json,
 )
-from pipeline.core import ActivityDefinition, Capabilities, Limits, ProveOptions, ReceiptKind, Runtime, use_secrets_dir
+from pipeline.core import (
+    ActivityDefinition,
+    Capabilities,
+    HttpGrant,
+    Limits,
+    ProveOptions,
+    ReceiptKind,
+    Runtime,
+    use_secrets_dir,
+)
 from pipeline.store import default_blobstore, default_registry
 
 app = typer.Typer(
@@ -46,21 +55,53 @@ def register(
     ),
     output_mib: int = typer.Option(Limits().output_mib, help="Largest output per call in MiB."),
     grant: list[str] = typer.Option(
-        [], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state)."
+        [], "--grant", help="Host function to grant (loom_log, loom_get_secret, loom_state, loom_http)."
     ),
-    secret: list[str] = typer.Option([], "--secret", help="Secret name the activity may read."),
+    secret: list[str] = typer.Option(
+        [], "--secret", help="Secret name the activity may use (read with loom_get_secret, or sent in an HTTP header)."
+    ),
+    allow_host: list[str] = typer.Option(
+        [], "--allow-host", help="loom_http: a host it may reach (api.example.com, *.example.com, HOST:PORT)."
+    ),
+    allow_method: list[str] = typer.Option([], "--allow-method", help="loom_http: an HTTP method (default GET)."),
+    allow_plain_http: bool = typer.Option(False, "--allow-plain-http", help="loom_http: allow http:// URLs."),
+    http_resolve: list[str] = typer.Option(
+        [], "--http-resolve", help="loom_http: HOST=ADDRESS, reach HOST at ADDRESS (which the grant then names)."
+    ),
+    http_root: list[Path] = typer.Option(
+        [], "--http-root", help="loom_http: a PEM certificate to trust as a root, beside the system's."
+    ),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Check a module against its runtime's ABI, store it, and register it as NAME@VERSION."""
+    http = None
+    if allow_host or "loom_http" in grant:
+        http = HttpGrant(
+            hosts=tuple(allow_host),
+            methods=tuple(m.upper() for m in allow_method) or ("GET",),
+            plain_http=allow_plain_http,
+            resolve=tuple(http_resolve),
+            extra_roots=tuple(read_text(path, "--http-root") for path in http_root),
+        )
+        grant = grant if "loom_http" in grant else [*grant, "loom_http"]
     defn = register_module(
         activities.read_module(file),
         name=name,
         version=version,
         runtime=runtime,
         limits=Limits(fuel=fuel, wall_clock_ms=wall_clock_ms, memory_mib=memory_mib, output_mib=output_mib),
-        capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret)),
+        capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret), http=http),
     )
     emit(defn.model_dump(mode="json"), json_out, title=f"Registered {defn.ref}")
+
+
+def read_text(path: Path, option: str) -> str:
+    """A small text file an option names, or a one-line error."""
+    try:
+        data = path.read_bytes()[: 1 << 20]
+        return data.decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{path}: {getattr(exc, 'strerror', None) or exc}", param_hint=option) from None
 
 
 @app.command()
@@ -134,7 +175,9 @@ def _print_definitions(defs: list[ActivityDefinition], json_out: bool) -> None:
         return
     table = Table("name", "version", "runtime", "blob", "limits", "grants")
     for d in defs:
-        grants = ", ".join([*d.capabilities.host_functions, *(f"secret:{s}" for s in d.capabilities.secrets)])
+        http = d.capabilities.http
+        hosts = [f"http:{h}" for h in http.hosts] if http else []
+        grants = ", ".join([*d.capabilities.host_functions, *(f"secret:{s}" for s in d.capabilities.secrets), *hosts])
         table.add_row(
             safe(d.name),
             safe(d.version),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import ssl
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
@@ -87,6 +89,7 @@ class HostFunction(StrEnum):
     loom_log = "loom_log"
     loom_get_secret = "loom_get_secret"
     loom_state = "loom_state"
+    loom_http = "loom_http"
 
 
 class WasiDir(BaseModel):
@@ -109,18 +112,97 @@ class WasiDir(BaseModel):
         return v
 
 
+_HTTP_HOST = re.compile(
+    r"^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$"
+    r"|^\[[0-9a-f:.]+\](?::\d{1,5})?$"
+)
+_HTTP_METHOD = re.compile(r"^[A-Z]{1,16}$")
+MAX_REDIRECTS = 10
+
+
+class HttpGrant(BaseModel):
+    """Where an activity granted ``loom_http`` may send requests (``pipeline.sandbox._http``): everything else is
+    refused, and so is any address that is not public unless this grant names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hosts: tuple[str, ...] = Field(
+        description="host names (exact, or *.example.com for its subdomains) or IP literals ([::1] for IPv6), each "
+        "with an optional :port; without one, only the scheme's default port"
+    )
+    methods: tuple[str, ...] = Field(default=("GET",), description="HTTP methods allowed")
+    plain_http: bool = Field(default=False, description="allow http:// URLs (unencrypted)")
+    resolve: tuple[str, ...] = Field(
+        default=(),
+        description="HOST=ADDRESS pins (like curl --resolve): HOST is reached at ADDRESS, which the grant then names",
+    )
+    extra_roots: tuple[str, ...] = Field(
+        default=(), description="PEM certificates trusted as roots beside the system's, for HTTPS"
+    )
+    max_redirects: int = Field(default=3, ge=0, le=MAX_REDIRECTS)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("hosts: a grant of loom_http names at least one host")
+        hosts = tuple(host.lower() for host in v)
+        for host in hosts:
+            port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host.rsplit("]", 1)[-1] else ""
+            if not _HTTP_HOST.fullmatch(host) or (port and not 0 < int(port) < 65536):
+                raise ValueError(
+                    f"host {host[:256]!r} is not a host name, *.domain or IP literal ([::1] for IPv6) with an "
+                    "optional :port"
+                )
+        return hosts
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for method in v:
+            if not _HTTP_METHOD.fullmatch(method):
+                raise ValueError(f"method {method[:32]!r} must be an uppercase HTTP method such as GET")
+        return v
+
+    @field_validator("resolve")
+    @classmethod
+    def _resolve(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for pin in v:
+            host, _, address = pin.partition("=")
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"resolve {pin[:256]!r} must be HOST=ADDRESS with an IP address") from None
+            if not _HTTP_HOST.fullmatch(host) or host.startswith("*") or ":" in host:
+                raise ValueError(f"resolve {pin[:256]!r}: {host[:256]!r} is not a host name")
+        return v
+
+    @field_validator("extra_roots")
+    @classmethod
+    def _roots(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for pem in v:
+            try:
+                ssl.create_default_context(cadata=pem)
+            except (ssl.SSLError, ValueError):
+                raise ValueError("extra_roots: each must be a PEM certificate") from None
+        return v
+
+
 class Capabilities(BaseModel):
     """What the host grants an activity; everything else is denied."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    host_functions: tuple[HostFunction, ...] = Field(default=(), description="loom_log, loom_get_secret, loom_state")
+    host_functions: tuple[HostFunction, ...] = Field(
+        default=(), description="loom_log, loom_get_secret, loom_state, loom_http"
+    )
     secrets: tuple[str, ...] = Field(default=(), description="names readable through loom_get_secret")
     wasi_dirs: tuple[WasiDir, ...] = Field(default=(), description="wasi: host directories preopened read-only")
     wasi_env: tuple[str, ...] = Field(
         default=(),
         description="wasi: environment variables, each a granted secret (its value comes from the secret provider)",
     )
+    http: HttpGrant | None = Field(default=None, description="loom_http: where requests may go")
 
     @field_validator("secrets")
     @classmethod
@@ -137,6 +219,8 @@ class Capabilities(BaseModel):
         ungranted = [name for name in self.wasi_env if name not in self.secrets]
         if ungranted:
             raise ValueError(f"wasi_env {', '.join(ungranted)}: each variable must also be listed in secrets")
+        if (HostFunction.loom_http in self.host_functions) != (self.http is not None):
+            raise ValueError("loom_http and an http grant (its hosts) go together: give both or neither")
         guests = [d.guest for d in self.wasi_dirs]
         if len(set(guests)) != len(guests):
             raise ValueError("wasi_dirs: two directories share a guest path")
@@ -175,6 +259,19 @@ class ActivityDefinition(BaseModel):
         if not is_digest(v):
             raise ValueError("blob must be a lowercase hex sha256 digest")
         return v
+
+    @model_validator(mode="after")
+    def _http_runtime(self) -> ActivityDefinition:
+        """loom_http is a host function of Loom's wasm ABIs: a WASI command has no sockets here, a RISC Zero guest
+        none at all, and an Extism plugin's own HTTP is not granted through it."""
+        if HostFunction.loom_http in self.capabilities.host_functions and self.runtime not in (
+            Runtime.wasm,
+            Runtime.assemblyscript,
+        ):
+            raise ValueError(
+                f"loom_http is offered to wasm and assemblyscript activities, not to a {self.runtime.value} one"
+            )
+        return self
 
     @property
     def ref(self) -> str:

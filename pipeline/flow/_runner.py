@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from pipeline import activities, errors, zk
 from pipeline.core import (
     ActivityDefinition,
+    HostFunction,
     ProveOptions,
     Runtime,
     SecretProvider,
@@ -171,6 +172,11 @@ class StepPlan:
             self.options_json or "",
         )
         return _key(*parts, self.prover) if self.prover else _key(*parts)
+
+    @property
+    def reaches_web(self) -> bool:
+        """A step granted loom_http is never served from the cache: what a server answers can change."""
+        return HostFunction.loom_http in self.defn.capabilities.host_functions
 
     @property
     def batched(self) -> bool:
@@ -564,7 +570,7 @@ class _Execution:
         if granted not in self._secrets:
             self._secrets[granted] = secrets_digest(granted, self.runner.secrets, self.runner._secrets_key)
         key = plan.key(input_digest, self._secrets[granted])
-        hit = None if self.no_cache else self.journal.cached(key)
+        hit = None if self.no_cache or plan.reaches_web else self.journal.cached(key)
         if hit and (cached := self._cached(hit)) is not None:
             return Launch(NewAttempt(step, attempt, ref, StepStatus.CACHED, key, input_digest, hit), output=cached[0])
         job = Job(step, plan.defn_json, document, plan.options_json)

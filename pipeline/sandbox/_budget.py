@@ -2,7 +2,8 @@
 
 wasmtime's store limits are per linear memory and per table, so Loom turns the one cap into a split: a module has
 at most one memory (multi-memory is off in Loom's engine) and at most ``MAX_TABLES`` tables; tables get an eighth
-of the cap, an actor's key-value state (only when it is granted ``loom_state``) a quarter, the directory listings
+of the cap, an actor's key-value state (only when it is granted ``loom_state``) a quarter, an HTTP request or
+response (only when it is granted ``loom_http``) a quarter, the directory listings
 a WASI guest holds open (only when it is granted directories) an eighth, and linear memory the rest. Their sum never
 exceeds the cap.
 """
@@ -28,6 +29,7 @@ class Budget:
     table_elements: int  # per table; MAX_TABLES tables at most
     state_bytes: int
     listing_bytes: int  # WASI directory listings Loom holds for the guest (``_wasi_files``)
+    http_bytes: int = 0  # one HTTP request or response Loom holds for the guest (``_http``)
 
     @classmethod
     @functools.lru_cache(maxsize=256)
@@ -36,11 +38,13 @@ class Budget:
         tables = cap // 8
         state = cap // 4 if HostFunction.loom_state in capabilities.host_functions else 0
         listings = cap // 8 if capabilities.wasi_dirs else 0
+        http = cap // 4 if HostFunction.loom_http in capabilities.host_functions else 0
         return cls(
-            memory_bytes=cap - tables - state - listings,
+            memory_bytes=cap - tables - state - listings - http,
             table_elements=tables // (MAX_TABLES * TABLE_ELEMENT_BYTES),
             state_bytes=state,
             listing_bytes=listings,
+            http_bytes=http,
         )
 
     @property

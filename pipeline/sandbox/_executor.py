@@ -34,8 +34,6 @@ from pipeline.store import BlobStore
 if TYPE_CHECKING:
     from wasmtime._instance import InstanceExports
 
-HOST_FUNCTIONS = "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
-
 
 def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
     """The input as UTF-8 JSON text, or ``InvalidInput`` saying why it cannot be."""
@@ -147,7 +145,8 @@ class WasmExecutor:
                 pre = self._linker.instantiate_pre(module)
             except WASM_ERRORS as exc:
                 provided = (
-                    "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.fail and env.abort"
+                    "Loom provides loom.log, loom.get_secret, loom.state_get, loom.state_set, loom.http, loom.fail and "
+                    "env.abort"
                 )
                 raise link_failure(defn, exc, provided) from None
             with self._lock:
@@ -170,6 +169,7 @@ class WasmExecutor:
             secrets=self.secrets,
             log=log,
             state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes,
+            http_budget=Budget.of(defn.limits, defn.capabilities).http_bytes,
         )
 
     def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:

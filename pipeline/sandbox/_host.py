@@ -6,6 +6,7 @@
 | ``get_secret(ptr, len) -> i64``       | ``loom_get_secret`` | a secret in ``capabilities.secrets``; -1 if unset     |
 | ``state_get(ptr, len) -> i64``        | ``loom_state``      | the actor's value for a key; -1 if absent             |
 | ``state_set(kptr, klen, vptr, vlen)`` | ``loom_state``      | sets the actor's value for a key                      |
+| ``http(ptr, len) -> i64``             | ``loom_http``       | a JSON request out, the JSON response back (``_http``) |
 
 Buffers returned to the guest are ``(ptr << 32) | len``, allocated with the module's own allocator. A call to a
 function the activity was not granted, or for a secret it does not list, raises ``CapabilityDenied``.
@@ -30,6 +31,7 @@ import wasmtime
 
 from pipeline import errors
 from pipeline.core import Capabilities, HostFunction, SecretProvider
+from pipeline.sandbox import _http
 from pipeline.sandbox._abi import Abi, read_guest
 
 LEVELS = {0: "debug", 1: "info", 2: "warn", 3: "error"}
@@ -53,6 +55,7 @@ class CallContext:
     log: Log | None = None
     state: dict[str, bytes] = field(default_factory=dict)
     state_budget: int = 0  # bytes of host-side state this activity may hold (a share of its memory cap)
+    http_budget: int = 0  # bytes of one HTTP request or response the host may hold for it (loom_http)
     deadline: float = float("inf")  # time.monotonic() past which the call is over
     wall_clock_ms: int = 0
     log_bytes: int = 0
@@ -160,6 +163,39 @@ def _state_set(caller: wasmtime.Caller, kptr: int, klen: int, vptr: int, vlen: i
     ctx.state[key] = read_guest(caller, vptr, vlen, what="loom.state_set")
 
 
+def granted_secret(ctx: CallContext, name: str) -> str | None:
+    """A secret the activity is granted, for the host to use on its behalf (an HTTP header): unlike
+    ``read_secret`` it needs no ``loom_get_secret``, since the value never reaches the guest."""
+    if name not in ctx.capabilities.secrets:
+        raise errors.HttpRefused(
+            f"activity {ctx.activity}: a header names secret {name[:128]!r}, which it was not granted"
+        )
+    return ctx.secrets.get(name)
+
+
+def http_client(ctx: CallContext) -> _http.Client:
+    """The call's HTTP client: its grant, secrets, deadline and budget."""
+    grant = ctx.capabilities.http
+    if grant is None:  # Capabilities refuses loom_http without a grant; a hand-made context may still lack one
+        raise errors.CapabilityDenied(f"activity {ctx.activity} has no http grant")
+    deadline = _http.Deadline(ctx.deadline, ctx.activity, ctx.wall_clock_ms)
+    return _http.Client(
+        _http.Policy(grant, ctx.activity), lambda name: granted_secret(ctx, name), deadline, ctx.http_budget
+    )
+
+
+def _http_call(caller: wasmtime.Caller, ptr: int, size: int) -> int:
+    ctx = _ctx(HostFunction.loom_http)
+    if size > ctx.http_budget:
+        raise errors.ActivityOutOfMemory(
+            f"loom.http: a request of {size} bytes; {ctx.activity} may hold {ctx.http_budget} bytes of HTTP"
+        )
+    request = _http.Request.parse(read_guest(caller, ptr, size, what="loom.http"))
+    response = http_client(ctx).fetch(request)
+    check_deadline(ctx)
+    return _give(ctx, caller, response.to_guest())
+
+
 def _give(ctx: CallContext, caller: wasmtime.Caller, data: bytes) -> int:
     assert ctx.abi is not None
     return ctx.abi.give(caller, data)
@@ -196,6 +232,7 @@ def define(linker: wasmtime.Linker) -> None:
         ("loom", "get_secret"): ([i32, i32], [i64], _get_secret),
         ("loom", "state_get"): ([i32, i32], [i64], _state_get),
         ("loom", "state_set"): ([i32, i32, i32, i32], [], _state_set),
+        ("loom", "http"): ([i32, i32], [i64], _http_call),
         ("loom", "fail"): ([i32, i32], [], _fail),
         ("env", "abort"): ([i32, i32, i32, i32], [], _abort),
     }

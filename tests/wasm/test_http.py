@@ -1,0 +1,331 @@
+"""loom_http: an activity reaches the web only where its grant says. Against real servers on 127.0.0.1 (plain HTTP,
+HTTPS with the fixtures' test PKI), an AssemblyScript activity (the shipped http_fetch) and a Rust-ABI module make
+allowed requests; everything else is refused with a typed error: no grant, an unlisted host, port or method, plain
+http without the grant, a redirect elsewhere, a name that resolves to a refused range, a bad certificate, an
+oversized body, a server slower than the deadline, a request flood. A secret named in a header is sent, and never
+seen by the guest, its output, the log or an error."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline import errors
+from pipeline.core import ActivityDefinition, Capabilities, HttpGrant, Limits, data_dir
+from pipeline.sandbox import WasmExecutor
+from pipeline.sandbox._http import Client, Deadline, Policy, Request
+from tests.support import REPO, loom, one_error_line
+from tests.support.wat import rust_abi_module
+from tests.support.web import DOCUMENT, TLS_NAME, Server, root_pem, serve
+
+HTTP = '(import "loom" "http" (func $http (param i32 i32) (result i64)))'
+FETCH_BODY = "(call $http (local.get $ptr) (local.get $len))"  # the input is the request; the response the output
+FLOOD_BODY = "(loop $again (drop (call $http (local.get $ptr) (local.get $len))) (br $again)) (unreachable)"
+SECRET = "s3cr3t-v4lue-Zx81"
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[Server]:
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tls() -> Iterator[Server]:
+    with serve(tls=True) as server:
+        yield server
+
+
+def local(server: Server, **grant: Any) -> Capabilities:
+    """A grant of 127.0.0.1 at the server's port (plain http allowed), with ``grant``'s changes."""
+    fields: dict[str, Any] = {"hosts": (f"127.0.0.1:{server.port}",), "plain_http": True, **grant}
+    return Capabilities(host_functions=("loom_http",), http=HttpGrant(**fields))
+
+
+def fetcher(define, capabilities: Capabilities | None, *, runtime: str = "assemblyscript", **limits: Any):
+    module = (data_dir() / "activities" / "http_fetch.wasm") if runtime == "assemblyscript" else None
+    return define(
+        module or rust_abi_module(FETCH_BODY, imports=HTTP),
+        runtime,
+        name=f"fetch-{runtime}",
+        capabilities=capabilities,
+        limits=Limits(**limits) if limits else None,
+    )
+
+
+@pytest.mark.parametrize("runtime", ["assemblyscript", "wasm"])
+def test_an_allowed_request_is_answered(executor, define, web: Server, runtime: str) -> None:
+    defn = fetcher(define, local(web), runtime=runtime)
+    response = executor.run(defn, {"method": "GET", "url": web.url("/json?x=1")})
+    assert response["status"] == 200 and json.loads(response["body"]) == DOCUMENT
+    assert response["headers"]["content-type"] == "application/json"
+    assert web.seen.requests[-1]["path"] == "/json?x=1"
+    seen = web.seen.requests[-1]["headers"]
+    assert isinstance(seen, dict) and seen["Host"] == f"127.0.0.1:{web.port}" and "Cookie" not in seen
+
+
+def test_https_verifies_the_certificate_against_the_grants_roots(executor, define, tls: Server) -> None:
+    grant = {
+        "hosts": (f"{TLS_NAME}:{tls.port}",),
+        "resolve": (f"{TLS_NAME}=127.0.0.1",),
+        "extra_roots": (root_pem(),),
+        "plain_http": False,
+    }
+    defn = fetcher(define, local(tls, **grant))
+    response = executor.run(defn, {"url": tls.url("/json", host=TLS_NAME)})
+    assert response["status"] == 200 and json.loads(response["body"]) == DOCUMENT
+
+    untrusted = fetcher(define, local(tls, **dict(grant, extra_roots=())), runtime="wasm")
+    with pytest.raises(errors.HttpFailed, match="its certificate does not verify"):
+        executor.run(untrusted, {"url": tls.url("/json", host=TLS_NAME)})
+
+
+def test_a_certificate_for_another_name_is_refused(executor, define, tls: Server) -> None:
+    grant = {"hosts": (f"other.example:{tls.port}",), "resolve": ("other.example=127.0.0.1",)}
+    defn = fetcher(define, local(tls, extra_roots=(root_pem(),), **grant))
+    with pytest.raises(errors.HttpFailed, match="certificate does not verify"):
+        executor.run(defn, {"url": tls.url("/json", host="other.example")})
+
+
+def test_without_the_grant_every_request_is_denied(executor, define, web: Server) -> None:
+    defn = fetcher(define, None)
+    with pytest.raises(errors.CapabilityDenied, match="loom_http, which it was not granted"):
+        executor.run(defn, {"url": web.url("/json")})
+    assert not any(r["path"] == "/json" and r["method"] == "GET" for r in web.seen.requests[-1:])
+
+
+@pytest.mark.parametrize(
+    ("grant", "url", "says"),
+    [
+        ({"hosts": ("api.example.com",)}, "http://127.0.0.1:{port}/json", "127.0.0.1:{port} is not in the grant"),
+        ({"hosts": ("127.0.0.1:1",)}, "http://127.0.0.1:{port}/json", "is not in the grant's hosts"),
+        ({"hosts": ("127.0.0.1",)}, "http://127.0.0.1:{port}/json", "is not in the grant's hosts"),
+        ({"plain_http": False}, "http://127.0.0.1:{port}/json", "plain http, which the grant does not allow"),
+        ({"methods": ("POST",)}, "http://127.0.0.1:{port}/json", "method GET is not granted"),
+        ({"hosts": ("localhost:{port}",)}, "http://localhost:{port}/json", "a loopback address the grant does not"),
+        (
+            {},
+            "http://127.0.0.1:{port}/redirect?to=http://localhost:{port}/json",
+            "localhost:{port} is not in the grant's hosts",
+        ),
+        ({}, "http://127.0.0.1:{port}/redirect?to=https://api.example.com/", "api.example.com:443 is not in the"),
+        ({"max_redirects": 0}, "http://127.0.0.1:{port}/redirect?to=/json", "more than 0 redirects"),
+    ],
+    ids=["host", "port", "default-port", "plain-http", "method", "resolves-loopback", "redirect-host",
+         "redirect-away", "redirects"],
+)  # fmt: skip
+def test_what_the_grant_does_not_allow_is_refused(executor, define, web: Server, grant, url: str, says: str) -> None:
+    fields = {k: tuple(h.format(port=web.port) for h in v) if k == "hosts" else v for k, v in grant.items()}
+    defn = fetcher(define, local(web, **fields))
+    before = len(web.seen.requests)
+    with pytest.raises(errors.HttpRefused, match=says.format(port=web.port).replace("(", r"\(").replace("?", r"\?")):
+        executor.run(defn, {"url": url.format(port=web.port)})
+    assert all(str(r["path"]).split("?")[0] != "/json" for r in web.seen.requests[before:])  # nothing refused was sent
+
+
+def test_an_allowed_redirect_is_followed_and_303_becomes_get(executor, define, web: Server) -> None:
+    defn = fetcher(define, local(web, methods=("GET", "POST")))
+    response = executor.run(defn, {"method": "POST", "url": web.url("/redirect?code=303&to=/json"), "body": "x=1"})
+    assert response["status"] == 200 and response["url"] == web.url("/json")
+    assert [r["method"] for r in web.seen.requests[-2:]] == ["POST", "GET"]
+
+
+def test_refused_addresses_need_the_grant_to_name_them() -> None:
+    """Every address a name resolves to is checked (no DNS rebinding: the checked one is the one dialled)."""
+    grant = HttpGrant(hosts=("api.example.com", "pinned.example"), resolve=("pinned.example=10.1.2.3",))
+    policy = Policy(grant, "subject@1.0.0")
+    for address in ["127.0.0.1", "10.0.0.1", "192.168.1.1", "169.254.169.254", "::1", "fe80::1", "fc00::1",
+                    "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1", "224.0.0.1"]:  # fmt: skip
+        with pytest.raises(errors.HttpRefused, match="address the grant does not name"):
+            policy.target("https://api.example.com/", "GET", lambda h, p, a=address: [ipaddress.ip_address(a)])
+    mixed = [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("10.0.0.1")]
+    with pytest.raises(errors.HttpRefused, match=r"10\.0\.0\.1"):
+        policy.target("https://api.example.com/", "GET", lambda h, p: mixed)
+    public = policy.target("https://api.example.com/x?y", "GET", lambda h, p: mixed[:1])
+    assert (str(public.address), public.port, public.path) == ("93.184.215.14", 443, "/x?y")
+    assert str(policy.target("https://pinned.example/", "GET", lambda h, p: []).address) == "10.1.2.3"
+    with pytest.raises(errors.HttpRefused, match="not in the grant's hosts"):
+        policy.target("https://sub.api.example.com/", "GET", lambda h, p: mixed[:1])
+    wild = Policy(HttpGrant(hosts=("*.example.com",)), "subject@1.0.0")
+    assert wild.target("https://a.b.example.com/", "GET", lambda h, p: mixed[:1]).host == "a.b.example.com"
+    for url in ["https://example.com/", "https://evilexample.com/"]:
+        with pytest.raises(errors.HttpRefused):
+            wild.target(url, "GET", lambda h, p: mixed[:1])
+
+
+@pytest.mark.parametrize(
+    ("request_", "says"),
+    [
+        ({"url": "ftp://127.0.0.1/"}, "not an http:// or https:// URL"),
+        ({"url": "http://user:pw@127.0.0.1/"}, "credentials in the URL"),
+        ({"url": "http://127.0.0.1/", "headers": {"Host": "evil"}}, "set by the host"),
+        ({"url": "http://127.0.0.1/", "headers": {"X": "a\r\nInjected: 1"}}, "not a valid header"),
+        ({"url": "http://127.0.0.1/", "extra": 1}, "unknown request field"),
+        ({"url": 5}, "must be"),
+    ],
+    ids=["scheme", "credentials", "host-header", "header-injection", "unknown-field", "url-type"],
+)
+def test_a_malformed_request_is_refused(executor, define, web: Server, request_, says: str) -> None:
+    with pytest.raises(errors.InvalidInput, match=says):
+        executor.run(fetcher(define, local(web), runtime="wasm"), request_)
+
+
+@pytest.mark.parametrize("path", ["/big?n=300000", "/big-unsized?n=300000"], ids=["declared", "unsized"])
+def test_an_oversized_response_counts_against_the_memory_cap(executor, define, web: Server, path: str) -> None:
+    defn = fetcher(define, local(web), memory_mib=1)  # a quarter of 1 MiB for HTTP: 262,144 bytes
+    with pytest.raises(errors.ActivityOutOfMemory, match="may hold 262144 bytes of HTTP"):
+        executor.run(defn, {"url": web.url(path)})
+    assert executor.run(defn, {"url": web.url("/big?n=1000")})["body"] == "a" * 1000
+
+
+@pytest.mark.parametrize("path", ["/slow?s=5", "/trickle"], ids=["slow", "trickle"])
+def test_a_server_slower_than_the_deadline_is_stopped_at_it(executor, define, web: Server, path: str) -> None:
+    defn = fetcher(define, local(web), runtime="wasm", wall_clock_ms=1000)
+    t0 = time.monotonic()
+    with pytest.raises(errors.ActivityTimeout, match="deadline of 1000 ms"):
+        executor.run(defn, {"url": web.url(path)})
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_a_request_flood_is_bounded_by_the_calls_limits(executor, define, web: Server) -> None:
+    flood = define(
+        rust_abi_module(FLOOD_BODY, imports=HTTP), name="flood", capabilities=local(web),
+        limits=Limits(wall_clock_ms=1500),
+    )  # fmt: skip
+    t0 = time.monotonic()
+    with pytest.raises(errors.ActivityTimeout):
+        executor.run(flood, {"url": web.url("/json")})
+    assert time.monotonic() - t0 < 2.5
+
+
+def test_a_secret_in_a_header_is_sent_but_never_seen(
+    blobs, define, web: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server echoes the request (headers included) in its body and a header: what the guest gets back, and so
+    its output, holds the secret's name, never its value; nor do the log or an error."""
+    monkeypatch.setenv("LOOM_SECRET_api_token", SECRET)
+    granted = Capabilities(
+        host_functions=("loom_http", "loom_log"),
+        secrets=("api_token",),
+        http=HttpGrant(hosts=(f"127.0.0.1:{web.port}",), plain_http=True),
+    )
+    lines: list[tuple[str, str]] = []
+    executor = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
+    defn = fetcher(define, granted)
+    request = {"url": web.url("/echo"), "headers": {"Authorization": "Bearer {{secret:api_token}}"}}
+    response = executor.run(defn, request, log=lambda level, msg: lines.append((level, msg)))
+    sent = web.seen.requests[-1]["headers"]
+    assert isinstance(sent, dict) and sent["Authorization"] == f"Bearer {SECRET}"  # it did leave the host
+    assert SECRET not in json.dumps(response) and SECRET not in repr(lines)
+    echoed = json.loads(response["body"])
+    assert echoed["headers"]["Authorization"] == "Bearer {{secret:api_token}}"
+    assert response["headers"]["x-echo"] == "Bearer {{secret:api_token}}"
+
+    ungranted = fetcher(define, local(web), runtime="wasm")
+    with pytest.raises(errors.HttpRefused, match="secret 'api_token', which it was not granted") as refused:
+        executor.run(ungranted, request)
+    assert SECRET not in str(refused.value)
+    with pytest.raises(errors.CapabilityDenied):  # loom_http does not give loom_get_secret
+        executor.run(
+            define(rust_abi_module("(call $get (i32.const 16) (i32.const 9))",
+                                   imports='(import "loom" "get_secret" (func $get (param i32 i32) (result i64)))',
+                                   data="api_token"), name="peek", capabilities=granted),
+            {},
+        )  # fmt: skip
+
+
+def test_a_binary_body_comes_back_as_base64(executor, define, web: Server) -> None:
+    response = executor.run(fetcher(define, local(web)), {"url": web.url("/binary")})
+    assert "body" not in response and len(response["body_base64"]) == 344
+
+
+def test_a_grant_is_only_for_the_wasm_abis() -> None:
+    for runtime in ("wasi", "extism", "risc0"):
+        offered = f"loom_http is offered to wasm and assemblyscript activities, not to a {runtime}"
+        with pytest.raises(ValueError, match=offered):
+            ActivityDefinition(name="x", version="1.0.0", runtime=runtime, blob="ab" * 32, capabilities=local_grant())
+    with pytest.raises(ValueError, match="loom_http and an http grant"):
+        Capabilities(host_functions=("loom_http",))
+
+
+def local_grant() -> Capabilities:
+    return Capabilities(host_functions=("loom_http",), http=HttpGrant(hosts=("127.0.0.1:1",)))
+
+
+def test_the_client_never_reads_proxies_from_the_environment(web: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    grant = HttpGrant(hosts=(f"127.0.0.1:{web.port}",), plain_http=True)
+    deadline = Deadline(time.monotonic() + 5, "subject@1.0.0", 5000)
+    client = Client(Policy(grant, "subject@1.0.0"), lambda name: None, deadline, 1 << 20)
+    response = client.fetch(Request.parse(json.dumps({"url": web.url("/json")}).encode()))
+    assert response.status == 200
+
+
+def test_the_cli_grants_it_and_a_pipeline_step_with_it_is_never_served_from_the_cache(
+    web: Server, tmp_path: Path
+) -> None:
+    """`loom activity register --allow-host` makes the grant; a second run of the same pipeline asks the server
+    again (what it answers can change), and the refusals exit with the capability code (4)."""
+    env = {"LOOM_HOME": str(tmp_path / "home")}
+    module = str(data_dir() / "activities" / "http_fetch.wasm")
+    registered = loom(
+        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
+        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", "--json", env=env,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    grant = json.loads(registered.stdout)["capabilities"]
+    assert grant["host_functions"] == ["loom_http"] and grant["http"]["hosts"] == [f"127.0.0.1:{web.port}"]
+    spec = {
+        "name": "fetch-twice",
+        "steps": {"fetch": {"activity": "fetch@1.0.0", "input": {"url": "${input.url}"}}},
+        "output": {"status": "${steps.fetch.output.status}", "body": "${steps.fetch.output.body}"},
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    document = json.dumps({"url": web.url("/json?run")})
+    before = len(web.seen.requests)
+    for _ in range(2):
+        run = loom("run", str(tmp_path / "spec.yaml"), "--input", document, "--json", env=env)
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        assert result["executed"] == 1 and result["cached"] == 0 and result["output"]["status"] == 200
+    assert [r["path"] for r in web.seen.requests[before:]] == ["/json?run", "/json?run"]
+
+    refused = loom("activity", "run", "fetch", "--input", json.dumps({"url": "http://api.example.com/"}), env=env)
+    assert refused.returncode == 4 and "api.example.com:80 is not in the grant's hosts" in one_error_line(refused)
+    proven = loom("activity", "run", "fetch", "--prove", "--input", document, env=env)
+    assert proven.returncode == 2 and "a receipt cannot bind what a server answered" in one_error_line(proven)
+    bad = loom(
+        "activity", "register", module, "--name", "bad", "--version", "1.0.0", "--runtime", "assemblyscript",
+        "--allow-host", "not a host", env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "is not a host name" in one_error_line(bad)
+
+
+def test_the_fetch_example_fetches_and_picks(web: Server, tmp_path: Path) -> None:
+    """examples/fetch-claim.yaml without its proof (CI proves json-claim elsewhere): the fetched body reaches the
+    pick, and both values are host data in the provenance."""
+    env = {"LOOM_HOME": str(tmp_path / "home")}
+    module = str(data_dir() / "activities" / "http_fetch.wasm")
+    registered = loom(
+        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
+        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", env=env,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    spec = yaml.safe_load((REPO / "examples" / "fetch-claim.yaml").read_text())
+    del spec["steps"]["prove"]
+    spec["output"] = {k: v for k, v in spec["output"].items() if "prove" not in v}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    document = {"url": web.url("/json"), "path": "price.usd", "op": "gt", "value": 3000}
+    run = loom("run", str(tmp_path / "spec.yaml"), "--input", json.dumps(document), "--json", env=env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["output"] == {"status": 200, "value": {"price.usd": 3125.5}}
+    assert {p["source"] for p in result["provenance"]} == {"host"}
