@@ -75,11 +75,16 @@ class Request:
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise errors.InvalidInput("loom.http: headers must be an object of strings")
         for name, value in headers.items():
-            if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            if not _TOKEN.fullmatch(name) or not _header_value(value):
                 raise errors.InvalidInput(f"loom.http: header {name[:64]!r} is not a valid header")
             if name.lower() in _FORBIDDEN_HEADERS:
                 raise errors.InvalidInput(f"loom.http: header {name[:64]!r} is set by the host, not the activity")
         return cls(method.upper(), raw["url"], tuple(headers.items()), _body(raw))
+
+
+def _header_value(value: str) -> bool:
+    """Printable Latin-1 (what HTTP/1.1 carries), no line breaks: anything else could split the request."""
+    return all(c == "\t" or " " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)
 
 
 def _body(raw: dict[str, Any]) -> bytes:
@@ -180,6 +185,8 @@ class Policy:
         if not any(_host_matches(host, h) and (p == port if p else port == _default(scheme)) for h, p in self.entries):
             raise self.refuse(f"{host}:{port} is not in the grant's hosts")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if any(c <= " " or c == "\x7f" for c in path):
+            raise errors.InvalidInput(f"loom.http: {shown} has a space or control character in its path")
         return Target(scheme, host, port, path, self._address(host, port, resolve))
 
     def _address(self, host: str, port: int, resolve: Callable[[str, int], list[Address]]) -> Address:
@@ -343,8 +350,8 @@ class Client:
             secret = self.secret(name)  # CapabilityDenied when the activity was not granted it
             if secret is None:
                 raise errors.ActivityRejected(f"loom.http: secret {name!r} is granted but not set")
-            if any(c in secret for c in "\r\n\0"):
-                raise errors.InvalidInput(f"loom.http: secret {name!r} cannot go in a header (a line break)")
+            if not _header_value(secret):
+                raise errors.InvalidInput(f"loom.http: secret {name!r} cannot go in a header (not printable Latin-1)")
             used[name] = secret
             return secret
 
@@ -438,8 +445,8 @@ class _Connection(http.client.HTTPConnection):
     def __init__(self, target: Target, sock: socket.socket) -> None:
         super().__init__(target.host, target.port)
         self.sock = sock
-        default = target.port == _default(target.scheme)
-        self._host_header = target.host if default else f"{target.host}:{target.port}"
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        self._host_header = host if target.port == _default(target.scheme) else f"{host}:{target.port}"
 
     def connect(self) -> None:  # pragma: no cover - the socket is given
         raise OSError("the connection is already open")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,12 +168,17 @@ def test_refused_addresses_need_the_grant_to_name_them() -> None:
         ({"url": "http://user:pw@127.0.0.1/"}, "credentials in the URL"),
         ({"url": "http://127.0.0.1/", "headers": {"Host": "evil"}}, "set by the host"),
         ({"url": "http://127.0.0.1/", "headers": {"X": "a\r\nInjected: 1"}}, "not a valid header"),
+        ({"url": "http://127.0.0.1/", "headers": {"X": "ü🦊"}}, "not a valid header"),
+        ({"url": "http://127.0.0.1:{port}/a b"}, "a space or control character in its path"),
         ({"url": "http://127.0.0.1/", "extra": 1}, "unknown request field"),
         ({"url": 5}, "must be"),
     ],
-    ids=["scheme", "credentials", "host-header", "header-injection", "unknown-field", "url-type"],
-)
+    ids=["scheme", "credentials", "host-header", "header-injection", "header-not-latin1", "path-space",
+         "unknown-field", "url-type"],
+)  # fmt: skip
 def test_a_malformed_request_is_refused(executor, define, web: Server, request_, says: str) -> None:
+    if isinstance(request_["url"], str):
+        request_ = dict(request_, url=request_["url"].format(port=web.port))
     with pytest.raises(errors.InvalidInput, match=says):
         executor.run(fetcher(define, local(web), runtime="wasm"), request_)
 
@@ -329,3 +335,40 @@ def test_the_fetch_example_fetches_and_picks(web: Server, tmp_path: Path) -> Non
     result = json.loads(run.stdout)
     assert result["output"] == {"status": 200, "value": {"price.usd": 3125.5}}
     assert {p["source"] for p in result["provenance"]} == {"host"}
+
+
+def test_random_requests_get_an_answer_or_a_typed_error(executor, define, web: Server) -> None:
+    """300 requests built from hostile pieces (schemes, hosts, ports, paths, methods, headers, bodies): each is
+    answered or refused with a Loom error, never another exception, and nothing refused reaches the server."""
+    rng = random.Random(32)
+    defn = fetcher(define, local(web, methods=("GET", "POST")), runtime="wasm", wall_clock_ms=2000)
+    hosts = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "2130706433", "api.example.com", "127.1", "::ffff:7f00:1",
+             "user@127.0.0.1", "127.0.0.1.", "ünï.example", ""]  # fmt: skip
+    pieces = {
+        "scheme": ["http", "https", "HTTP", "file", "ftp", "gopher", "javascript", ""],
+        "port": [f":{web.port}", "", ":0", ":99999", ":-1", ":80", f":{web.port}x"],
+        "path": ["/json", "/redirect?to=http://169.254.169.254/", "/redirect?to=file:///etc/passwd", "/%00", "/\t",
+                 "/big?n=10", "/redirect?code=307&to=/echo", "/../../etc/passwd", "/" + "a" * 5000],
+        "method": ["GET", "POST", "DELETE", "get", "G ET", "", "CONNECT"],
+    }  # fmt: skip
+    kinds: dict[str, int] = {}
+    for _ in range(300):
+
+        def pick(kind: str, good: str) -> str:  # the allowed piece as often as not, so some requests pass
+            return good if rng.random() < 0.6 else rng.choice(pieces[kind])
+
+        host = "127.0.0.1" if rng.random() < 0.6 else rng.choice(hosts)
+        url = f"{pick('scheme', 'http')}://{host}{pick('port', f':{web.port}')}{pick('path', '/json')}"
+        request: dict[str, Any] = {"url": url, "method": pick("method", "GET")}
+        if rng.random() < 0.3:
+            request["headers"] = {
+                rng.choice(["X-A", "Host", "Cookie", "bad name", "X-B"]): rng.choice(["v", "\x00", "ü", "{{secret:x}}"])
+            }
+        if rng.random() < 0.2:
+            request["body"] = rng.choice(["", "x" * 100, "ü"])
+        try:
+            executor.run(defn, request)
+            kinds["answered"] = kinds.get("answered", 0) + 1
+        except errors.LoomError as exc:
+            kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
+    assert kinds.get("answered", 0) > 5 and {"HttpRefused", "InvalidInput"} <= set(kinds), kinds
