@@ -335,7 +335,10 @@ class Client:
             url = urljoin(url, location)
             if status == 303 or (status in (301, 302) and method not in ("GET", "HEAD")):
                 method, body = "GET", b""
-            following = self.policy.target(url, method, self.resolve)
+            try:
+                following = self.policy.target(url, method, self.resolve)
+            except errors.InvalidInput as exc:  # the server's Location, not the guest's request
+                raise self.policy.refuse(f"a redirect to {str(exc).removeprefix('loom.http: ')}") from None
             if following.origin != target.origin:  # a secret goes only where it was sent
                 headers = [(n, v) for n, v in headers if n.lower() not in secret_headers]
             target = following

@@ -118,9 +118,10 @@ def test_without_the_grant_every_request_is_denied(executor, define, web: Server
         ),
         ({}, "http://127.0.0.1:{port}/redirect?to=https://api.example.com/", "api.example.com:443 is not in the"),
         ({"max_redirects": 0}, "http://127.0.0.1:{port}/redirect?to=/json", "more than 0 redirects"),
+        ({}, "http://127.0.0.1:{port}/redirect?to=file:///etc/passwd", "a redirect to 'file:///etc/passwd' is not"),
     ],
     ids=["host", "port", "default-port", "plain-http", "method", "resolves-loopback", "redirect-host",
-         "redirect-away", "redirects"],
+         "redirect-away", "redirects", "redirect-scheme"],
 )  # fmt: skip
 def test_what_the_grant_does_not_allow_is_refused(executor, define, web: Server, grant, url: str, says: str) -> None:
     fields = {k: tuple(h.format(port=web.port) for h in v) if k == "hosts" else v for k, v in grant.items()}
