@@ -24,7 +24,7 @@ from pipeline.core import (
     read_bounded,
     sha256_hex,
 )
-from pipeline.sandbox import Log, WasiExecutor, WasmExecutor, check_module, encode_document
+from pipeline.sandbox import HttpAudit, Log, WasiExecutor, WasmExecutor, check_module, encode_document
 from pipeline.store import ActivityRegistry, BlobStore, default_blobstore, default_registry
 
 
@@ -284,14 +284,16 @@ class Executors:
         log: Log | None = None,
         progress: zk.Progress | None = None,
         options: ProveOptions | None = None,
+        audit: HttpAudit | None = None,
     ) -> Any:
         """Runs one activity on one document with the executor its runtime needs; with ``options``, a wasm or
-        AssemblyScript activity is proven in the ``wasm-exec`` guest instead (``run_proven_wasm``)."""
+        AssemblyScript activity is proven in the ``wasm-exec`` guest instead (``run_proven_wasm``). ``audit`` is
+        told of each HTTP request a wasm activity granted loom_http makes."""
         if options is not None and defn.runtime in PROVABLE:
             return run_proven_wasm(defn, document, self.blobs, progress=progress, options=options, cluster=self.cluster)
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
             self._wasm = self._wasm or WasmExecutor(self.blobs)
-            return self._wasm.run(defn, document, log=log)
+            return self._wasm.run(defn, document, log=log, audit=audit)
         if defn.runtime is Runtime.wasi:
             self._wasm = self._wasm or WasmExecutor(self.blobs)
             return WasiExecutor.beside(self._wasm).run(defn, document, log=log)

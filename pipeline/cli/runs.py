@@ -34,7 +34,7 @@ from pipeline.cli.zk import proving_bar
 from pipeline.core import parse_json, use_secrets_dir, write_atomic
 from pipeline.flow import Event, Runner, RunResult, Source, load_pipeline
 from pipeline.results import Chained, bundle_of, chain_call, execute_chain, prove_chain
-from pipeline.store import RunStatus, StepStatus
+from pipeline.store import HttpRequest, RunStatus, StepStatus
 
 app = typer.Typer(help="Inspect and resume pipeline runs.", no_args_is_help=True)
 STYLE: dict[str, str] = {
@@ -222,12 +222,13 @@ def list_(json_out: bool = JSON_OPT, limit: int = typer.Option(20, help="How man
 
 @app.command()
 def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
-    """Show a run's steps: attempts, durations, cache hits and errors."""
+    """Show a run's steps: attempts, durations, cache hits and errors, and the HTTP requests its steps made."""
     journal = Runner().journal
     run_ = journal.run(run_id)
     if run_ is None:
         raise errors.InvalidInput(f"no run {run_id}")
     attempts = journal.attempts(run_id)
+    requests = journal.http_requests(run_id)
     outcome = Runner().outcome(run_id)
     if json_out:
         emit(
@@ -237,6 +238,7 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
                 "output": outcome.output,
                 "provenance": [p.model_dump(mode="json") for p in outcome.provenance],
                 "receipts": {step: r.model_dump(mode="json") for step, r in outcome.receipts.items()},
+                "http_requests": [r.model_dump() for r in requests],
             },
             True,
         )
@@ -263,8 +265,28 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
             safe(one_line(f"{a.error_type}: {a.error}"[:70] if a.error else "")),
         )
     console.print(table)
+    if requests:
+        console.print(_http_table(requests))
     if outcome.status == RunStatus.SUCCEEDED:
         show_output(outcome)
+
+
+def _http_table(requests: list[HttpRequest]) -> Table:
+    """The HTTP requests the run's steps made (loom_http), as the journal keeps them: no headers, no secrets."""
+    table = Table(
+        "step", "method", "url", "status", "bytes", "sha256", "ms", title="HTTP requests", title_justify="left"
+    )
+    for r in requests:
+        table.add_row(
+            safe(r.step),
+            safe(r.method),
+            safe(r.url[:80]),
+            str(r.status) if r.status is not None else safe(one_line(r.error or "-")[:60], "red"),
+            f"{r.response_bytes:,}" if r.response_bytes is not None else "-",
+            safe((r.response_sha256 or "-")[:12]),
+            str(r.ms),
+        )
+    return table
 
 
 @app.command("bundle")

@@ -71,12 +71,12 @@ def _run_on_node(address: str, progress: Any, jobs: tuple[Job, ...], digests: tu
         blobs.made = {}
         defn = definitions.get(job.defn_json) or ActivityDefinition.model_validate_json(job.defn_json)
         definitions[job.defn_json] = defn
-        if defn.capabilities.secrets or defn.capabilities.wasi_dirs:
+        if defn.capabilities.secrets or defn.capabilities.wasi_dirs or defn.capabilities.http:
             results.append(
                 Failed(
                     "CapabilityDenied",
-                    f"{defn.ref} is granted secrets or host directories, which do not leave the driver's machine: "
-                    "run it without --cluster",
+                    f"{defn.ref} is granted secrets, host directories or HTTP, which do not leave the driver's "
+                    "machine: run it without --cluster",
                     False,
                 )
             )

@@ -64,6 +64,7 @@ from pipeline.store import (
     Attempt,
     AttemptEnd,
     BlobStore,
+    HttpRequest,
     Journal,
     NewAttempt,
     RunStatus,
@@ -175,7 +176,8 @@ class StepPlan:
 
     @property
     def reaches_web(self) -> bool:
-        """A step granted loom_http is never served from the cache: what a server answers can change."""
+        """A step granted loom_http is served from the cache only if its spec gives a time-to-live
+        (``cache: {ttl_s: N}``): what a server answers can change."""
         return HostFunction.loom_http in self.defn.capabilities.host_functions
 
     @property
@@ -570,7 +572,9 @@ class _Execution:
         if granted not in self._secrets:
             self._secrets[granted] = secrets_digest(granted, self.runner.secrets, self.runner._secrets_key)
         key = plan.key(input_digest, self._secrets[granted])
-        hit = None if self.no_cache or plan.reaches_web else self.journal.cached(key)
+        ttl = spec_step.cache.ttl_s if spec_step.cache else None
+        served = not self.no_cache and (ttl is not None or not plan.reaches_web)
+        hit = self.journal.cached(key, max_age_s=ttl) if served else None
         if hit and (cached := self._cached(hit)) is not None:
             return Launch(NewAttempt(step, attempt, ref, StepStatus.CACHED, key, input_digest, hit), output=cached[0])
         job = Job(step, plan.defn_json, document, plan.options_json)
@@ -622,6 +626,9 @@ class _Execution:
                 )
                 for record, result in done
             ],
+        )
+        self.journal.record_http(
+            self.run_id, [HttpRequest(step=record.step, **r) for record, result in done for r in result.http]
         )
         if after_failure:
             return

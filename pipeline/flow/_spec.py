@@ -41,6 +41,15 @@ class RetryPolicy(BaseModel):
         return base * (1 + self.jitter * rand)
 
 
+class CachePolicy(BaseModel):
+    """How long a step's cached output may serve a later run. A step granted loom_http is served from the cache
+    only when it says so (what a server answers can change); any other step may also cap the age of what it reuses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_s: int = Field(ge=1, le=366 * 86400, description="seconds a cached output may be reused")
+
+
 class StepSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,6 +59,11 @@ class StepSpec(BaseModel):
     limits: Limits | None = None
     prove: ProveOptions | None = Field(default=None, description="receipt kind and segment size, for risc0 steps")
     retry: RetryPolicy = RetryPolicy()
+    cache: CachePolicy | None = Field(
+        default=None,
+        description="ttl_s: how old a cached output may be to be reused",
+        exclude_if=lambda v: v is None,  # absent, a spec reads (and digests) as it did before steps had it
+    )
 
     @field_validator("when")
     @classmethod

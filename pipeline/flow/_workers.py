@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from pipeline import activities, errors
 from pipeline.core import ActivityDefinition, ProveOptions, canonical
+from pipeline.sandbox import HttpExchange
 from pipeline.store import default_blobstore
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -70,6 +71,7 @@ class Succeeded:
 
     output_blob: str
     output: bytes | None = None
+    http: tuple[dict[str, Any], ...] = ()  # the HTTP requests it made (loom_http), for the journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Failed:
     type: str
     message: str
     retryable: bool
+    http: tuple[dict[str, Any], ...] = ()
 
 
 WorkerResult = Succeeded | Failed
@@ -128,17 +131,22 @@ def run_job(
         if events is not None:
             events.put(StepEvent(job.step, Event.PROGRESS, {"phase": phase, "done": done, "total": total}))
 
+    requests: list[dict[str, Any]] = []
+
+    def audit(exchange: HttpExchange) -> None:  # back with the result, which the runner journals
+        requests.append(asdict(exchange))
+
     try:
         defn = definitions.get(job.defn_json)
         if defn is None:
             defn = definitions[job.defn_json] = ActivityDefinition.model_validate_json(job.defn_json)
         options = ProveOptions.model_validate_json(job.options_json) if job.options_json else None
-        data = canonical(executors.run(defn, job.document, progress=progress, options=options))
-        return Succeeded(executors.blobs.put(data), data if len(data) <= INLINE_OUTPUT else None)
+        data = canonical(executors.run(defn, job.document, progress=progress, options=options, audit=audit))
+        return Succeeded(executors.blobs.put(data), data if len(data) <= INLINE_OUTPUT else None, tuple(requests))
     except errors.LoomError as exc:
-        return Failed(type(exc).__name__, str(exc), exc.retryable)
+        return Failed(type(exc).__name__, str(exc), exc.retryable, tuple(requests))
     except Exception as exc:
-        return Failed(type(exc).__name__, str(exc), True)
+        return Failed(type(exc).__name__, str(exc), True, tuple(requests))
 
 
 class Workers:

@@ -29,6 +29,7 @@ from pipeline.sandbox._abi import ABIS
 from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
 from pipeline.sandbox._engine import EPOCH_TICK_MS, WASM_ERRORS, Engine, ModuleCache
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
+from pipeline.sandbox._http import Audit
 from pipeline.store import BlobStore
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class WasmExecutor:
             raise instantiation_failure(defn, exc) from None
         return store, instance.exports(store)
 
-    def _context(self, defn: ActivityDefinition, log: host.Log | None) -> host.CallContext:
+    def _context(self, defn: ActivityDefinition, log: host.Log | None, audit: Audit | None = None) -> host.CallContext:
         return host.CallContext(
             activity=defn.ref,
             capabilities=defn.capabilities,
@@ -170,13 +171,16 @@ class WasmExecutor:
             log=log,
             state_budget=Budget.of(defn.limits, defn.capabilities).state_bytes,
             http_budget=Budget.of(defn.limits, defn.capabilities).http_bytes,
+            audit=audit,
         )
 
-    def run(self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None) -> Any:
+    def run(
+        self, defn: ActivityDefinition, document: Any, *, log: host.Log | None = None, audit: Audit | None = None
+    ) -> Any:
         """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
         data = encode_document(document, defn)
         store, exports = self._instantiate(defn, actor=False)
-        return decode_output(_Call(defn, store, exports, self._context(defn, log))(data), defn)
+        return decode_output(_Call(defn, store, exports, self._context(defn, log, audit))(data), defn)
 
     def actor(self, defn: ActivityDefinition, actor_id: str, *, log: host.Log | None = None) -> Actor:
         """A live instance for ``actor_id``: calls share its memory, globals and key-value state."""

@@ -56,6 +56,7 @@ class CallContext:
     state: dict[str, bytes] = field(default_factory=dict)
     state_budget: int = 0  # bytes of host-side state this activity may hold (a share of its memory cap)
     http_budget: int = 0  # bytes of one HTTP request or response the host may hold for it (loom_http)
+    audit: _http.Audit | None = None  # told of each HTTP request (the runner journals them)
     deadline: float = float("inf")  # time.monotonic() past which the call is over
     wall_clock_ms: int = 0
     log_bytes: int = 0
@@ -180,7 +181,11 @@ def http_client(ctx: CallContext) -> _http.Client:
         raise errors.CapabilityDenied(f"activity {ctx.activity} has no http grant")
     deadline = _http.Deadline(ctx.deadline, ctx.activity, ctx.wall_clock_ms)
     return _http.Client(
-        _http.Policy(grant, ctx.activity), lambda name: granted_secret(ctx, name), deadline, ctx.http_budget
+        _http.Policy(grant, ctx.activity),
+        lambda name: granted_secret(ctx, name),
+        deadline,
+        ctx.http_budget,
+        audit=ctx.audit,
     )
 
 

@@ -22,6 +22,7 @@ error message, log line or journal entry ever holds it: they name the secret, ne
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -126,6 +127,24 @@ def _joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
         key = name.lower()
         joined[key] = f"{joined[key]}, {value}" if key in joined else value
     return joined
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request as the run's journal keeps it (``loom runs show``): no header, no body, no secret; the URL as
+    asked (cut at 2,048 characters), what came back (status, size, SHA-256 of the body) or why it did not."""
+
+    method: str
+    url: str
+    started_at: float
+    ms: int
+    status: int | None = None
+    response_bytes: int | None = None
+    response_sha256: str | None = None
+    error: str | None = None
+
+
+Audit = Callable[[Exchange], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,13 +329,27 @@ class Client:
         deadline: Deadline,
         limit: int,
         resolve: Callable[[str, int], list[Address]] | None = None,
+        audit: Audit | None = None,
     ) -> None:
         self.policy, self.secret, self.deadline, self.limit = policy, secret, deadline, limit
+        self.audit = audit
         self.resolve = resolve or system_resolver(deadline)
         self._tls: ssl.SSLContext | None = None
+        self._hops = 0  # requests of the current fetch that reached _exchange (so were told to audit)
 
     def fetch(self, request: Request) -> Response:
-        """The response to ``request`` after allowed redirects, secrets scrubbed."""
+        """The response to ``request`` after allowed redirects, secrets scrubbed; each request that leaves the
+        host, and a refusal, is told to ``audit``."""
+        self._hops = 0
+        started = time.time()
+        try:
+            return self._fetch(request)
+        except errors.LoomError as exc:
+            if self.audit is not None and self._hops == 0:  # a request refused before it left, or that failed
+                self.audit(Exchange(request.method, request.url[:2048], started, _ms(started), error=str(exc)))
+            raise
+
+    def _fetch(self, request: Request) -> Response:
         if len(request.body) > self.limit:
             raise errors.ActivityOutOfMemory(
                 f"loom.http: a request body of {len(request.body)} bytes; the call may hold {self.limit}"
@@ -361,6 +394,24 @@ class Client:
         return [(name, SECRET_REF.sub(value, text)) for name, text in headers], used
 
     def _exchange(
+        self, target: Target, method: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        started = time.time()
+        url = f"{target.scheme}://{target.host}:{target.port}{target.path}"[:2048]
+        try:
+            status, reply, data = self._send(target, method, headers, body)
+        except errors.LoomError as exc:
+            self._told(Exchange(method, url, started, _ms(started), error=str(exc)))
+            raise
+        self._told(Exchange(method, url, started, _ms(started), status, len(data), hashlib.sha256(data).hexdigest()))
+        return status, reply, data
+
+    def _told(self, exchange: Exchange) -> None:
+        self._hops += 1
+        if self.audit is not None:
+            self.audit(exchange)
+
+    def _send(
         self, target: Target, method: str, headers: list[tuple[str, str]], body: bytes
     ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         sock = self._connect(target)
@@ -457,6 +508,10 @@ class _Connection(http.client.HTTPConnection):
     def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
         super().putrequest(method, url, skip_host=True, skip_accept_encoding=skip_accept_encoding)
         self.putheader("Host", self._host_header)
+
+
+def _ms(started: float) -> int:
+    return round((time.time() - started) * 1000)
 
 
 def _shut(sock: socket.socket) -> None:

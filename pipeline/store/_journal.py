@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (run_id, step, attempt)
 );
 CREATE TABLE IF NOT EXISTS cache (cache_key TEXT PRIMARY KEY, output_blob TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS http_requests (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, method TEXT NOT NULL, url TEXT NOT NULL, started_at REAL NOT NULL,
+    ms INTEGER NOT NULL, status INTEGER, response_bytes INTEGER, response_sha256 TEXT, error TEXT
+);
+CREATE INDEX IF NOT EXISTS http_requests_of_run ON http_requests (run_id, started_at);
 """
 
 
@@ -112,6 +117,20 @@ class Attempt(BaseModel):
     @property
     def seconds(self) -> float | None:
         return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+class HttpRequest(BaseModel):
+    """One HTTP request a step made (``loom_http``), or one refused: never a header, a body or a secret."""
+
+    step: str
+    method: str
+    url: str
+    started_at: float
+    ms: int
+    status: int | None = None
+    response_bytes: int | None = None
+    response_sha256: str | None = None
+    error: str | None = None
 
 
 class Run(BaseModel):
@@ -316,10 +335,29 @@ class Journal:
         rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY started_at, step, attempt", (run_id,))
         return [Attempt(**r) for r in rows]
 
+    # HTTP requests
+    def record_http(self, run_id: str, requests: list[HttpRequest]) -> None:
+        """Keeps the requests steps made (they come back with the steps' results, refused ones included)."""
+        if not requests:
+            return
+        names = list(HttpRequest.model_fields)
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO http_requests (run_id, {', '.join(names)}) VALUES (?{', ?' * len(names)})",
+                [(run_id, *r.model_dump().values()) for r in requests],
+            )
+
+    def http_requests(self, run_id: str) -> list[HttpRequest]:
+        rows = self._rows("SELECT * FROM http_requests WHERE run_id = ? ORDER BY started_at, rowid", (run_id,))
+        return [HttpRequest(**{k: v for k, v in r.items() if k != "run_id"}) for r in rows]
+
     # cache
-    def cached(self, cache_key: str) -> str | None:
-        rows = self._rows("SELECT output_blob FROM cache WHERE cache_key = ?", (cache_key,))
-        return rows[0]["output_blob"] if rows else None
+    def cached(self, cache_key: str, *, max_age_s: float | None = None) -> str | None:
+        """The output cached under ``cache_key``; with ``max_age_s``, only if it was made within that many seconds."""
+        rows = self._rows("SELECT output_blob, created_at FROM cache WHERE cache_key = ?", (cache_key,))
+        if not rows or (max_age_s is not None and time.time() - rows[0]["created_at"] > max_age_s):
+            return None
+        return str(rows[0]["output_blob"])
 
     def remember(self, cache_key: str, blob: str) -> None:
         """A cache entry made outside a step (a chain's receipt)."""

@@ -7,6 +7,7 @@ seen by the guest, its output, the log or an error."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import random
@@ -373,3 +374,45 @@ def test_random_requests_get_an_answer_or_a_typed_error(executor, define, web: S
         except errors.LoomError as exc:
             kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
     assert kinds.get("answered", 0) > 5 and {"HttpRefused", "InvalidInput"} <= set(kinds), kinds
+
+
+def _register_fetch(web: Server, env: dict[str, str]) -> None:
+    module = str(data_dir() / "activities" / "http_fetch.wasm")
+    registered = loom(
+        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
+        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", env=env,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+
+
+def test_every_request_is_journaled_and_a_ttl_lets_the_cache_serve_it(web: Server, tmp_path: Path) -> None:
+    """`loom runs show` lists each request a run's steps made (and each refused), with the response's size and
+    digest and no header; with `cache: {ttl_s}` a run within the TTL is served from the cache, and one after it
+    asks the server again."""
+    env = {"LOOM_HOME": str(tmp_path / "home")}
+    _register_fetch(web, env)
+    steps = {
+        "fetch": {"activity": "fetch@1.0.0", "input": {"url": "${input.url}"}, "cache": {"ttl_s": 5}},
+        "refused": {"activity": "fetch@1.0.0", "input": {"url": "http://api.example.com/${input.url}"}},
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump({"name": "audited", "steps": steps}))
+    document = json.dumps({"url": web.url("/json?audit")})
+    before, t0, runs = len(web.seen.requests), time.monotonic(), []
+    for wait_until in (0, 0, 6):  # at once, within the TTL, past it
+        time.sleep(max(0.0, t0 + wait_until - time.monotonic()))
+        run = loom("run", str(tmp_path / "spec.yaml"), "--input", document, "--json", env=env)
+        assert run.returncode == 1  # the refused step fails each run; what it tried is journaled all the same
+        runs.append(json.loads(run.stdout))
+    fetched = [r for r in web.seen.requests[before:] if r["path"] == "/json?audit"]
+    assert len(fetched) == 2  # the first run's and the last's; the second was served from the cache
+    shown = loom("runs", "show", runs[0]["run_id"], "--json", env=env)
+    requests = {r["step"]: r for r in json.loads(shown.stdout)["http_requests"]}
+    body = json.dumps(DOCUMENT, ensure_ascii=False).encode()
+    assert requests["fetch"]["url"] == web.url("/json?audit") and requests["fetch"]["status"] == 200
+    assert requests["fetch"]["response_bytes"] == len(body)
+    assert requests["fetch"]["response_sha256"] == hashlib.sha256(body).hexdigest()
+    assert requests["refused"]["status"] is None and "not in the grant's hosts" in requests["refused"]["error"]
+    cached = json.loads(loom("runs", "show", runs[1]["run_id"], "--json", env=env).stdout)["http_requests"]
+    assert [r["step"] for r in cached] == ["refused"]  # the cached fetch made no request
+    table = loom("runs", "show", runs[0]["run_id"], env=env)
+    assert "HTTP requests" in table.stdout and "/json?audit" in " ".join(table.stdout.split())
