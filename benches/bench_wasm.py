@@ -6,19 +6,23 @@
 - warm start from the on-disk module cache vs a cold compile. Goal: 20x faster or better.
 - json_pick in wasm vs the same selection in pure Python on a 1 MB document.
 - per-call overhead of a WASI command (stdin to stdout) vs the alloc/run ABI, both echoing their input.
+- an HTTP request through loom_http (http_fetch) vs the same request with Python's http.client. Goal: within 1.3x.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import wasmtime
 
 from pipeline.activities import register_module
-from pipeline.core import Limits, artifact
+from pipeline.core import Capabilities, HttpGrant, Limits, artifact
 from pipeline.sandbox import Engine, ModuleCache, WasiExecutor, WasmExecutor
 from pipeline.store import ActivityRegistry, MemoryBlobStore
 
@@ -207,3 +211,69 @@ def test_wasi_echo_stdio(benchmark, echoes) -> None:
 def test_wasi_echo_reference_alloc_run(benchmark, echoes) -> None:
     executor, alloc_run, _, _ = echoes
     assert benchmark(executor.run, alloc_run, SMALL) == SMALL
+
+
+# loom_http: a request through the host function (the shipped http_fetch activity: its call, the grant's checks, the
+# response copied into the guest and back) against the same request made with Python's http.client, to one local
+# server in the same run. Goal: within 1.3x.
+QUOTE = json.dumps({"pair": "ETH/USD", "price": {"usd": 3125.5}}).encode()
+
+
+class _Quote(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(QUOTE)))
+        self.end_headers()
+        self.wfile.write(QUOTE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def quote_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Quote)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.benchmark(group="http request")
+def test_http_through_loom(benchmark, quote_server: int, tmp_path: Path) -> None:
+    blobs = MemoryBlobStore()
+    defn = register_module(
+        artifact("activities/http_fetch.wasm").read_bytes(),
+        name="fetch",
+        version="1.0.0",
+        runtime="assemblyscript",
+        capabilities=Capabilities(
+            host_functions=("loom_http",), http=HttpGrant(hosts=(f"127.0.0.1:{quote_server}",), plain_http=True)
+        ),
+        blobs=blobs,
+        registry=ActivityRegistry(tmp_path / "r.sqlite"),
+    )
+    executor = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
+    request = {"url": f"http://127.0.0.1:{quote_server}/quote"}
+    executor.run(defn, request)  # warm: compiled and pre-linked
+    response = benchmark(executor.run, defn, request)
+    assert response["status"] == 200 and response["body"].encode() == QUOTE
+
+
+@pytest.mark.benchmark(group="http request")
+def test_http_python_client(benchmark, quote_server: int) -> None:
+    def fetch() -> bytes:  # a new connection per request, as Loom makes
+        conn = http.client.HTTPConnection("127.0.0.1", quote_server, timeout=10)
+        try:
+            conn.request("GET", "/quote")
+            reply = conn.getresponse()
+            assert reply.status == 200
+            return reply.read()
+        finally:
+            conn.close()
+
+    assert benchmark(fetch) == QUOTE

@@ -243,6 +243,12 @@ PAIRS = [
         _at_least(20),
     ),
     Pair("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / pure Python"),
+    Pair(
+        "test_http_through_loom",
+        "test_http_python_client",
+        "HTTP GET to 127.0.0.1: loom_http (http_fetch) / Python http.client",
+        _at_most(1.3),
+    ),
     Pair("test_wasi_echo_stdio", "test_wasi_echo_reference_alloc_run", "echo call: WASI stdin/stdout / alloc-run ABI"),
     Pair(
         "test_runner_uncached",

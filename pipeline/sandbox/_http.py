@@ -415,9 +415,7 @@ class Client:
         self, target: Target, method: str, headers: list[tuple[str, str]], body: bytes
     ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         sock = self._connect(target)
-        watchdog = threading.Timer(self.deadline.left(), _shut, (sock,))
-        watchdog.daemon = True
-        watchdog.start()
+        watched = WATCHDOG.watch(sock, self.deadline.at)
         try:
             conn = _Connection(target, sock)
             conn.putrequest(method, target.path, skip_accept_encoding=True)
@@ -434,7 +432,7 @@ class Client:
                 raise self.deadline.passed() from None
             raise errors.HttpFailed(f"loom.http: {target.host}:{target.port}: {_reason(exc)}") from None
         finally:
-            watchdog.cancel()
+            WATCHDOG.release(watched)
             sock.close()
 
     def _connect(self, target: Target) -> socket.socket:
@@ -508,6 +506,45 @@ class _Connection(http.client.HTTPConnection):
     def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
         super().putrequest(method, url, skip_host=True, skip_accept_encoding=skip_accept_encoding)
         self.putheader("Host", self._host_header)
+
+
+class _Watchdog:
+    """One thread for the process that shuts each watched socket when its deadline passes (a blocked read then
+    returns at once); a thread per request would cost more than a local request does."""
+
+    def __init__(self) -> None:
+        self._due: dict[int, tuple[float, socket.socket]] = {}
+        self._next = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, at: float) -> int:
+        with self._wake:
+            self._next += 1
+            self._due[self._next] = (at, sock)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="loom-http-watchdog", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+            return self._next
+
+    def release(self, token: int) -> None:
+        with self._wake:
+            self._due.pop(token, None)
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                for token, (at, sock) in list(self._due.items()):
+                    if at <= now:
+                        del self._due[token]
+                        _shut(sock)
+                soonest = min((at for at, _ in self._due.values()), default=None)
+                self._wake.wait(None if soonest is None else max(0.0, soonest - now))
+
+
+WATCHDOG = _Watchdog()
 
 
 def _ms(started: float) -> int:
