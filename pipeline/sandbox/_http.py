@@ -3,9 +3,10 @@
 Safe by construction, whatever the guest asks:
 
 - the URL's scheme, host, port and method must be in the grant (``HttpGrant``); ``http://`` only if it says so;
-- the host name is resolved once, here, and every address it gives must be public unless the grant names that
-  exact address (an IP literal in ``hosts``, or a ``resolve`` pin): the connection goes to the checked address, so
-  no second lookup can rebind it to a private one;
+- the host name is resolved once, here, and every address it gives must be public: a loopback, private,
+  link-local or metadata address is reached only where the grant names it (an IP literal in ``hosts``, or a
+  ``resolve`` pin), never through DNS; the connection goes to the checked address, so no second lookup can rebind
+  the name;
 - HTTPS verifies the certificate and the host name (system roots plus the grant's ``extra_roots``);
 - redirects are followed only to allowed URLs, at most ``max_redirects``; a header that carries a secret is dropped
   when a redirect leaves the origin;
@@ -171,14 +172,7 @@ class Policy:
         for pin in grant.resolve:
             host, _, address = pin.partition("=")
             self.pins[host.lower()] = ipaddress.ip_address(address)
-        self.named: set[Address] = set(self.pins.values())
-        self.entries: list[tuple[str, int | None]] = []
-        for entry in grant.hosts:
-            host, port = _split_host(entry)
-            self.entries.append((host, port))
-            literal = _ip(host)
-            if literal is not None:
-                self.named.add(literal)
+        self.entries = [_split_host(entry) for entry in grant.hosts]
 
     def refuse(self, why: str) -> errors.HttpRefused:
         return errors.HttpRefused(f"activity {self.activity}: {why}")
@@ -209,18 +203,21 @@ class Policy:
         return Target(scheme, host, port, path, self._address(host, port, resolve))
 
     def _address(self, host: str, port: int, resolve: Callable[[str, int], list[Address]]) -> Address:
+        """An IP literal the grant lists, or a pinned name, is the address the grant names; a name resolved by DNS
+        must give only public addresses (whoever controls its DNS could point it anywhere)."""
         literal = _ip(host)
         if literal is not None:
-            addresses = [literal]
-        else:
-            addresses = [self.pins[host]] if host in self.pins else resolve(host, port)
+            return literal  # it matched an entry of the grant's hosts: that entry names it
+        if host in self.pins:
+            return self.pins[host]
+        addresses = resolve(host, port)
         if not addresses:
             raise errors.HttpFailed(f"loom.http: {host} has no address")
         for address in addresses:
-            if not _public(address) and address not in self.named:
+            if not _public(address):
                 raise self.refuse(
-                    f"{host} resolves to {address}, a {_kind(address)} address the grant does not name "
-                    "(name it in hosts or resolve to allow it)"
+                    f"{host} resolves to {address}, a {_kind(address)} address the grant does not name (list the "
+                    "address itself in hosts, or pin the name to it with resolve)"
                 )
         return addresses[0]
 

@@ -156,6 +156,11 @@ def test_refused_addresses_need_the_grant_to_name_them() -> None:
     assert str(policy.target("https://pinned.example/", "GET", lambda h, p: []).address) == "10.1.2.3"
     with pytest.raises(errors.HttpRefused, match="not in the grant's hosts"):
         policy.target("https://sub.api.example.com/", "GET", lambda h, p: mixed[:1])
+    loopback = [ipaddress.ip_address("127.0.0.1")]
+    naming = Policy(HttpGrant(hosts=("api.example.com", "127.0.0.1:8080")), "subject@1.0.0")
+    assert str(naming.target("https://127.0.0.1:8080/", "GET", lambda h, p: []).address) == "127.0.0.1"
+    with pytest.raises(errors.HttpRefused, match=r"resolves to 127\.0\.0\.1"):  # named for itself, not via DNS
+        naming.target("https://api.example.com/", "GET", lambda h, p: loopback)
     wild = Policy(HttpGrant(hosts=("*.example.com",)), "subject@1.0.0")
     assert wild.target("https://a.b.example.com/", "GET", lambda h, p: mixed[:1]).host == "a.b.example.com"
     for url in ["https://example.com/", "https://evilexample.com/"]:
