@@ -14,9 +14,9 @@ from pipeline.core import risc0_host_binary
 HOST_BIN = risc0_host_binary()
 
 
-def peak_rss_mib(cmd: list[str]) -> tuple[float, str]:
+def peak_rss_mib(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     """Runs ``cmd`` to completion; returns its own peak resident memory (MiB, from wait4) and its stdout."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -5,6 +5,7 @@ size and each side's peak memory.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import statistics
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from _support import HOST_BIN, peak_rss_mib, rounds_filling, rounds_for, sha_chain
 
 from pipeline import zk
@@ -319,3 +321,73 @@ def test_wasm_module_startup_per_kib(benchmark) -> None:
     )
     print(f"\nwasm-exec: smallest module {base.total_cycles:,} cycles ({base.paging_cycles:,} paging); "
           f"{per_kib:,.0f} user cycles per KiB of module")  # fmt: skip
+
+
+CHAIN_OVER_WASM = {
+    "name": "chain-over-wasm",
+    "steps": {
+        "echo": {
+            "activity": "echo-wat@1.0.0",
+            "input": {"quote": "${input.quote}"},
+            "prove": {"kind": "composite", "segment_po2": 18},
+        },
+        "claim": {
+            "activity": "json-claim",
+            "input": {
+                "document": "${steps.echo.output.journal.output}",
+                "claim": {"path": "quote.price", "op": "gt", "value": "${input.floor}"},
+            },
+            "prove": {"kind": "composite", "segment_po2": 17},
+        },
+    },
+    "output": {
+        "above_floor": "${steps.claim.output.journal.holds}",
+        "module": "${steps.echo.output.journal.module_sha256}",
+    },
+}
+
+
+@pytest.mark.skipif(bool(os.environ.get("LOOM_BENCH_QUICK")), reason="three real proofs take ~45 min")
+@pytest.mark.timeout(7200)  # beyond the suite-wide 900 s
+def test_chain_over_a_wasm_step(benchmark, tmp_path: Path) -> None:
+    """A wasm step (the smallest Rust-ABI module, proven in wasm-exec) and a json-claim step over its journal,
+    proven with `loom run --bundle`, then chained into one succinct receipt with `loom runs bundle --chain`, each
+    in a process of its own: the run's and the chain's time and peak RSS, and the chain bundle verified alone (the
+    chain's journal names the module). CI chains two json-claim steps instead (tests/results/test_chain_proof.py)."""
+    loom, env = str(Path(sys.executable).with_name("loom")), {**os.environ, "LOOM_HOME": str(tmp_path / "home")}
+    (tmp_path / "echo.wasm").write_bytes(_rust_abi_module(0))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(CHAIN_OVER_WASM))
+    (tmp_path / "input.json").write_text(json.dumps({"quote": {"price": 3125.5, "pair": "ETH/USD"}, "floor": 3000}))
+    peak_rss_mib([loom, "activity", "register", str(tmp_path / "echo.wasm"), "--name", "echo-wat",
+                  "--version", "1.0.0", "--runtime", "wasm", "--json"], env)  # fmt: skip
+    t0 = time.monotonic()
+    run_mib, out = peak_rss_mib([loom, "run", str(tmp_path / "spec.yaml"), "--input", f"@{tmp_path / 'input.json'}",
+                                 "--bundle", str(tmp_path / "steps.json"), "--json"], env)  # fmt: skip
+    run_s, run_id = time.monotonic() - t0, json.loads(out)["run_id"]
+    timing: dict[str, float] = {}
+
+    def chain() -> None:
+        t1 = time.monotonic()
+        timing["mib"], _ = peak_rss_mib([loom, "runs", "bundle", run_id, "--chain", "--out",
+                                         str(tmp_path / "chain.json")], env)  # fmt: skip
+        timing["s"] = time.monotonic() - t1
+
+    benchmark.pedantic(chain, rounds=1, iterations=1)
+    alone = {**env, "LOOM_HOME": str(tmp_path / "empty")}  # the bundle verified with nothing but itself
+    _, checked = peak_rss_mib([loom, "verify", str(tmp_path / "chain.json"), "--require-proven", "above_floor",
+                               "--require-proven", "module", "--json"], alone)  # fmt: skip
+    report = json.loads(checked)
+    assert report["chain"]["verified"] and report["chain"]["steps"] == ["echo", "claim"]
+    chain_bundle = json.loads((tmp_path / "chain.json").read_bytes())
+    receipt = zk.Receipt.from_bytes(base64.b64decode(chain_bundle["chain"]["receipt"]))
+    benchmark.extra_info.update(
+        {
+            "run_prove_s": run_s,
+            "run_peak_rss_mib": run_mib,
+            "chain_prove_s": timing["s"],
+            "chain_peak_rss_mib": timing["mib"],
+            "chain_receipt_bytes": len(receipt.to_bytes()),
+        }
+    )
+    print(f"\nchain over a wasm step: run (2 composite proofs) {run_s:.0f}s {run_mib:,.0f} MiB | chain (succinct) "
+          f"{timing['s']:.0f}s {timing['mib']:,.0f} MiB, {len(receipt.to_bytes()):,} B")  # fmt: skip

@@ -13,7 +13,7 @@ from pipeline import zk
 from pipeline.core import data_dir
 from tests.support import FIXTURES, REPO, claim_input, keep_home, loom, reuse_home
 from tests.support.mixed import MixedRun, receipt_bytes, run_mixed
-from tests.support.proven import ProvenChain, ProvenWasm, prove_chain, run_proven_wasm
+from tests.support.proven import ProvenChain, ProvenRun, ProvenWasm, prove_chain, run_proven_claims, run_proven_wasm
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ def hello_receipt(mixed: MixedRun) -> zk.Receipt:
 
 
 FLAGSHIP_TIMEOUT = 3600  # a real proof of the zkTLS claim takes ~11 minutes on 2 cores
-CHAIN_TIMEOUT = 5400  # the first test to ask for the proven chain pays for the proven run (~25 min) and its chain
+CHAIN_TIMEOUT = 3600  # the first test to ask for the proven chain pays for the two claims' proofs and their chain
 
 
 @pytest.fixture(scope="session")
@@ -101,13 +101,21 @@ def proven_wasm(tmp_path_factory: pytest.TempPathFactory) -> ProvenWasm:
 
 
 @pytest.fixture(scope="session")
-def proven_chain(proven_wasm: ProvenWasm) -> ProvenChain:
-    """The proven run's two steps proven as one chain: one succinct receipt (see ``tests.support.proven``)."""
-    return prove_chain(proven_wasm)
+def proven_claims(tmp_path_factory: pytest.TempPathFactory) -> ProvenRun:
+    """`loom run --bundle` of two json-claim steps, the second over the first's journal (see ``tests.support.proven``):
+    two small real proofs (2^17 segments), kept like the flagship's."""
+    return run_proven_claims(tmp_path_factory.mktemp("proven-claims"))
+
+
+@pytest.fixture(scope="session")
+def proven_chain(proven_claims: ProvenRun) -> ProvenChain:
+    """The proven claims' two steps proven as one chain: one succinct receipt (see ``tests.support.proven``)."""
+    return prove_chain(proven_claims)
 
 
 PROVING_FIXTURES = {
-    "mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node", "proven_wasm", "proven_chain",
+    "mixed", "hello_receipt", "flagship_bundle", "composed", "lost_a_node", "proven_wasm", "proven_claims",
+    "proven_chain",
 }  # fmt: skip
 """Fixtures that make a real proof (or reuse one that took minutes): a test that asks for one is slow, and says so."""
 
