@@ -188,6 +188,23 @@ class HttpGrant(BaseModel):
         return v
 
 
+class HttpExchange(BaseModel):
+    """One HTTP request an activity made through ``loom_http``, as the run's journal keeps it (``loom runs show``):
+    no header, no body, no secret; the URL as asked (cut at 2,048 characters), what came back (status, size,
+    SHA-256 of the body) or why nothing did."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str
+    url: str
+    started_at: float
+    ms: int
+    status: int | None = None
+    response_bytes: int | None = None
+    response_sha256: str | None = None
+    error: str | None = None
+
+
 class Capabilities(BaseModel):
     """What the host grants an activity; everything else is denied."""
 

@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pipeline import activities, errors
-from pipeline.core import ActivityDefinition, ProveOptions, canonical
-from pipeline.sandbox import HttpExchange
+from pipeline.core import ActivityDefinition, HttpExchange, ProveOptions, canonical
 from pipeline.store import default_blobstore
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -134,7 +133,7 @@ def run_job(
     requests: list[dict[str, Any]] = []
 
     def audit(exchange: HttpExchange) -> None:  # back with the result, which the runner journals
-        requests.append(asdict(exchange))
+        requests.append(exchange.model_dump())
 
     try:
         defn = definitions.get(job.defn_json)

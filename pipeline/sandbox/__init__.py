@@ -9,7 +9,6 @@ from pipeline.sandbox._engine import Engine, ModuleCache
 from pipeline.sandbox._executor import Actor, WasmExecutor, encode_document
 from pipeline.sandbox._host import LOG_CALL_BYTES, LOG_LINE_BYTES, Log
 from pipeline.sandbox._http import Audit as HttpAudit
-from pipeline.sandbox._http import Exchange as HttpExchange
 from pipeline.sandbox._wasi import WasiExecutor
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ __all__ = [
     "Engine",
     "ExtismExecutor",
     "HttpAudit",
-    "HttpExchange",
     "Log",
     "ModuleCache",
     "WasiExecutor",

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import errors
-from pipeline.core import HttpGrant
+from pipeline.core import HttpExchange, HttpGrant
 
 SECRET_REF = re.compile(r"\{\{secret:([A-Za-z_][A-Za-z0-9_.-]{0,127})\}\}")
 READ_CHUNK = 64 * 1024
@@ -130,22 +130,7 @@ def _joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return joined
 
 
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One request as the run's journal keeps it (``loom runs show``): no header, no body, no secret; the URL as
-    asked (cut at 2,048 characters), what came back (status, size, SHA-256 of the body) or why it did not."""
-
-    method: str
-    url: str
-    started_at: float
-    ms: int
-    status: int | None = None
-    response_bytes: int | None = None
-    response_sha256: str | None = None
-    error: str | None = None
-
-
-Audit = Callable[[Exchange], None]
+Audit = Callable[[HttpExchange], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +328,7 @@ class Client:
             return self._fetch(request)
         except errors.LoomError as exc:
             if self.audit is not None and self._hops == 0:  # a request refused before it left, or that failed
-                self.audit(Exchange(request.method, request.url[:2048], started, _ms(started), error=str(exc)))
+                self.audit(_exchange(request.method, request.url, started, error=str(exc)))
             raise
 
     def _fetch(self, request: Request) -> Response:
@@ -394,16 +379,17 @@ class Client:
         self, target: Target, method: str, headers: list[tuple[str, str]], body: bytes
     ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         started = time.time()
-        url = f"{target.scheme}://{target.host}:{target.port}{target.path}"[:2048]
+        url = f"{target.scheme}://{target.host}:{target.port}{target.path}"
         try:
             status, reply, data = self._send(target, method, headers, body)
         except errors.LoomError as exc:
-            self._told(Exchange(method, url, started, _ms(started), error=str(exc)))
+            self._told(_exchange(method, url, started, error=str(exc)))
             raise
-        self._told(Exchange(method, url, started, _ms(started), status, len(data), hashlib.sha256(data).hexdigest()))
+        digest = hashlib.sha256(data).hexdigest()
+        self._told(_exchange(method, url, started, status=status, response_bytes=len(data), response_sha256=digest))
         return status, reply, data
 
-    def _told(self, exchange: Exchange) -> None:
+    def _told(self, exchange: HttpExchange) -> None:
         self._hops += 1
         if self.audit is not None:
             self.audit(exchange)
@@ -544,8 +530,10 @@ class _Watchdog:
 WATCHDOG = _Watchdog()
 
 
-def _ms(started: float) -> int:
-    return round((time.time() - started) * 1000)
+def _exchange(method: str, url: str, started: float, **outcome: Any) -> HttpExchange:
+    """The journal's record of a request that started at ``started`` (wall-clock) and ended now."""
+    ms = round((time.time() - started) * 1000)
+    return HttpExchange(method=method, url=url[:2048], started_at=started, ms=ms, **outcome)
 
 
 def _shut(sock: socket.socket) -> None:

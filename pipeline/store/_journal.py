@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline import errors
-from pipeline.core import loom_home
+from pipeline.core import HttpExchange, loom_home
 from pipeline.store._sqlite import Database
 
 SCHEMA_VERSION = 1
@@ -119,18 +119,10 @@ class Attempt(BaseModel):
         return None if self.finished_at is None else self.finished_at - self.started_at
 
 
-class HttpRequest(BaseModel):
-    """One HTTP request a step made (``loom_http``), or one refused: never a header, a body or a secret."""
+class HttpRequest(HttpExchange):
+    """One HTTP request a run's step made (``loom_http``), or one refused: never a header, a body or a secret."""
 
     step: str
-    method: str
-    url: str
-    started_at: float
-    ms: int
-    status: int | None = None
-    response_bytes: int | None = None
-    response_sha256: str | None = None
-    error: str | None = None
 
 
 class Run(BaseModel):

@@ -282,6 +282,15 @@ def test_the_client_never_reads_proxies_from_the_environment(web: Server, monkey
     assert response.status == 200
 
 
+def _register_fetch(web: Server, env: dict[str, str]) -> None:
+    module = str(data_dir() / "activities" / "http_fetch.wasm")
+    registered = loom(
+        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
+        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", env=env,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+
+
 def test_the_cli_grants_it_and_a_pipeline_step_with_it_is_never_served_from_the_cache(
     web: Server, tmp_path: Path
 ) -> None:
@@ -326,12 +335,7 @@ def test_the_fetch_example_fetches_and_picks(web: Server, tmp_path: Path) -> Non
     """examples/fetch-claim.yaml without its proof (CI proves json-claim elsewhere): the fetched body reaches the
     pick, and both values are host data in the provenance."""
     env = {"LOOM_HOME": str(tmp_path / "home")}
-    module = str(data_dir() / "activities" / "http_fetch.wasm")
-    registered = loom(
-        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
-        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", env=env,
-    )  # fmt: skip
-    assert registered.returncode == 0, registered.stderr
+    _register_fetch(web, env)
     spec = yaml.safe_load((REPO / "examples" / "fetch-claim.yaml").read_text())
     del spec["steps"]["prove"]
     spec["output"] = {k: v for k, v in spec["output"].items() if "prove" not in v}
@@ -379,15 +383,6 @@ def test_random_requests_get_an_answer_or_a_typed_error(executor, define, web: S
         except errors.LoomError as exc:
             kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
     assert kinds.get("answered", 0) > 5 and {"HttpRefused", "InvalidInput"} <= set(kinds), kinds
-
-
-def _register_fetch(web: Server, env: dict[str, str]) -> None:
-    module = str(data_dir() / "activities" / "http_fetch.wasm")
-    registered = loom(
-        "activity", "register", module, "--name", "fetch", "--version", "1.0.0", "--runtime", "assemblyscript",
-        "--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http", env=env,
-    )  # fmt: skip
-    assert registered.returncode == 0, registered.stderr
 
 
 def test_every_request_is_journaled_and_a_ttl_lets_the_cache_serve_it(web: Server, tmp_path: Path) -> None:
