@@ -179,7 +179,9 @@ class Policy:
             raise errors.InvalidInput(f"loom.http: {shown} carries credentials in the URL; use a header")
         if scheme == "http" and not self.grant.plain_http:
             raise self.refuse(f"{shown} is plain http, which the grant does not allow (plain_http)")
-        port = port or (443 if scheme == "https" else 80)
+        if port == 0:
+            raise errors.InvalidInput(f"loom.http: {shown} names port 0")
+        port = port or _default(scheme)
         if not any(_host_matches(host, h) and (p == port if p else port == _default(scheme)) for h, p in self.entries):
             raise self.refuse(f"{host}:{port} is not in the grant's hosts")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -177,10 +177,11 @@ def test_refused_addresses_need_the_grant_to_name_them() -> None:
         ({"url": "http://127.0.0.1/", "headers": {"X": "a\r\nInjected: 1"}}, "not a valid header"),
         ({"url": "http://127.0.0.1/", "headers": {"X": "ü🦊"}}, "not a valid header"),
         ({"url": "http://127.0.0.1:{port}/a b"}, "a space or control character in its path"),
+        ({"url": "http://127.0.0.1:0/"}, "names port 0"),
         ({"url": "http://127.0.0.1/", "extra": 1}, "unknown request field"),
         ({"url": 5}, "must be"),
     ],
-    ids=["scheme", "credentials", "host-header", "header-injection", "header-not-latin1", "path-space",
+    ids=["scheme", "credentials", "host-header", "header-injection", "header-not-latin1", "path-space", "port-0",
          "unknown-field", "url-type"],
 )  # fmt: skip
 def test_a_malformed_request_is_refused(executor, define, web: Server, request_, says: str) -> None:
