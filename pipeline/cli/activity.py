@@ -33,9 +33,12 @@ from pipeline.core import (
     ProveOptions,
     ReceiptKind,
     Runtime,
+    read_bounded,
     use_secrets_dir,
 )
 from pipeline.store import default_blobstore, default_registry
+
+PEM_BYTES = 1 << 20  # a root certificate file named by --http-root; a PEM certificate is a few KiB
 
 app = typer.Typer(
     help="Register, list and run activities (wasm, AssemblyScript, RISC Zero guests).", no_args_is_help=True
@@ -81,7 +84,9 @@ def register(
             methods=tuple(m.upper() for m in allow_method) or ("GET",),
             plain_http=allow_plain_http,
             resolve=tuple(http_resolve),
-            extra_roots=tuple(read_text(path, "--http-root") for path in http_root),
+            extra_roots=tuple(
+                read_bounded(path, PEM_BYTES, f"--http-root {path}").decode("utf-8", "replace") for path in http_root
+            ),
         )
         grant = grant if "loom_http" in grant else [*grant, "loom_http"]
     defn = register_module(
@@ -93,15 +98,6 @@ def register(
         capabilities=Capabilities(host_functions=tuple(grant), secrets=tuple(secret), http=http),
     )
     emit(defn.model_dump(mode="json"), json_out, title=f"Registered {defn.ref}")
-
-
-def read_text(path: Path, option: str) -> str:
-    """A small text file an option names, or a one-line error."""
-    try:
-        data = path.read_bytes()[: 1 << 20]
-        return data.decode()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"{path}: {getattr(exc, 'strerror', None) or exc}", param_hint=option) from None
 
 
 @app.command()

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import errors
-from pipeline.core import HttpExchange, HttpGrant
+from pipeline.core import HttpExchange, HttpGrant, parse_json
 
 SECRET_REF = re.compile(r"\{\{secret:([A-Za-z_][A-Za-z0-9_.-]{0,127})\}\}")
 READ_CHUNK = 64 * 1024
@@ -62,10 +62,7 @@ class Request:
     @classmethod
     def parse(cls, data: bytes) -> Request:
         """The guest's JSON request ``{method, url, headers, body}``, or ``InvalidInput`` saying what is wrong."""
-        try:
-            raw = json.loads(data)
-        except (ValueError, RecursionError):
-            raise errors.InvalidInput("loom.http: the request is not JSON") from None
+        raw = parse_json(data, "loom.http's request")
         if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
             raise errors.InvalidInput('loom.http: the request must be {"method", "url", "headers", "body"}')
         unknown = set(raw) - {"method", "url", "headers", "body", "body_base64"}
@@ -114,7 +111,7 @@ class Response:
 
     def to_guest(self) -> bytes:
         """The JSON the guest reads: ``body`` as text when it is UTF-8, else ``body_base64``."""
-        out: dict[str, Any] = {"status": self.status, "url": self.url, "headers": dict(_joined(self.headers))}
+        out: dict[str, Any] = {"status": self.status, "url": self.url, "headers": _joined(self.headers)}
         try:
             out["body"] = self.body.decode("utf-8")
         except UnicodeDecodeError:
