@@ -60,3 +60,35 @@ def test_a_plugin_that_asks_for_wasi_is_a_typed_refusal() -> None:
     defn = _register(wat, "wants-wasi")
     with pytest.raises(errors.InvalidModule, match=r"environ_sizes_get.*without WASI"):
         ExtismExecutor(default_blobstore()).run(defn, {})
+
+
+# A plugin written against Extism's kernel by hand: it calls http_request with offsets of its choosing (no block
+# there, or a block that is no request), then reads the status and headers Loom's functions give.
+RAW_HTTP = """(module
+  (import "extism:host/env" "http_request" (func $req (param i64 i64) (result i64)))
+  (import "extism:host/env" "http_status_code" (func $status (result i32)))
+  (import "extism:host/env" "http_headers" (func $headers (result i64)))
+  (memory (export "memory") 1)
+  (func (export "run") (result i32)
+    (drop (call $req (i64.const {request}) (i64.const {body})))
+    (drop (call $headers))
+    (call $status)))"""
+
+
+@pytest.mark.parametrize(("request_", "body"), [(123456, 0), (0, 0), (-1, -1), (1, 99999999)])
+def test_extisms_http_imports_are_loom_s_and_refuse_what_is_no_request(request_: int, body: int) -> None:
+    """The imports are re-pointed at Loom's functions whatever the plugin: not granted, CapabilityDenied; granted,
+    an offset that holds no request is a typed InvalidInput; never a traceback or a request sent."""
+    from pipeline.core import Capabilities, HttpGrant
+
+    wat = RAW_HTTP.format(request=request_, body=body)
+    bare = _register(wat, "raw-http")
+    with pytest.raises(errors.CapabilityDenied, match="loom_http, which it was not granted"):
+        ExtismExecutor(default_blobstore()).run(bare, {})
+    granted = register_module(
+        wasmtime.wat2wasm(wat), name="raw-http", version="1.0.1", runtime="extism",
+        capabilities=Capabilities(host_functions=("loom_http",), http=HttpGrant(hosts=("127.0.0.1:9",))),
+        blobs=default_blobstore(), registry=default_registry(),
+    )  # fmt: skip
+    with pytest.raises(errors.InvalidInput, match="Extism's http_request"):
+        ExtismExecutor(default_blobstore()).run(granted, {})

@@ -288,7 +288,7 @@ class Executors:
     ) -> Any:
         """Runs one activity on one document with the executor its runtime needs; with ``options``, a wasm or
         AssemblyScript activity is proven in the ``wasm-exec`` guest instead (``run_proven_wasm``). ``audit`` is
-        told of each HTTP request a wasm activity granted loom_http makes."""
+        told of each HTTP request an activity granted loom_http makes."""
         if options is not None and defn.runtime in PROVABLE:
             return run_proven_wasm(defn, document, self.blobs, progress=progress, options=options, cluster=self.cluster)
         if defn.runtime in (Runtime.assemblyscript, Runtime.wasm):
@@ -301,7 +301,7 @@ class Executors:
             from pipeline.sandbox import ExtismExecutor  # an optional extra: imported only when a plugin runs
 
             self._extism = self._extism or ExtismExecutor(self.blobs)
-            return self._extism.run(defn, document, log=log)
+            return self._extism.run(defn, document, log=log, audit=audit)
         return run_risc0(
             defn, document, self.blobs, progress=progress, options=options or ProveOptions(), cluster=self.cluster
         )

@@ -279,14 +279,15 @@ class ActivityDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _http_runtime(self) -> ActivityDefinition:
-        """loom_http is a host function of Loom's wasm ABIs: a WASI command has no sockets here, a RISC Zero guest
-        none at all, and an Extism plugin's own HTTP is not granted through it."""
+        """loom_http is a host function of Loom's wasm ABIs and serves an Extism plugin's own HTTP; a WASI command
+        has no sockets here, and a RISC Zero guest none at all."""
         if HostFunction.loom_http in self.capabilities.host_functions and self.runtime not in (
             Runtime.wasm,
             Runtime.assemblyscript,
+            Runtime.extism,
         ):
             raise ValueError(
-                f"loom_http is offered to wasm and assemblyscript activities, not to a {self.runtime.value} one"
+                f"loom_http is offered to wasm, assemblyscript and extism activities, not to a {self.runtime.value} one"
             )
         return self
 

@@ -106,3 +106,48 @@ def _refuse_imported_tables_and_memories(body: bytes) -> None:
             _, pos = uleb(body, pos + (kind == 0x04))
         else:
             pos += 2
+
+
+def _name(data: bytes, pos: int) -> tuple[bytes, int]:
+    size, start = uleb(data, pos)
+    return data[start : start + size], start + size
+
+
+def _encode_name(name: bytes) -> bytes:
+    return encode_uleb(len(name)) + name
+
+
+def _skip_import_desc(body: bytes, pos: int) -> int:
+    kind, pos = body[pos], pos + 1
+    if kind == 0x00:  # function: type index
+        return uleb(body, pos)[1]
+    if kind == 0x01:  # table: reference type, limits
+        return skip_limits(body, pos + 1)
+    if kind == 0x02:  # memory: limits
+        return skip_limits(body, pos)
+    if kind == 0x03:  # global: value type, mutability
+        return pos + 2
+    if kind == 0x04:  # tag: attribute, type index
+        return uleb(body, pos + 1)[1]
+    raise ValueError(f"an import of unknown kind {kind:#x}")
+
+
+def rename_imports(wasm: bytes, renames: dict[tuple[str, str], tuple[str, str]]) -> bytes:
+    """The same module with each import ``(module, name)`` in ``renames`` re-pointed at the new pair: how Loom
+    puts its own host function where a runtime would link one of its own (Extism's ``http_request``)."""
+    wanted = {(m.encode(), n.encode()): (nm.encode(), nn.encode()) for (m, n), (nm, nn) in renames.items()}
+    out = bytearray(wasm[:8])
+    for section_id, body in sections(wasm):
+        if section_id == 2:
+            count, pos = uleb(body, 0)
+            new = bytearray(encode_uleb(count))
+            for _ in range(count):
+                module, pos = _name(body, pos)
+                name, pos = _name(body, pos)
+                end = _skip_import_desc(body, pos)
+                module, name = wanted.get((module, name), (module, name))
+                new += _encode_name(module) + _encode_name(name) + body[pos:end]
+                pos = end
+            body = bytes(new)
+        out += bytes([section_id]) + encode_uleb(len(body)) + body
+    return bytes(out)

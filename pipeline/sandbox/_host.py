@@ -61,6 +61,7 @@ class CallContext:
     wall_clock_ms: int = 0
     log_bytes: int = 0
     failure: errors.LoomError | None = None  # set by host functions that cannot raise into the guest (Extism)
+    http_response: _http.Response | None = None  # the last answer, read by Extism's http_status_code/http_headers
 
 
 def state_size(state: dict[str, bytes]) -> int:

@@ -68,7 +68,21 @@ class Request:
         unknown = set(raw) - {"method", "url", "headers", "body", "body_base64"}
         if unknown:
             raise errors.InvalidInput(f"loom.http: unknown request field {sorted(unknown)[0][:64]!r}")
-        method, headers = raw.get("method", "GET"), raw.get("headers", {})
+        return cls.of(raw.get("method", "GET"), raw["url"], raw.get("headers", {}), _body(raw))
+
+    @classmethod
+    def from_extism(cls, data: bytes, body: bytes) -> Request:
+        """The request an unmodified Extism plugin makes with ``extism_pdk::http::request``: the JSON of Extism's
+        ``HttpRequest`` (``{url, headers, method}``, method null for GET) and the body the plugin gave apart."""
+        raw = parse_json(data, "Extism's http_request")
+        if not isinstance(raw, dict) or not isinstance(raw.get("url"), str) or set(raw) - {"url", "headers", "method"}:
+            raise errors.InvalidInput('Extism\'s http_request must be {"url", "headers", "method"}')
+        return cls.of(raw.get("method") or "GET", raw["url"], raw.get("headers") or {}, body)
+
+    @classmethod
+    def of(cls, method: Any, url: str, headers: Any, body: bytes) -> Request:
+        """A request whose method and headers are checked: a token of a method, printable header values, and no
+        header the host sets itself."""
         if not isinstance(method, str) or not _TOKEN.fullmatch(method):
             raise errors.InvalidInput("loom.http: method must be an HTTP method such as GET")
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
@@ -78,7 +92,7 @@ class Request:
                 raise errors.InvalidInput(f"loom.http: header {name[:64]!r} is not a valid header")
             if name.lower() in _FORBIDDEN_HEADERS:
                 raise errors.InvalidInput(f"loom.http: header {name[:64]!r} is set by the host, not the activity")
-        return cls(method.upper(), raw["url"], tuple(headers.items()), _body(raw))
+        return cls(method.upper(), url, tuple(headers.items()), body)
 
 
 def _header_value(value: str) -> bool:
@@ -108,6 +122,10 @@ class Response:
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+    def joined_headers(self) -> dict[str, str]:
+        """The headers by lowercase name, repeated ones joined with ", "."""
+        return _joined(self.headers)
 
     def to_guest(self) -> bytes:
         """The JSON the guest reads: ``body`` as text when it is UTF-8, else ``body_base64``."""

@@ -1,9 +1,10 @@
 """loom_http: an activity reaches the web only where its grant says. Against real servers on 127.0.0.1 (plain HTTP,
-HTTPS with the fixtures' test PKI), an AssemblyScript activity (the shipped http_fetch) and a Rust-ABI module make
-allowed requests; everything else is refused with a typed error: no grant, an unlisted host, port or method, plain
-http without the grant, a redirect elsewhere, a name that resolves to a refused range, a bad certificate, an
-oversized body, a server slower than the deadline, a request flood. A secret named in a header is sent, and never
-seen by the guest, its output, the log or an error."""
+HTTPS with the fixtures' test PKI), four kinds of guest make allowed requests: an AssemblyScript activity (the shipped
+http_fetch), a Rust activity written with loom-guest (the shipped fetch), a hand-written Rust-ABI module, and an
+unmodified Extism plugin using extism-pdk's own http::request (the shipped fetch_plugin). Everything else is refused
+with a typed error: no grant, an unlisted host, port or method, plain http without the grant, a redirect elsewhere,
+a name that resolves to a refused range, a bad certificate, an oversized body, a server slower than the deadline, a
+request flood. A secret named in a header is sent, and never seen by the guest, its output, the log or an error."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import yaml
 
 from pipeline import errors
 from pipeline.core import ActivityDefinition, Capabilities, HttpGrant, Limits, data_dir
-from pipeline.sandbox import WasmExecutor
+from pipeline.sandbox import ExtismExecutor, WasmExecutor
 from pipeline.sandbox._http import Client, Deadline, Policy, Request
 from tests.support import REPO, loom, one_error_line
 from tests.support.wat import rust_abi_module
@@ -51,18 +52,44 @@ def local(server: Server, **grant: Any) -> Capabilities:
     return Capabilities(host_functions=("loom_http",), http=HttpGrant(**fields))
 
 
-def fetcher(define, capabilities: Capabilities | None, *, runtime: str = "assemblyscript", **limits: Any):
-    module = (data_dir() / "activities" / "http_fetch.wasm") if runtime == "assemblyscript" else None
+GUESTS = {  # kind: (runtime, the shipped file, or None for the hand-written WAT module)
+    "assemblyscript": ("assemblyscript", "activities/http_fetch.wasm"),
+    "wasm": ("wasm", None),
+    "rust": ("wasm", "wasm/fetch.wasm"),
+    "extism": ("extism", "wasm/fetch_plugin.wasm"),
+}
+
+
+class AnyRuntime:
+    """The executor of each runtime, behind one ``run``."""
+
+    def __init__(self, blobs, cache: Path) -> None:
+        self.wasm, self.extism = WasmExecutor(blobs, cache_dir=cache), ExtismExecutor(blobs)
+
+    def run(self, defn: ActivityDefinition, document: Any, **kwargs: Any) -> Any:
+        return (self.extism if defn.runtime == "extism" else self.wasm).run(defn, document, **kwargs)
+
+
+@pytest.fixture
+def executor(blobs, tmp_path: Path) -> AnyRuntime:
+    return AnyRuntime(blobs, tmp_path / "modules")
+
+
+def fetcher(
+    define, capabilities: Capabilities | None, *, runtime: str = "assemblyscript", name: str = "", **limits: Any
+):
+    """A guest that passes its input on as the request and returns the response, of kind ``runtime`` (GUESTS)."""
+    kind, shipped = GUESTS[runtime]
     return define(
-        module or rust_abi_module(FETCH_BODY, imports=HTTP),
-        runtime,
-        name=f"fetch-{runtime}",
+        data_dir() / shipped if shipped else rust_abi_module(FETCH_BODY, imports=HTTP),
+        kind,
+        name=name or f"fetch-{runtime}",
         capabilities=capabilities,
         limits=Limits(**limits) if limits else None,
     )
 
 
-@pytest.mark.parametrize("runtime", ["assemblyscript", "wasm"])
+@pytest.mark.parametrize("runtime", GUESTS)
 def test_an_allowed_request_is_answered(executor, define, web: Server, runtime: str) -> None:
     defn = fetcher(define, local(web), runtime=runtime)
     response = executor.run(defn, {"method": "GET", "url": web.url("/json?x=1")})
@@ -73,18 +100,20 @@ def test_an_allowed_request_is_answered(executor, define, web: Server, runtime: 
     assert isinstance(seen, dict) and seen["Host"] == f"127.0.0.1:{web.port}" and "Cookie" not in seen
 
 
-def test_https_verifies_the_certificate_against_the_grants_roots(executor, define, tls: Server) -> None:
+@pytest.mark.parametrize("runtime", ["assemblyscript", "extism"])
+def test_https_verifies_the_certificate_against_the_grants_roots(executor, define, tls: Server, runtime: str) -> None:
     grant = {
         "hosts": (f"{TLS_NAME}:{tls.port}",),
         "resolve": (f"{TLS_NAME}=127.0.0.1",),
         "extra_roots": (root_pem(),),
         "plain_http": False,
     }
-    defn = fetcher(define, local(tls, **grant))
+    defn = fetcher(define, local(tls, **grant), runtime=runtime)
     response = executor.run(defn, {"url": tls.url("/json", host=TLS_NAME)})
     assert response["status"] == 200 and json.loads(response["body"]) == DOCUMENT
 
-    untrusted = fetcher(define, local(tls, **dict(grant, extra_roots=())), runtime="wasm")
+    other = "wasm" if runtime == "assemblyscript" else runtime  # the hand-written module, or the plugin again
+    untrusted = fetcher(define, local(tls, **dict(grant, extra_roots=())), runtime=other, name="untrusting")
     with pytest.raises(errors.HttpFailed, match="its certificate does not verify"):
         executor.run(untrusted, {"url": tls.url("/json", host=TLS_NAME)})
 
@@ -96,8 +125,9 @@ def test_a_certificate_for_another_name_is_refused(executor, define, tls: Server
         executor.run(defn, {"url": tls.url("/json", host="other.example")})
 
 
-def test_without_the_grant_every_request_is_denied(executor, define, web: Server) -> None:
-    defn = fetcher(define, None)
+@pytest.mark.parametrize("runtime", GUESTS)
+def test_without_the_grant_every_request_is_denied(executor, define, web: Server, runtime: str) -> None:
+    defn = fetcher(define, None, runtime=runtime)
     with pytest.raises(errors.CapabilityDenied, match="loom_http, which it was not granted"):
         executor.run(defn, {"url": web.url("/json")})
     assert not any(r["path"] == "/json" and r["method"] == "GET" for r in web.seen.requests[-1:])
@@ -124,9 +154,12 @@ def test_without_the_grant_every_request_is_denied(executor, define, web: Server
     ids=["host", "port", "default-port", "plain-http", "method", "resolves-loopback", "redirect-host",
          "redirect-away", "redirects", "redirect-scheme"],
 )  # fmt: skip
-def test_what_the_grant_does_not_allow_is_refused(executor, define, web: Server, grant, url: str, says: str) -> None:
+@pytest.mark.parametrize("runtime", ["assemblyscript", "extism"])
+def test_what_the_grant_does_not_allow_is_refused(
+    executor, define, web: Server, grant, url: str, says: str, runtime: str
+) -> None:
     fields = {k: tuple(h.format(port=web.port) for h in v) if k == "hosts" else v for k, v in grant.items()}
-    defn = fetcher(define, local(web, **fields))
+    defn = fetcher(define, local(web, **fields), runtime=runtime)
     before = len(web.seen.requests)
     with pytest.raises(errors.HttpRefused, match=says.format(port=web.port).replace("(", r"\(").replace("?", r"\?")):
         executor.run(defn, {"url": url.format(port=web.port)})
@@ -191,17 +224,24 @@ def test_a_malformed_request_is_refused(executor, define, web: Server, request_,
         executor.run(fetcher(define, local(web), runtime="wasm"), request_)
 
 
-@pytest.mark.parametrize("path", ["/big?n=300000", "/big-unsized?n=300000"], ids=["declared", "unsized"])
-def test_an_oversized_response_counts_against_the_memory_cap(executor, define, web: Server, path: str) -> None:
-    defn = fetcher(define, local(web), memory_mib=1)  # a quarter of 1 MiB for HTTP: 262,144 bytes
-    with pytest.raises(errors.ActivityOutOfMemory, match="may hold 262144 bytes of HTTP"):
-        executor.run(defn, {"url": web.url(path)})
+@pytest.mark.parametrize("runtime", ["assemblyscript", "extism"])
+@pytest.mark.parametrize("path", ["/big", "/big-unsized"], ids=["declared", "unsized"])
+def test_an_oversized_response_counts_against_the_memory_cap(
+    executor, define, web: Server, path: str, runtime: str
+) -> None:
+    mib = 2 if runtime == "extism" else 1  # the Rust plugin's own memory starts at 17 pages
+    defn = fetcher(define, local(web), runtime=runtime, memory_mib=mib)  # a quarter of the cap for HTTP
+    with pytest.raises(errors.ActivityOutOfMemory, match=f"may hold {mib << 18} bytes of HTTP"):
+        executor.run(defn, {"url": web.url(f"{path}?n={(mib << 18) + 40_000}")})
     assert executor.run(defn, {"url": web.url("/big?n=1000")})["body"] == "a" * 1000
 
 
+@pytest.mark.parametrize("runtime", ["wasm", "rust", "extism"])
 @pytest.mark.parametrize("path", ["/slow?s=5", "/trickle"], ids=["slow", "trickle"])
-def test_a_server_slower_than_the_deadline_is_stopped_at_it(executor, define, web: Server, path: str) -> None:
-    defn = fetcher(define, local(web), runtime="wasm", wall_clock_ms=1000)
+def test_a_server_slower_than_the_deadline_is_stopped_at_it(
+    executor, define, web: Server, path: str, runtime: str
+) -> None:
+    defn = fetcher(define, local(web), runtime=runtime, wall_clock_ms=1000)
     t0 = time.monotonic()
     with pytest.raises(errors.ActivityTimeout, match="deadline of 1000 ms"):
         executor.run(defn, {"url": web.url(path)})
@@ -219,11 +259,27 @@ def test_a_request_flood_is_bounded_by_the_calls_limits(executor, define, web: S
     assert time.monotonic() - t0 < 2.5
 
 
+@pytest.mark.parametrize("path", ["/json", "/nowhere-allowed"])
+def test_an_extism_plugins_request_flood_is_bounded_by_its_deadline(executor, define, web: Server, path: str) -> None:
+    """fetch_plugin asked for a million requests: answered ones until the deadline, or, once one is refused, no
+    more sent at all; either way the call ends at its deadline with a typed error."""
+    defn = fetcher(define, local(web), runtime="extism", wall_clock_ms=1500)
+    url = web.url(path) if path == "/json" else "http://api.example.com/"
+    before, t0 = len(web.seen.requests), time.monotonic()
+    with pytest.raises((errors.ActivityTimeout, errors.HttpRefused)):
+        executor.run(defn, {"url": url, "repeat": 1_000_000})
+    assert time.monotonic() - t0 < 2.5
+    if path != "/json":
+        assert len(web.seen.requests) == before
+
+
+@pytest.mark.parametrize("runtime", ["assemblyscript", "rust", "extism"])
 def test_a_secret_in_a_header_is_sent_but_never_seen(
-    blobs, define, web: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    blobs, define, web: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: str
 ) -> None:
     """The server echoes the request (headers included) in its body and a header: what the guest gets back, and so
-    its output, holds the secret's name, never its value; nor do the log or an error."""
+    its output (each of these guests returns all it was given), holds the secret's name, never its value; nor do the
+    log or an error."""
     monkeypatch.setenv("LOOM_SECRET_api_token", SECRET)
     granted = Capabilities(
         host_functions=("loom_http", "loom_log"),
@@ -231,8 +287,8 @@ def test_a_secret_in_a_header_is_sent_but_never_seen(
         http=HttpGrant(hosts=(f"127.0.0.1:{web.port}",), plain_http=True),
     )
     lines: list[tuple[str, str]] = []
-    executor = WasmExecutor(blobs, cache_dir=tmp_path / "modules")
-    defn = fetcher(define, granted)
+    executor = AnyRuntime(blobs, tmp_path / "modules")
+    defn = fetcher(define, granted, runtime=runtime)
     request = {"url": web.url("/echo"), "headers": {"Authorization": "Bearer {{secret:api_token}}"}}
     response = executor.run(defn, request, log=lambda level, msg: lines.append((level, msg)))
     sent = web.seen.requests[-1]["headers"]
@@ -242,7 +298,7 @@ def test_a_secret_in_a_header_is_sent_but_never_seen(
     assert echoed["headers"]["Authorization"] == "Bearer {{secret:api_token}}"
     assert response["headers"]["x-echo"] == "Bearer {{secret:api_token}}"
 
-    ungranted = fetcher(define, local(web), runtime="wasm")
+    ungranted = fetcher(define, local(web), runtime=runtime, name="ungranted")
     with pytest.raises(errors.HttpRefused, match="secret 'api_token', which it was not granted") as refused:
         executor.run(ungranted, request)
     assert SECRET not in str(refused.value)
@@ -260,9 +316,9 @@ def test_a_binary_body_comes_back_as_base64(executor, define, web: Server) -> No
     assert "body" not in response and len(response["body_base64"]) == 344
 
 
-def test_a_grant_is_only_for_the_wasm_abis() -> None:
-    for runtime in ("wasi", "extism", "risc0"):
-        offered = f"loom_http is offered to wasm and assemblyscript activities, not to a {runtime}"
+def test_a_grant_is_only_for_the_wasm_abis_and_extism() -> None:
+    for runtime in ("wasi", "risc0"):
+        offered = f"loom_http is offered to wasm, assemblyscript and extism activities, not to a {runtime}"
         with pytest.raises(ValueError, match=offered):
             ActivityDefinition(name="x", version="1.0.0", runtime=runtime, blob="ab" * 32, capabilities=local_grant())
     with pytest.raises(ValueError, match="loom_http and an http grant"):
@@ -417,3 +473,31 @@ def test_every_request_is_journaled_and_a_ttl_lets_the_cache_serve_it(web: Serve
     assert [r["step"] for r in cached] == ["refused"]  # the cached fetch made no request
     table = loom("runs", "show", runs[0]["run_id"], env=env)
     assert "HTTP requests" in table.stdout and "/json?audit" in " ".join(table.stdout.split())
+
+
+def test_an_unmodified_extism_plugin_through_the_cli_and_a_pipeline(web: Server, tmp_path: Path) -> None:
+    """`loom activity register --runtime extism --allow-host` grants an Extism plugin's own HTTP; its requests in a
+    pipeline are journaled like a wasm activity's, and what the grant does not allow exits with code 4 on one line
+    (without a grant at all too)."""
+    env = {"LOOM_HOME": str(tmp_path / "home")}
+    module = str(data_dir() / "wasm" / "fetch_plugin.wasm")
+    for name, grant in (("plugin", ["--allow-host", f"127.0.0.1:{web.port}", "--allow-plain-http"]), ("bare", [])):
+        registered = loom(
+            "activity", "register", module, "--name", name, "--version", "1.0.0", "--runtime", "extism", *grant,
+            env=env,
+        )  # fmt: skip
+        assert registered.returncode == 0, registered.stderr
+    steps = {"fetch": {"activity": "plugin@1.0.0", "input": {"url": "${input.url}"}}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump({"name": "plugin-fetch", "steps": steps}))
+    run = loom("run", str(tmp_path / "spec.yaml"), "--input", json.dumps({"url": web.url("/json?ext")}), "--json",
+               env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["output"]["fetch"]["status"] == 200 and json.loads(result["output"]["fetch"]["body"]) == DOCUMENT
+    shown = json.loads(loom("runs", "show", result["run_id"], "--json", env=env).stdout)["http_requests"]
+    assert [(r["step"], r["url"], r["status"]) for r in shown] == [("fetch", web.url("/json?ext"), 200)]
+
+    refused = loom("activity", "run", "plugin", "--input", json.dumps({"url": "http://api.example.com/"}), env=env)
+    assert refused.returncode == 4 and "api.example.com:80 is not in the grant's hosts" in one_error_line(refused)
+    bare = loom("activity", "run", "bare", "--input", json.dumps({"url": web.url("/json")}), env=env)
+    assert bare.returncode == 4 and "loom_http, which it was not granted" in one_error_line(bare)
