@@ -21,6 +21,7 @@ __all__ = [
     "execute_segments",
     "image_id",
     "join",
+    "json_valid",
     "lift",
     "prove",
     "prove_segment",
@@ -42,6 +43,11 @@ def tlsn_verify(request: bytes) -> str:
     """Verifies a TLSNotary presentation: ``{"presentation": "<base64>", "policy": {...}}`` in, the verified facts
     as JSON text out (the same answer as the ``tlsn-verify`` wasm activity); ``PresentationInvalid`` naming the
     failed check (its ``stage``) otherwise. Releases the GIL."""
+
+def json_valid(data: bytes) -> bool:
+    """Whether ``data`` is plainly strict JSON that ``pipeline.core.parse_json`` takes (UTF-8, JSON's syntax, finite
+    floats, paired surrogate escapes, integers of at most 600 digits, nesting at most 200 deep). False is no
+    verdict: ask ``parse_json``. Releases the GIL."""
 
 def image_id(elf: bytes) -> str:
     """Hex image ID of a RISC Zero guest: a user ELF (combined with the v1compat kernel) or a combined binary."""

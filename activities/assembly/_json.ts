@@ -1,93 +1,231 @@
 // A small JSON toolkit for activities: scan JSON text without building a tree (values are returned as the
 // exact text slices they occupy), unescape string literals, and escape strings for output.
+//
+// The scanners read the text's UTF-16 code units straight from memory (a base pointer and a length) and take no
+// managed references, so the incremental runtime keeps no shadow-stack frame for them: a call per token costs a few
+// instructions, not a frame. The exported functions keep their string signatures and wrap the scanners.
+
+// ---- scanning a text at `b` (a string's data) of `n` code units; `cu` is -1 past either end, as charCodeAt is
+
+@inline function cu(b: usize, n: i32, i: i32): i32 {
+  return <u32>i < <u32>n ? <i32>load<u16>(b + (<usize>i << 1)) : -1;
+}
+
+@inline function base(s: string): usize {
+  return changetype<usize>(s);
+}
 
 export function isWs(c: i32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
-export function skipWs(s: string, i: i32): i32 {
-  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+function ws(b: usize, n: i32, i: i32): i32 {
+  while (<u32>i < <u32>n) {
+    const c = <i32>load<u16>(b + (<usize>i << 1));
+    if (c > 0x20 || (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09)) break;
+    i++;
+  }
   return i;
 }
+
+// Why a scan failed: one code per message, so that the hot functions pass no string.
+const EXPECTED_STRING = 0;
+const UNTERMINATED = 1;
+const EXPECTED_VALUE = 2;
+const EXPECTED_COLON = 3;
+const EXPECTED_COMMA_OR_CLOSE = 4;
+const UNEXPECTED_CHARACTER = 5;
+const EXPECTED_OBJECT = 6;
+const EXPECTED_COMMA = 7;
+const EXPECTED_ARRAY = 8;
 
 function fail(what: string, i: i32): void {
   throw new Error("invalid JSON: " + what + " at offset " + i.toString());
 }
 
-/** Index just past the string literal starting at `i` (which must be a quote). */
-export function skipString(s: string, i: i32): i32 {
-  if (s.charCodeAt(i) != 0x22) fail("expected a string", i);
-  i++;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c == 0x5c) i += 2;
-    else if (c == 0x22) return i + 1;
-    else i++;
-  }
-  fail("unterminated string", i);
-  return i;
+function failWith(code: i32, i: i32): void {
+  const what = code == EXPECTED_STRING ? "expected a string"
+    : code == UNTERMINATED ? "unterminated string"
+    : code == EXPECTED_VALUE ? "expected a value"
+    : code == EXPECTED_COLON ? "expected ':'"
+    : code == EXPECTED_COMMA_OR_CLOSE ? "expected ',' or a closing bracket"
+    : code == UNEXPECTED_CHARACTER ? "unexpected character"
+    : code == EXPECTED_OBJECT ? "expected an object"
+    : code == EXPECTED_COMMA ? "expected ','"
+    : "expected an array";
+  fail(what, i);
 }
 
-/** Index just past the JSON value starting at `i` (after whitespace). */
-export function skipValue(s: string, i: i32): i32 {
-  i = skipWs(s, i);
-  if (i >= s.length) fail("expected a value", i);
-  const c = s.charCodeAt(i);
-  if (c == 0x22) return skipString(s, i);
-  if (c == 0x7b || c == 0x5b) {
-    const close = c == 0x7b ? 0x7d : 0x5d;
-    i = skipWs(s, i + 1);
-    if (s.charCodeAt(i) == close) return i + 1;
-    while (true) {
-      if (c == 0x7b) {
-        i = skipWs(s, skipString(s, skipWs(s, i)));
-        if (s.charCodeAt(i) != 0x3a) fail("expected ':'", i);
-        i++;
-      }
-      i = skipWs(s, skipValue(s, i));
-      const d = s.charCodeAt(i);
-      if (d == close) return i + 1;
-      if (d != 0x2c) fail("expected ',' or a closing bracket", i);
-      i++;
-    }
-  }
-  const start = i;
-  while (i < s.length) {
-    const d = s.charCodeAt(i);
-    if (d == 0x2c || d == 0x7d || d == 0x5d || isWs(d)) break;
+function failToken(b: usize, start: i32, end: i32): void {
+  fail("unexpected '" + String.UTF16.decodeUnsafe(b + (<usize>start << 1), <usize>(end - start) << 1) + "'", start);
+}
+
+/** The first index from `i` holding a quote or a backslash, or where the text ends (`i` itself when past it). */
+function quoteOrBackslash(b: usize, n: i32, i: i32): i32 {
+  while (i < n) {
+    const c = load<u16>(b + (<usize>i << 1));
+    if (c == 0x22 || c == 0x5c) return i;
     i++;
   }
-  if (i == start) fail("unexpected character", i);
-  if (!isWord(s, start, i, "true") && !isWord(s, start, i, "false") && !isWord(s, start, i, "null") &&
-      !isNumber(s, start, i)) fail("unexpected '" + s.substring(start, i) + "'", start);
   return i;
 }
 
-/** Whether s[start..end) is exactly `word` (compared in place: no allocation on the hot path). */
-function isWord(s: string, start: i32, end: i32, word: string): bool {
-  if (end - start != word.length) return false;
-  for (let k = 0; k < word.length; k++) if (s.charCodeAt(start + k) != word.charCodeAt(k)) return false;
-  return true;
+/** The first index from `i` holding a backslash, or `n`. */
+function backslash(b: usize, n: i32, i: i32): i32 {
+  while (i < n && load<u16>(b + (<usize>i << 1)) != 0x5c) i++;
+  return i;
 }
 
-function isNumber(s: string, start: i32, end: i32): bool {
+/** The first index from `i` holding what a JSON string must escape (a quote, a backslash, a control), or `n`. */
+function escapable(b: usize, n: i32, i: i32): i32 {
+  while (i < n) {
+    const c = load<u16>(b + (<usize>i << 1));
+    if (c < 0x20 || c == 0x22 || c == 0x5c) return i;
+    i++;
+  }
+  return i;
+}
+
+/** Index just past the string literal at `i` (which must be a quote). */
+function str(b: usize, n: i32, i: i32): i32 {
+  if (cu(b, n, i) != 0x22) failWith(EXPECTED_STRING, i);
+  i++;
+  while (true) {
+    i = quoteOrBackslash(b, n, i);
+    if (i >= n) break;
+    if (load<u16>(b + (<usize>i << 1)) == 0x22) return i + 1;
+    i += 2; // a backslash and what it escapes
+  }
+  failWith(UNTERMINATED, i);
+  return i;
+}
+
+// The containers `value` is inside, innermost last: one byte each ('{' or '['), in a buffer kept between calls.
+let nest: usize = 0;
+let nestCap: i32 = 0;
+
+@inline function push(depth: i32, c: i32): void {
+  if (depth == nestCap) {
+    const cap = max(64, nestCap << 1);
+    const grown = __alloc(<usize>cap);
+    if (nestCap > 0) {
+      memory.copy(grown, nest, <usize>nestCap);
+      __free(nest);
+    }
+    nest = grown;
+    nestCap = cap;
+  }
+  store<u8>(nest + <usize>depth, <u8>c);
+}
+
+/** Index just past the JSON value at `i` (after whitespace). One loop over the text, with the containers it is
+ * inside on a stack of its own: no call per token, and no depth limit but memory. It checks what the recursive
+ * descent it replaces checked, in the same order, so a malformed text fails with the same message and offset. */
+function value(b: usize, n: i32, i: i32): i32 {
+  let depth = 0;
+  let state = 0; // 0: a value is next; 1: a key (and ':'); 2: a value has ended
+  while (true) {
+    if (state == 0) {
+      i = ws(b, n, i);
+      if (i >= n) failWith(EXPECTED_VALUE, i);
+      const c = <i32>load<u16>(b + (<usize>i << 1));
+      if (c == 0x22) {
+        i = str(b, n, i);
+        state = 2;
+      } else if (c == 0x7b || c == 0x5b) {
+        i = ws(b, n, i + 1);
+        if (cu(b, n, i) == c + 2) { // '{' + 2 is '}', '[' + 2 is ']'
+          i++;
+          state = 2;
+        } else {
+          push(depth, c);
+          depth++;
+          state = c == 0x7b ? 1 : 0;
+        }
+      } else {
+        const start = i;
+        while (i < n) {
+          const d = <i32>load<u16>(b + (<usize>i << 1));
+          if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x0a || d == 0x0d || d == 0x09) break;
+          i++;
+        }
+        if (i == start) failWith(UNEXPECTED_CHARACTER, i);
+        if (!isScalar(b, start, i)) failToken(b, start, i);
+        state = 2;
+      }
+    } else if (state == 1) {
+      i = ws(b, n, str(b, n, ws(b, n, i)));
+      if (cu(b, n, i) != 0x3a) failWith(EXPECTED_COLON, i);
+      i++;
+      state = 0;
+    } else {
+      if (depth == 0) return i;
+      i = ws(b, n, i);
+      const open = <i32>load<u8>(nest + <usize>(depth - 1));
+      const d = cu(b, n, i);
+      if (d == open + 2) {
+        i++;
+        depth--;
+      } else {
+        if (d != 0x2c) failWith(EXPECTED_COMMA_OR_CLOSE, i);
+        i++;
+        state = open == 0x7b ? 1 : 0;
+      }
+    }
+  }
+  return i;
+}
+
+/** Whether text[start..end) is `true`, `false`, `null` or a number as JSON spells one (loosely: its characters). */
+function isScalar(b: usize, start: i32, end: i32): bool {
+  const c = <i32>load<u16>(b + (<usize>start << 1));
+  const size = end - start;
+  if (c == 0x74) return size == 4 && load<u64>(b + (<usize>start << 1)) == 0x0065_0075_0072_0074; // true
+  if (c == 0x66) {
+    return size == 5 && load<u64>(b + (<usize>start << 1)) == 0x0073_006c_0061_0066 && // fals
+      load<u16>(b + (<usize>(start + 4) << 1)) == 0x65; // e
+  }
+  if (c == 0x6e) return size == 4 && load<u64>(b + (<usize>start << 1)) == 0x006c_006c_0075_006e; // null
   let i = start;
-  if (s.charCodeAt(i) == 0x2d) i++;
+  if (c == 0x2d) i++;
   let digits = 0;
   for (; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) digits++;
-    else if (c != 0x2e && c != 0x65 && c != 0x45 && c != 0x2b && c != 0x2d) return false;
+    const d = <i32>load<u16>(b + (<usize>i << 1));
+    if (d >= 0x30 && d <= 0x39) digits++;
+    else if (d != 0x2e && d != 0x65 && d != 0x45 && d != 0x2b && d != 0x2d) return false;
   }
   return digits > 0;
 }
 
-/** Whether the string literal at s[start..end) (quotes included) means `key`. */
-function keyIs(s: string, start: i32, end: i32, key: string): bool {
+/** Whether text[start..end) holds exactly the code units of `key` (compared in place). */
+function sameText(b: usize, start: i32, end: i32, key: string): bool {
+  const size = end - start;
+  if (size != key.length) return false;
+  return memory.compare(b + (<usize>start << 1), base(key), <usize>size << 1) == 0;
+}
+
+/** Whether the string literal at text[start..end) (quotes included) means `key`. */
+function keyIs(s: string, b: usize, start: i32, end: i32, key: string): bool {
   for (let k = start + 1; k < end - 1; k++) {
-    if (s.charCodeAt(k) == 0x5c) return unescape(s.substring(start, end)) == key; // rare: escapes in a key
+    if (load<u16>(b + (<usize>k << 1)) == 0x5c) return unescape(s.substring(start, end)) == key; // rare: escapes
   }
-  return isWord(s, start + 1, end - 1, key);
+  return sameText(b, start + 1, end - 1, key);
+}
+
+// ---- the exported API: string in, offsets or text out
+
+export function skipWs(s: string, i: i32): i32 {
+  return ws(base(s), s.length, i);
+}
+
+/** Index just past the string literal starting at `i` (which must be a quote). */
+export function skipString(s: string, i: i32): i32 {
+  return str(base(s), s.length, i);
+}
+
+/** Index just past the JSON value starting at `i` (after whitespace). */
+export function skipValue(s: string, i: i32): i32 {
+  return value(base(s), s.length, i < 0 ? s.length : i);
 }
 
 // A span is `(start << 32) | end` of a value's text inside a larger JSON text, or -1 when there is none.
@@ -105,41 +243,47 @@ export function spanEnd(sp: i64): i32 {
 
 /** The span of member `key` of the object starting at `i`. */
 export function memberAt(s: string, i: i32, key: string): i64 {
-  i = skipWs(s, i);
-  if (s.charCodeAt(i) != 0x7b) fail("expected an object", i);
-  i = skipWs(s, i + 1);
-  if (s.charCodeAt(i) == 0x7d) return -1;
+  const b = base(s);
+  const n = s.length;
+  i = ws(b, n, i);
+  if (cu(b, n, i) != 0x7b) failWith(EXPECTED_OBJECT, i);
+  i = ws(b, n, i + 1);
+  if (cu(b, n, i) == 0x7d) return -1;
   while (true) {
     const keyStart = i;
-    const keyEnd = skipString(s, i);
-    i = skipWs(s, keyEnd);
-    if (s.charCodeAt(i) != 0x3a) fail("expected ':'", i);
-    const valueStart = skipWs(s, i + 1);
-    const valueEnd = skipValue(s, valueStart);
-    if (keyIs(s, keyStart, keyEnd, key)) return span(valueStart, valueEnd);
-    i = skipWs(s, valueEnd);
-    if (s.charCodeAt(i) == 0x7d) return -1;
-    if (s.charCodeAt(i) != 0x2c) fail("expected ','", i);
-    i = skipWs(s, i + 1);
+    const keyEnd = str(b, n, i);
+    i = ws(b, n, keyEnd);
+    if (cu(b, n, i) != 0x3a) failWith(EXPECTED_COLON, i);
+    const valueStart = ws(b, n, i + 1);
+    const valueEnd = value(b, n, valueStart);
+    if (keyIs(s, b, keyStart, keyEnd, key)) return span(valueStart, valueEnd);
+    i = ws(b, n, valueEnd);
+    const c = cu(b, n, i);
+    if (c == 0x7d) return -1;
+    if (c != 0x2c) failWith(EXPECTED_COMMA, i);
+    i = ws(b, n, i + 1);
   }
 }
 
 /** The span of element `index` of the array starting at `i`. */
 export function elementAt(s: string, i: i32, index: i32): i64 {
-  i = skipWs(s, i);
-  if (s.charCodeAt(i) != 0x5b) fail("expected an array", i);
-  i = skipWs(s, i + 1);
-  if (s.charCodeAt(i) == 0x5d) return -1;
-  let n = 0;
+  const b = base(s);
+  const n = s.length;
+  i = ws(b, n, i);
+  if (cu(b, n, i) != 0x5b) failWith(EXPECTED_ARRAY, i);
+  i = ws(b, n, i + 1);
+  if (cu(b, n, i) == 0x5d) return -1;
+  let k = 0;
   while (true) {
-    const start = skipWs(s, i);
-    const end = skipValue(s, start);
-    if (n == index) return span(start, end);
-    i = skipWs(s, end);
-    if (s.charCodeAt(i) == 0x5d) return -1;
-    if (s.charCodeAt(i) != 0x2c) fail("expected ','", i);
+    const start = ws(b, n, i);
+    const end = value(b, n, start);
+    if (k == index) return span(start, end);
+    i = ws(b, n, end);
+    const c = cu(b, n, i);
+    if (c == 0x5d) return -1;
+    if (c != 0x2c) failWith(EXPECTED_COMMA, i);
     i++;
-    n++;
+    k++;
   }
 }
 
@@ -149,38 +293,185 @@ export function member(obj: string, key: string): string | null {
   return sp < 0 ? null : obj.substring(spanStart(sp), spanEnd(sp));
 }
 
+/** The spans of members `keys` of the object `obj` (-1 for each absent one; the first of a key given twice), in
+ * one pass over it: what `memberAt` finds for each key, without scanning the members before it once per key. */
+export function membersAt(obj: string, keys: string[]): i64[] {
+  return membersFrom(obj, base(obj), obj.length, 0, keys);
+}
+
+function membersFrom(s: string, b: usize, n: i32, i: i32, keys: string[]): i64[] {
+  const out = new Array<i64>(keys.length);
+  out.fill(-1);
+  i = ws(b, n, i);
+  if (cu(b, n, i) != 0x7b) failWith(EXPECTED_OBJECT, i);
+  i = ws(b, n, i + 1);
+  if (cu(b, n, i) == 0x7d) return out;
+  let missing = keys.length;
+  while (missing > 0) {
+    const keyStart = i;
+    const keyEnd = str(b, n, i);
+    i = ws(b, n, keyEnd);
+    if (cu(b, n, i) != 0x3a) failWith(EXPECTED_COLON, i);
+    const valueStart = ws(b, n, i + 1);
+    const valueEnd = value(b, n, valueStart);
+    for (let k = 0; k < keys.length; k++) {
+      if (out[k] < 0 && keyIs(s, b, keyStart, keyEnd, keys[k])) {
+        out[k] = span(valueStart, valueEnd);
+        missing--;
+      }
+    }
+    if (missing == 0) break;
+    i = ws(b, n, valueEnd);
+    const c = cu(b, n, i);
+    if (c == 0x7d) break;
+    if (c != 0x2c) failWith(EXPECTED_COMMA, i);
+    i = ws(b, n, i + 1);
+  }
+  return out;
+}
+
 /** Each element of the array `arr` (JSON text), as text. */
 export function elements(arr: string): string[] {
   const out = new Array<string>();
-  let i = skipWs(arr, 0);
-  if (arr.charCodeAt(i) != 0x5b) fail("expected an array", i);
-  i = skipWs(arr, i + 1);
-  if (arr.charCodeAt(i) == 0x5d) return out;
+  const b = base(arr);
+  const n = arr.length;
+  let i = ws(b, n, 0);
+  if (cu(b, n, i) != 0x5b) failWith(EXPECTED_ARRAY, i);
+  i = ws(b, n, i + 1);
+  if (cu(b, n, i) == 0x5d) return out;
   while (true) {
-    const start = skipWs(arr, i);
-    const end = skipValue(arr, start);
+    const start = ws(b, n, i);
+    const end = value(b, n, start);
     out.push(arr.substring(start, end));
-    i = skipWs(arr, end);
-    if (arr.charCodeAt(i) == 0x5d) return out;
-    if (arr.charCodeAt(i) != 0x2c) fail("expected ','", i);
+    i = ws(b, n, end);
+    const c = cu(b, n, i);
+    if (c == 0x5d) return out;
+    if (c != 0x2c) failWith(EXPECTED_COMMA, i);
     i++;
   }
 }
 
 /** The span of the value at dot path `path` (`a.b.0`: object keys, or indices into arrays) in `doc`. */
 export function locate(doc: string, path: string): i64 {
-  const start = skipWs(doc, 0);
-  if (path.length == 0) return span(start, skipValue(doc, start));
+  const b = base(doc);
+  const n = doc.length;
+  const start = ws(b, n, 0);
+  if (path.length == 0) return span(start, value(b, n, start));
   let sp = span(start, start); // only the start matters while walking down
   const parts = path.split(".");
   for (let p = 0; p < parts.length; p++) {
-    const first = doc.charCodeAt(spanStart(sp));
+    const first = cu(b, n, spanStart(sp));
     if (first == 0x7b) sp = memberAt(doc, spanStart(sp), parts[p]);
     else if (first == 0x5b && isIndex(parts[p])) sp = elementAt(doc, spanStart(sp), I32.parseInt(parts[p]));
     else return -1;
     if (sp < 0) return -1;
   }
   return sp;
+}
+
+/** The spans of the values at each of `paths` in `doc` (-1 for each absent one): what `locate` gives for each,
+ * found in one walk over the document (which stops once every path is found) rather than one walk per path. */
+export function locateAll(doc: string, paths: string[]): i64[] {
+  const out = new Array<i64>(paths.length);
+  out.fill(-1);
+  const split = new Array<string[]>(paths.length);
+  const wanted = new Array<i32>(paths.length);
+  for (let p = 0; p < paths.length; p++) {
+    // "" is the whole document, which locate reads in full: path by path, so that a document given as a string
+    // that is not JSON fails with the message locate would give first. A small document too: there one walk per
+    // path costs less than setting up one walk for all (what a call in the zkVM mostly reads).
+    if (paths[p].length == 0 || doc.length < 1024) {
+      for (let q = 0; q < paths.length; q++) out[q] = locate(doc, paths[q]);
+      return out;
+    }
+    split[p] = paths[p].split(".");
+    wanted[p] = p;
+  }
+  if (paths.length > 0) {
+    unfound = paths.length;
+    walk(doc, base(doc), doc.length, 0, split, wanted, 0, out);
+  }
+  return out;
+}
+
+let unfound = 0; // paths of the walk in progress not yet found: at 0, it stops
+
+/** Walks the value at `i` for part `depth` of each of the paths `wanted` (and, inside what matches, the parts after
+ * it), as `locate` would for each: the first member of a key given twice, indices only into arrays. Returns the
+ * index just past the value, or -1 when the walk stops early. Only the document's own container stops early (once
+ * no path can match further in it), and with the messages `memberAt` and `elementAt` give; anything below it is read
+ * to its end, as `locate` reads a member before it looks inside. So a document that is not JSON (one given as a
+ * string) fails, or does not, exactly where `locate` path by path would. */
+function walk(doc: string, b: usize, n: i32, i: i32, split: string[][], wanted: i32[], depth: i32, out: i64[]): i32 {
+  const top = depth == 0;
+  i = ws(b, n, i);
+  const open = cu(b, n, i);
+  if (open != 0x7b && open != 0x5b) return top ? -1 : value(b, n, i); // a path into a scalar finds nothing
+  const count = wanted.length;
+  const taken = new Array<i32>(count); // objects: the member (from 1) each path matched, 0 while none has
+  const index = new Array<i32>(count); // arrays: the index each path asks for here (-1: none)
+  let last = -1;
+  if (open == 0x5b) {
+    for (let w = 0; w < count; w++) {
+      const part = split[wanted[w]][depth];
+      index[w] = isIndex(part) ? I32.parseInt(part) : -1;
+      last = max(last, index[w]);
+    }
+    if (top && last < 0) return -1;
+  }
+  let untaken = count;
+  i = ws(b, n, i + 1);
+  if (cu(b, n, i) == open + 2) return i + 1;
+  for (let element = 0; ; element++) {
+    let matched = false;
+    let valueStart = i;
+    if (open == 0x7b) {
+      const keyEnd = str(b, n, i);
+      const colon = ws(b, n, keyEnd);
+      if (cu(b, n, colon) != 0x3a) failWith(EXPECTED_COLON, colon);
+      valueStart = ws(b, n, colon + 1);
+      for (let w = 0; w < count; w++) {
+        if (taken[w] == 0 && keyIs(doc, b, i, keyEnd, split[wanted[w]][depth])) {
+          taken[w] = element + 1;
+          untaken--;
+          matched = true;
+        }
+      }
+    } else if (element <= last) {
+      for (let w = 0; w < count; w++) if (index[w] == element) matched = true;
+    }
+    let valueEnd: i32;
+    if (!matched) valueEnd = value(b, n, valueStart);
+    else {
+      const ending = new Array<i32>(); // the paths that end at this value, and those that go on inside it
+      const going = new Array<i32>();
+      for (let w = 0; w < count; w++) {
+        if (open == 0x7b ? taken[w] == element + 1 : index[w] == element) {
+          (depth + 1 == split[wanted[w]].length ? ending : going).push(wanted[w]);
+        }
+      }
+      valueEnd = going.length > 0 ? walk(doc, b, n, valueStart, split, going, depth + 1, out) : value(b, n, valueStart);
+      for (let e = 0; e < ending.length; e++) out[ending[e]] = span(valueStart, valueEnd);
+      unfound -= ending.length;
+    }
+    if (top && (unfound == 0 || (open == 0x7b ? untaken == 0 : element >= last))) return -1;
+    i = ws(b, n, valueEnd);
+    const c = cu(b, n, i);
+    if (c == open + 2) return i + 1;
+    if (c != 0x2c) failWith(top ? EXPECTED_COMMA : EXPECTED_COMMA_OR_CLOSE, i);
+    i = ws(b, n, i + 1);
+  }
+  return i;
+}
+
+/** The largest index part `depth` of the paths `wanted` names (-1 if none is an index). */
+function lastIndex(split: string[][], wanted: i32[], depth: i32): i32 {
+  let last = -1;
+  for (let w = 0; w < wanted.length; w++) {
+    const part = split[wanted[w]][depth];
+    if (isIndex(part)) last = max(last, I32.parseInt(part));
+  }
+  return last;
 }
 
 /** The text of the value at `path` in `doc`, or null when absent. */
@@ -201,46 +492,77 @@ function isIndex(s: string): bool {
 /** The value of a JSON string literal (with its quotes). */
 export function unescape(lit: string): string {
   if (lit.length < 2 || lit.charCodeAt(0) != 0x22) fail("expected a string", 0);
-  let out = "";
+  const b = base(lit);
+  const n = lit.length - 1; // the closing quote
+  let i = backslash(b, n, 1);
+  if (i >= n) return lit.substring(1, n); // no escapes: the common case
+  const buf = __alloc(<usize>n << 1); // the value is never longer than the literal
+  let size: usize = 0;
   let run = 1;
-  for (let i = 1; i < lit.length - 1; i++) {
-    if (lit.charCodeAt(i) != 0x5c) continue;
-    out += lit.substring(run, i);
-    const e = lit.charCodeAt(i + 1);
+  for (; i < n; i = backslash(b, n, i + 1)) {
+    memory.copy(buf + size, b + (<usize>run << 1), <usize>(i - run) << 1);
+    size += <usize>(i - run) << 1;
+    const e = cu(b, n + 1, i + 1);
+    let c = e;
     if (e == 0x75) {
-      out += String.fromCharCode(I32.parseInt(lit.substring(i + 2, i + 6), 16));
+      c = I32.parseInt(lit.substring(i + 2, i + 6), 16);
       i += 5;
     } else {
-      if (e == 0x6e) out += "\n";
-      else if (e == 0x72) out += "\r";
-      else if (e == 0x74) out += "\t";
-      else if (e == 0x62) out += "\b";
-      else if (e == 0x66) out += "\f";
-      else out += String.fromCharCode(e);
+      if (e == 0x6e) c = 0x0a;
+      else if (e == 0x72) c = 0x0d;
+      else if (e == 0x74) c = 0x09;
+      else if (e == 0x62) c = 0x08;
+      else if (e == 0x66) c = 0x0c;
       i += 1;
     }
+    store<u16>(buf + size, <u16>c);
+    size += 2;
     run = i + 1;
   }
-  return out + lit.substring(run, lit.length - 1);
+  if (run < n) {
+    memory.copy(buf + size, b + (<usize>run << 1), <usize>(n - run) << 1);
+    size += <usize>(n - run) << 1;
+  }
+  const out = String.UTF16.decodeUnsafe(buf, size);
+  __free(buf);
+  return out;
 }
 
 const HEX = "0123456789abcdef";
 
 /** A JSON string literal for `s`. */
 export function quote(s: string): string {
-  let out = "\"";
-  let run = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
-    out += s.substring(run, i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c == 0x0a) out += "\\n";
-    else if (c == 0x0d) out += "\\r";
-    else if (c == 0x09) out += "\\t";
-    else out += "\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
+  const b = base(s);
+  const n = s.length;
+  let escapes = 0;
+  for (let i = escapable(b, n, 0); i < n; i = escapable(b, n, i + 1)) escapes++;
+  if (escapes == 0) return "\"" + s + "\"";
+  const buf = __alloc((<usize>n + 2 + 5 * <usize>escapes) << 1); // at most \u00XX (6 units) for each
+  store<u16>(buf, 0x22);
+  let size: usize = 2;
+  let run = 0; // the first unit not yet copied
+  for (let i = escapable(b, n, 0); i < n; i = escapable(b, n, i + 1)) {
+    const c = <i32>load<u16>(b + (<usize>i << 1));
+    memory.copy(buf + size, b + (<usize>run << 1), <usize>(i - run) << 1);
+    size += <usize>(i - run) << 1;
     run = i + 1;
+    store<u16>(buf + size, 0x5c);
+    const e = c == 0x22 ? 0x22 : c == 0x5c ? 0x5c : c == 0x0a ? 0x6e : c == 0x0d ? 0x72 : c == 0x09 ? 0x74 : 0;
+    if (e != 0) {
+      store<u16>(buf + size + 2, <u16>e);
+      size += 4;
+    } else {
+      store<u64>(buf + size + 2, 0x0030_0030_0075); // u00
+      store<u16>(buf + size + 8, <u16>HEX.charCodeAt(c >> 4));
+      store<u16>(buf + size + 10, <u16>HEX.charCodeAt(c & 15));
+      size += 12;
+    }
   }
-  return out + s.substring(run) + "\"";
+  memory.copy(buf + size, b + (<usize>run << 1), <usize>(n - run) << 1);
+  size += <usize>(n - run) << 1;
+  store<u16>(buf + size, 0x22);
+  size += 2;
+  const out = String.UTF16.decodeUnsafe(buf, size);
+  __free(buf);
+  return out;
 }

@@ -51,13 +51,42 @@ function dechunk(bytes: Uint8Array, at: i32): string {
   }
 }
 
+/** The UTF-16 index where `bytes` UTF-8 bytes from `start` end in `message`, or -1 when they end inside a character
+ * or past the end (then the body is cut from the UTF-8 bytes instead, as a byte count says). */
+function afterBytes(message: string, start: i32, bytes: i32): i32 {
+  const b = changetype<usize>(message);
+  const n = message.length;
+  let i = start;
+  let left = bytes;
+  while (left > 0 && i < n) {
+    const c = <i32>load<u16>(b + (<usize>i << 1));
+    if (c < 0x80) left -= 1;
+    else if (c < 0x800) left -= 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) { // a surrogate pair: one character of four bytes
+      left -= 4;
+      i++;
+    } else left -= 3;
+    i++;
+  }
+  return left == 0 ? i : -1;
+}
+
 export function run(input: string): string {
   const lit = member(input, "message");
   if (lit === null || lit.charCodeAt(0) != 0x22) fail("input must be {\"message\": \"<HTTP message>\"}");
-  const bytes = Uint8Array.wrap(String.UTF8.encode(unescape(lit as string)));
-  const headEnd = indexOf(bytes, "\r\n\r\n", 0);
-  if (headEnd < 0) fail("no end of header section (CRLF CRLF)");
-  const lines = text(bytes, 0, headEnd).split("\r\n");
+  const message = unescape(lit as string);
+  // The head is ASCII in any message that parses; a header section's end found in the text is where it is in the
+  // bytes. The body stays text unless a byte count cuts it (chunks; a Content-Length ending inside a character).
+  const headEnd16 = message.indexOf("\r\n\r\n");
+  if (headEnd16 < 0) fail("no end of header section (CRLF CRLF)");
+  const head = message.substring(0, headEnd16);
+  let bytes: Uint8Array | null = null;
+  let headEnd = headEnd16;
+  if (String.UTF8.byteLength(head) != head.length) {
+    bytes = Uint8Array.wrap(String.UTF8.encode(message)); // a head that is not ASCII: count in bytes throughout
+    headEnd = indexOf(bytes, "\r\n\r\n", 0);
+  }
+  const lines = head.split("\r\n");
   const start = lines[0].split(" ");
   let out = "{";
   let isResponse = false;
@@ -90,12 +119,19 @@ export function run(input: string): string {
     if (i > 1) out += ",";
     out += "[" + quote(name) + "," + quote(value) + "]";
   }
-  const bodyStart = headEnd + 4;
   let body = "";
-  if (chunked) body = dechunk(bytes, bodyStart);
-  else if (length >= 0) {
-    if (bodyStart + length > bytes.length) fail("body shorter than its Content-Length of " + length.toString());
-    body = text(bytes, bodyStart, bodyStart + length);
-  } else if (isResponse) body = text(bytes, bodyStart, bytes.length);
+  const end = bytes === null && !chunked && length >= 0 ? afterBytes(message, headEnd16 + 4, length) : -1;
+  if (bytes === null && !chunked && (length < 0 || end >= 0)) {
+    if (length >= 0) body = message.substring(headEnd16 + 4, end);
+    else if (isResponse) body = message.substring(headEnd16 + 4);
+  } else {
+    const raw = bytes === null ? Uint8Array.wrap(String.UTF8.encode(message)) : bytes as Uint8Array;
+    const bodyStart = headEnd + 4;
+    if (chunked) body = dechunk(raw, bodyStart);
+    else if (length >= 0) {
+      if (bodyStart + length > raw.length) fail("body shorter than its Content-Length of " + length.toString());
+      body = text(raw, bodyStart, bodyStart + length);
+    } else if (isResponse) body = text(raw, bodyStart, raw.length);
+  }
   return out + "],\"body\":" + quote(body) + "}";
 }

@@ -1,20 +1,22 @@
 // json_pick: {"document": <any JSON>, "paths": ["bazz", "buzz.1"]} -> {"bazz": 123, "buzz.1": "5"}
 // Paths are dot paths (object keys, array indices); a missing path gives null. Values are copied verbatim.
 // A document given as a string is read as JSON text (an HTTP body, say).
-import { elements, lookup, member, quote, unescape } from "./_json";
+// One pass finds the document and the paths, and one walk over the document finds every path.
+import { elements, locateAll, membersAt, quote, spanEnd, spanStart, unescape } from "./_json";
 
 export function run(input: string): string {
-  let doc = member(input, "document");
-  const paths = member(input, "paths");
-  if (doc === null || paths === null) throw new Error("json_pick: input must be {\"document\": ..., \"paths\": [...]}");
+  const found = membersAt(input, ["document", "paths"]);
+  if (found[0] < 0 || found[1] < 0) throw new Error("json_pick: input must be {\"document\": ..., \"paths\": [...]}");
+  let doc = input.substring(spanStart(found[0]), spanEnd(found[0]));
   if (doc.charCodeAt(0) == 0x22) doc = unescape(doc);
-  const list = elements(paths);
+  const list = elements(input.substring(spanStart(found[1]), spanEnd(found[1])));
+  const paths = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) paths[i] = unescape(list[i]);
+  const spans = locateAll(doc, paths);
   let out = "{";
-  for (let i = 0; i < list.length; i++) {
-    const path = unescape(list[i]);
-    const value = lookup(doc, path);
+  for (let i = 0; i < paths.length; i++) {
     if (i > 0) out += ",";
-    out += quote(path) + ":" + (value === null ? "null" : value);
+    out += quote(paths[i]) + ":" + (spans[i] < 0 ? "null" : doc.substring(spanStart(spans[i]), spanEnd(spans[i])));
   }
   return out + "}";
 }

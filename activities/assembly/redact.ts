@@ -1,17 +1,17 @@
 // redact: {"document": <any JSON>, "paths": ["user.email", "token"]} -> the document with the value at each path
 // replaced by "[redacted]", byte for byte elsewhere: share a notarized response without its secrets.
-import { elements, locate, member, spanEnd, spanStart, unescape } from "./_json";
+import { elements, locateAll, membersAt, spanEnd, spanStart, unescape } from "./_json";
 
 export function run(input: string): string {
-  const doc = member(input, "document");
-  const paths = member(input, "paths");
-  if (doc === null || paths === null) throw new Error("redact: input must be {\"document\": ..., \"paths\": [...]}");
-  const list = elements(paths);
+  const found = membersAt(input, ["document", "paths"]);
+  if (found[0] < 0 || found[1] < 0) throw new Error("redact: input must be {\"document\": ..., \"paths\": [...]}");
+  const doc = input.substring(spanStart(found[0]), spanEnd(found[0]));
+  const list = elements(input.substring(spanStart(found[1]), spanEnd(found[1])));
+  const paths = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) paths[i] = unescape(list[i]);
+  const located = locateAll(doc, paths);
   const spans = new Array<i64>();
-  for (let i = 0; i < list.length; i++) {
-    const sp = locate(doc, unescape(list[i]));
-    if (sp >= 0) spans.push(sp);
-  }
+  for (let i = 0; i < located.length; i++) if (located[i] >= 0) spans.push(located[i]);
   spans.sort((a: i64, b: i64): i32 => (a < b ? -1 : a > b ? 1 : 0));
   let out = "";
   let at = 0;

@@ -1,5 +1,5 @@
-//! `pipeline._native`: Loom's compiled core. RISC Zero execution, proving and receipt verification, and the
-//! TLSNotary presentation verifier live here,
+//! `pipeline._native`: Loom's compiled core. RISC Zero execution, proving and receipt verification, the
+//! TLSNotary presentation verifier and a fast strict-JSON check live here,
 //! with the GIL released during heavy work; Python-facing types and errors are declared in `pipeline/_native.pyi`
 //! and `pipeline/errors.py`.
 use pyo3::prelude::*;
@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod codec;
 mod errors;
 mod image;
+mod json;
 mod prove;
 mod receipt;
 mod recursion;
@@ -39,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_id, m)?)?;
+    m.add_function(wrap_pyfunction!(json::json_valid, m)?)?;
     receipt::register(m)?;
     prove::register(m)?;
     recursion::register(m)?;

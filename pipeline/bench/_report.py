@@ -242,7 +242,9 @@ PAIRS = [
         "module load: cold compile / warm disk cache",
         _at_least(20),
     ),
-    Pair("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / pure Python"),
+    Pair("test_json_pick_wasm_1mb", "test_json_pick_python_1mb", "json_pick on 1 MB: wasm / Python", _at_most(2)),
+    Pair("test_redact_wasm_1mb", "test_redact_python_1mb", "redact on 1 MB: wasm / Python", _at_most(2)),
+    Pair("test_http_parse_wasm_1mb", "test_http_parse_python_1mb", "http_parse on 1 MB: wasm / Python", _at_most(2)),
     Pair(
         "test_http_through_loom",
         "test_http_python_client",

@@ -10,7 +10,7 @@ from pipeline.core._artifacts import (
     pinned_image_ids,
 )
 from pipeline.core._builtins import BUILTINS, HMAC_GRANTS, Builtin
-from pipeline.core._canonical import canonical, compact_json, is_digest, parse_json, sha256_hex
+from pipeline.core._canonical import canonical, check_json, compact_json, is_digest, parse_json, sha256_hex
 from pipeline.core._files import INPUT_BYTES, MIB, TEXT_BYTES, read_bounded, write_atomic
 from pipeline.core._home import cache_dir, loom_home, risc0_host_binary
 from pipeline.core._keyfile import private_key
@@ -68,6 +68,7 @@ __all__ = [
     "artifact",
     "cache_dir",
     "canonical",
+    "check_json",
     "compact_json",
     "data_dir",
     "default_secrets",

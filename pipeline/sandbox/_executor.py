@@ -18,6 +18,7 @@ from pipeline import errors
 from pipeline.core import (
     ActivityDefinition,
     SecretProvider,
+    check_json,
     default_secrets,
     loom_home,
     parse_json,
@@ -40,7 +41,7 @@ def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
     """The input as UTF-8 JSON text, or ``InvalidInput`` saying why it cannot be."""
     if isinstance(document, (bytes, bytearray, memoryview)):
         data = bytes(document)
-        parse_json(data, "input")
+        check_json(data, "input")
     else:
         try:
             data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
