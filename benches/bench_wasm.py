@@ -19,6 +19,7 @@ import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
@@ -152,13 +153,13 @@ def test_json_pick_python_1mb(benchmark) -> None:
 
 def _python_pick(text: bytes, paths: list[str]) -> dict:
     doc = json.loads(text)
-    out = {}
-    for path in paths:
-        node = doc
-        for key in path.split("."):
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        out[path] = node
-    return out
+    return {path: _at(doc, path.split(".")) for path in paths}
+
+
+def _at(node: Any, keys: list[str]) -> Any:
+    for key in keys:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
 
 
 def _transform(setup, builtin: str) -> ActivityDefinition:
@@ -197,9 +198,7 @@ def _python_redact(text: bytes, paths: list[str]) -> dict:
     doc = json.loads(text)
     for path in paths:
         *parents, last = path.split(".")
-        node = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
+        node = _at(doc, parents)
         node[int(last) if isinstance(node, list) else last] = "[redacted]"
     return doc
 

@@ -243,26 +243,7 @@ export function spanEnd(sp: i64): i32 {
 
 /** The span of member `key` of the object starting at `i`. */
 export function memberAt(s: string, i: i32, key: string): i64 {
-  const b = base(s);
-  const n = s.length;
-  i = ws(b, n, i);
-  if (cu(b, n, i) != 0x7b) failWith(EXPECTED_OBJECT, i);
-  i = ws(b, n, i + 1);
-  if (cu(b, n, i) == 0x7d) return -1;
-  while (true) {
-    const keyStart = i;
-    const keyEnd = str(b, n, i);
-    i = ws(b, n, keyEnd);
-    if (cu(b, n, i) != 0x3a) failWith(EXPECTED_COLON, i);
-    const valueStart = ws(b, n, i + 1);
-    const valueEnd = value(b, n, valueStart);
-    if (keyIs(s, b, keyStart, keyEnd, key)) return span(valueStart, valueEnd);
-    i = ws(b, n, valueEnd);
-    const c = cu(b, n, i);
-    if (c == 0x7d) return -1;
-    if (c != 0x2c) failWith(EXPECTED_COMMA, i);
-    i = ws(b, n, i + 1);
-  }
+  return membersFrom(s, base(s), s.length, i, [key])[0];
 }
 
 /** The span of element `index` of the array starting at `i`. */
