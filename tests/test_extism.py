@@ -34,13 +34,23 @@ def _expected(document: bytes) -> dict:
 
 
 def test_plugin_and_assemblyscript_activity_agree(registered) -> None:
+    """One transform in three runtimes: an Extism plugin, AssemblyScript, and Rust with loom-guest (secret, log)."""
     lines: list[tuple[str, str]] = []
     data = json.dumps(DOC).encode()
     executors = Executors(default_blobstore())
-    plugin = executors.run(registered.resolve("hmac-plugin"), data, log=lambda *line: lines.append(line))
-    script = executors.run(registered.resolve("hmac"), data, log=lambda *line: lines.append(line))
-    assert plugin == script == _expected(data)
-    assert lines == [("info", f"signed {len(data)} bytes")] * 2
+    outputs = [
+        executors.run(registered.resolve(name), data, log=lambda *line: lines.append(line))
+        for name in ("hmac-plugin", "hmac", "hmac-rust")
+    ]
+    assert outputs == [_expected(data)] * 3
+    assert lines == [("info", f"signed {len(data)} bytes")] * 3
+
+
+def test_a_rust_activity_refuses_its_input_through_loom_guest(registered, monkeypatch) -> None:
+    """loom_guest::fail: the secret granted but unset is the activity's refusal (ActivityRejected), with its reason."""
+    monkeypatch.delenv("LOOM_SECRET_hmac_key")
+    with pytest.raises(errors.ActivityRejected, match="the secret hmac_key is granted but not set"):
+        Executors(default_blobstore()).run(registered.resolve("hmac-rust"), DOC)
 
 
 def test_plugin_runs_as_a_pipeline_step(registered) -> None:

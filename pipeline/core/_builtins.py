@@ -26,6 +26,7 @@ BUILTINS: dict[str, Builtin] = {
     "tlsn-verify": Builtin("wasm/tlsn_verify.wasm", Runtime.wasm),
     "hmac": Builtin("activities/hmac.wasm", Runtime.assemblyscript, HMAC_GRANTS),
     "hmac-plugin": Builtin("wasm/hmac_plugin.wasm", Runtime.extism, HMAC_GRANTS),
+    "hmac-rust": Builtin("wasm/hmac_rust.wasm", Runtime.wasm, HMAC_GRANTS),
     "hello": Builtin("zkvm/hello.elf", Runtime.risc0),
     "sha-chain": Builtin("zkvm/sha-chain.elf", Runtime.risc0),
     "json-claim": Builtin("zkvm/json-claim.elf", Runtime.risc0),
