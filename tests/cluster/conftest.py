@@ -21,8 +21,10 @@ from ray.cluster_utils import Cluster  # noqa: E402
 NODE_MEMORY = 6 * 2**30
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Cluster]:
+    """Up for this folder's tests only: idle, Ray's workers still took a quarter of a core each, for the rest of a
+    session that proves on both."""
     nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
     for _ in range(2):
         nodes.add_node(num_cpus=1, memory=NODE_MEMORY)
@@ -34,6 +36,6 @@ def cluster() -> Iterator[Cluster]:
         nodes.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def address(cluster: Cluster) -> str:
     return str(cluster.address)
