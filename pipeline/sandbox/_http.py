@@ -129,7 +129,7 @@ class Response:
 
     def to_guest(self) -> bytes:
         """The JSON the guest reads: ``body`` as text when it is UTF-8, else ``body_base64``."""
-        out: dict[str, Any] = {"status": self.status, "url": self.url, "headers": _joined(self.headers)}
+        out: dict[str, Any] = {"status": self.status, "url": self.url, "headers": self.joined_headers()}
         try:
             out["body"] = self.body.decode("utf-8")
         except UnicodeDecodeError:
