@@ -195,7 +195,6 @@ class Journal:
         if db is None:
             db = self.db.connect(timeout=60)
             with self.db.failures():
-                db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
             db.row_factory = sqlite3.Row
             self._local.db = db

@@ -7,7 +7,6 @@ the highest semver release.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +29,6 @@ CREATE TABLE IF NOT EXISTS activities (
 )
 """
 
-_WAL_ATTEMPTS = 50  # about 12 s of backing off in all
-
-
 def semver_key(version: str) -> tuple[int, int, int, bool, tuple[tuple[int, int] | tuple[int, str], ...]]:
     """Orders versions as semver does: numerically, and a pre-release before its release."""
     core, _, pre = version.split("+")[0].partition("-")
@@ -49,7 +45,7 @@ class ActivityRegistry:
         self.db = Database(
             self.db_path, "registry", _SCHEMA, SCHEMA_VERSION, "the journal and the blobs are kept; register again"
         )
-        self._enable_wal()
+        self.db.prepare()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -60,23 +56,6 @@ class ActivityRegistry:
                 yield db
         finally:
             db.close()
-
-    def _enable_wal(self) -> None:
-        """WAL (readers beside a writer) persists in the file; switching to it while another process does reports
-        "locked" at once instead of waiting, so a fresh registry opened by several processes retries briefly."""
-        for attempt in range(1, _WAL_ATTEMPTS + 1):
-            db = self.db.connect(timeout=30)
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS:
-                    raise self.db.failure(exc) from None
-                time.sleep(0.01 * attempt)
-            except sqlite3.DatabaseError as exc:
-                raise self.db.failure(exc) from None
-            finally:
-                db.close()
 
     def register(self, defn: ActivityDefinition) -> ActivityDefinition:
         """Adds a definition; registering the same one again is a no-op, changing a published version is refused.

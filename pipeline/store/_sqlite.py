@@ -5,10 +5,12 @@ nor the reverse: each is its own file, refused on its own."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ _HEADER = b"SQLite format 3\x00"
 _UNWRITABLE = ("disk i/o error", "full", "readonly", "read-only", "unable to open", "out of memory")
 _checked: set[tuple[Path, int]] = set()  # (path, inode): a file replaced since is checked again
 _checked_lock = threading.Lock()
+_SETUP_WAIT_S = 60
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,16 @@ class Database:
 
     def connect(self, timeout: float, isolation_level: Literal["DEFERRED"] | None = None) -> sqlite3.Connection:
         """A connection; the file is created private, or checked once per process before its first use."""
+        self.prepare()
         with self.failures():
-            with _checked_lock:
-                if _identity(self.path) not in _checked:
-                    self._check()
-                    _checked.add(_identity(self.path))
             return sqlite3.connect(self.path, timeout=timeout, isolation_level=isolation_level)
+
+    def prepare(self) -> None:
+        """Creates or checks the file, once per process (again if it was replaced since)."""
+        with self.failures(), _checked_lock:
+            if _identity(self.path) not in _checked:
+                self._check()
+                _checked.add(_identity(self.path))
 
     @contextmanager
     def failures(self) -> Iterator[None]:
@@ -69,29 +76,49 @@ class Database:
 
     def _check(self) -> None:
         """Creates the file 0600, or refuses what is not a SQLite file Loom can own; then the cheap integrity check
-        SQLite itself does not make on open, and the schema at its version."""
+        SQLite itself does not make on open, the schema at its version, and WAL mode. All under an exclusive lock
+        on the file: two processes opening a new data dir at once would otherwise see each other's half-written
+        header as damage, or be refused the switch to WAL (SQLite does not wait for a journal-mode change)."""
         fd = _open_private(self.path, self)
         try:
+            self._lock(fd)
             header = os.pread(fd, len(_HEADER), 0)
             size = os.fstat(fd).st_size
+            if size and (size < 100 or header != _HEADER):
+                raise self.damaged("not an SQLite database: its header is wrong or it is truncated")
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            try:
+                if size:
+                    verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                    if verdict != "ok":
+                        raise self.damaged(f"quick_check: {verdict}")
+                found = db.execute("PRAGMA user_version").fetchone()[0]
+                if found > self.version:
+                    raise self.damaged(f"schema version {found}, made by a newer Loom; this one reads {self.version}")
+                if found < self.version:
+                    db.executescript(self.schema)
+                    db.execute(f"PRAGMA user_version = {int(self.version)}")
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")  # kept by the file: every later connection is WAL
+            finally:
+                db.close()
         finally:
-            os.close(fd)
-        if size and (size < 100 or header != _HEADER):
-            raise self.damaged("not an SQLite database: its header is wrong or it is truncated")
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            if size:
-                verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
-                if verdict != "ok":
-                    raise self.damaged(f"quick_check: {verdict}")
-            found = db.execute("PRAGMA user_version").fetchone()[0]
-            if found > self.version:
-                raise self.damaged(f"schema version {found}, made by a newer Loom; this one reads {self.version}")
-            if found < self.version:
-                db.executescript(self.schema)
-                db.execute(f"PRAGMA user_version = {int(self.version)}")
-        finally:
-            db.close()
+            os.close(fd)  # and with it the lock (SQLite's own locks are fcntl's, which flock does not touch)
+
+    def _lock(self, fd: int) -> None:
+        """Waits up to a minute for another process setting the file up (milliseconds, unless it is huge)."""
+        deadline = time.monotonic() + _SETUP_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise errors.StoreUnwritable(
+                        f"the {self.what} {self.path} stayed busy: another process held it for {_SETUP_WAIT_S} s "
+                        "while opening it"
+                    ) from None
+                time.sleep(0.01)
 
 
 def _identity(path: Path) -> tuple[Path, int]:
