@@ -18,11 +18,12 @@ import wasmtime
 
 from pipeline import errors
 from pipeline.core import Runtime
+from pipeline.sandbox import _fastcall as fastcall
 from pipeline.sandbox._engine import WASM_ERRORS, loom_config, reason
+from pipeline.sandbox._fastcall import I32, Exports
 
 if TYPE_CHECKING:
     from wasmtime._exportable import AsExtern
-    from wasmtime._instance import InstanceExports  # what Instance.exports() returns; not re-exported by wasmtime
 
 AS_STRING, AS_ARRAYBUFFER = 2, 1
 WASM_MAGIC = b"\0asm\x01\0\0\0"
@@ -97,8 +98,15 @@ def _too_large(size: int, limit: int) -> errors.OutputTooLarge:
     )
 
 
+def _invoke(
+    store: wasmtime.Store, exports: Exports, name: str, params: tuple[int, ...], kinds: tuple[int, ...], results: int
+) -> int:
+    """Calls the export ``name`` as the ABI declares it; a result-less function gives 0."""
+    return fastcall.call(store, as_func(exports.get(name), name), name, params, kinds, results) or 0
+
+
 class Abi(Protocol):
-    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
+    def call(self, store: wasmtime.Store, exports: Exports, document: bytes, output_limit: int) -> bytes:
         """Passes the UTF-8 JSON ``document`` in and returns the output's UTF-8 bytes, refusing an output over
         ``output_limit`` bytes before reading it."""
 
@@ -107,16 +115,16 @@ class Abi(Protocol):
 
 
 class AssemblyScriptAbi:
-    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
+    def call(self, store: wasmtime.Store, exports: Exports, document: bytes, output_limit: int) -> bytes:
         text = document.decode("utf-8").encode("utf-16-le")
-        memory = as_memory(exports["memory"])
-        ptr: int = as_func(exports["__new"], "__new")(store, len(text), AS_STRING)
+        memory = as_memory(exports.get("memory"))
+        ptr = _invoke(store, exports, "__new", (len(text), AS_STRING), (I32, I32), 1)
         write_guest(store, memory, ptr, text, what="__new")
-        as_func(exports["__pin"], "__pin")(store, ptr)
+        _invoke(store, exports, "__pin", (ptr,), (I32,), 1)
         try:
-            out: int = as_func(exports["run"], "run")(store, ptr)
+            out = _invoke(store, exports, "run", (ptr,), (I32,), 1)
         finally:
-            as_func(exports["__unpin"], "__unpin")(store, ptr)
+            _invoke(store, exports, "__unpin", (ptr,), (I32,), 0)
         if not out:
             raise errors.InvalidOutput("activity returned a null string")
         size = int.from_bytes(read_guest(store, out - 4, 4, what="run's result", memory=memory), "little")
@@ -141,16 +149,16 @@ class AssemblyScriptAbi:
 
 
 class RustAbi:
-    def call(self, store: wasmtime.Store, exports: InstanceExports, document: bytes, output_limit: int) -> bytes:
-        memory = as_memory(exports["memory"])
-        ptr: int = as_func(exports["alloc"], "alloc")(store, len(document))
+    def call(self, store: wasmtime.Store, exports: Exports, document: bytes, output_limit: int) -> bytes:
+        memory = as_memory(exports.get("memory"))
+        ptr = _invoke(store, exports, "alloc", (len(document),), (I32,), 1)
         write_guest(store, memory, ptr, document, what="alloc")
-        packed: int = as_func(exports["run"], "run")(store, ptr, len(document))
+        packed = _invoke(store, exports, "run", (ptr, len(document)), (I32, I32), 1)
         out, size = (packed >> 32) & 0xFFFFFFFF, packed & 0xFFFFFFFF
         if size > output_limit:
             raise _too_large(size, output_limit)
         data = read_guest(store, out, size, what="run's result", memory=memory)
-        as_func(exports["dealloc"], "dealloc")(store, out, size)
+        _invoke(store, exports, "dealloc", (out, size), (I32, I32), 0)
         return data
 
     def give(self, caller: wasmtime.Caller, data: bytes) -> int:

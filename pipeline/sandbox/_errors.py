@@ -8,7 +8,6 @@ close the call came to its cap."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import wasmtime
 
@@ -18,9 +17,7 @@ from pipeline.sandbox import _host as host
 from pipeline.sandbox._abi import as_memory
 from pipeline.sandbox._budget import MIB, Budget
 from pipeline.sandbox._engine import WASM_ERRORS, WasmError, reason
-
-if TYPE_CHECKING:
-    from wasmtime._instance import InstanceExports
+from pipeline.sandbox._fastcall import Exports
 
 
 def frames(trap: wasmtime.Trap) -> list[str]:
@@ -31,7 +28,7 @@ def frames(trap: wasmtime.Trap) -> list[str]:
     ]
 
 
-def near_memory_limit(defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports) -> bool:
+def near_memory_limit(defn: ActivityDefinition, store: wasmtime.Store, exports: Exports) -> bool:
     """Whether a failure is best explained by a refused ``memory.grow``: the memory could not have grown by another
     MiB, or doubled, within the cap (allocators grow by at least what they need, usually by doubling)."""
     used = as_memory(exports["memory"]).data_len(store)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import wasmtime
 
@@ -30,11 +30,9 @@ from pipeline.sandbox._abi import ABIS
 from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
 from pipeline.sandbox._engine import EPOCH_TICK_MS, WASM_ERRORS, Engine, ModuleCache
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
+from pipeline.sandbox._fastcall import Exports
 from pipeline.sandbox._http import Audit
 from pipeline.store import BlobStore
-
-if TYPE_CHECKING:
-    from wasmtime._instance import InstanceExports
 
 
 def encode_document(document: Any, defn: ActivityDefinition) -> bytes:
@@ -87,7 +85,7 @@ class _Call:
     """One call into an instance, with its limits armed and its failures translated."""
 
     def __init__(
-        self, defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports, ctx: host.CallContext
+        self, defn: ActivityDefinition, store: wasmtime.Store, exports: Exports, ctx: host.CallContext
     ) -> None:
         self.defn, self.store, self.exports, self.ctx = defn, store, exports, ctx
 
@@ -155,13 +153,13 @@ class WasmExecutor:
                 self._pre[key] = pre
         return pre
 
-    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, InstanceExports]:
+    def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, Exports]:
         store = limited_store(self.engine.engine, defn)
         try:
             instance = self._instance_pre(defn, actor=actor).instantiate(store)
         except WASM_ERRORS as exc:
             raise instantiation_failure(defn, exc) from None
-        return store, instance.exports(store)
+        return store, Exports(store, instance)
 
     def _context(self, defn: ActivityDefinition, log: host.Log | None, audit: Audit | None = None) -> host.CallContext:
         return host.CallContext(

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import TYPE_CHECKING
 
 import wasmtime
 
 from pipeline import errors
 from pipeline.sandbox._abi import as_global, as_memory
 from pipeline.sandbox._binary import encode_uleb, sections, skip_limits, skip_name, uleb
-
-if TYPE_CHECKING:
-    from wasmtime._instance import InstanceExports
+from pipeline.sandbox._fastcall import Exports
 
 EXPORT_PREFIX = "__loom_global_"
 _MAGIC = b"LOOMSNAP1\n"
@@ -94,7 +91,7 @@ def _mutable_globals(globals_section: bytes) -> list[int]:
     return mutable
 
 
-def capture(store: wasmtime.Store, exports: InstanceExports, state: dict[str, bytes]) -> bytes:
+def capture(store: wasmtime.Store, exports: Exports, state: dict[str, bytes]) -> bytes:
     """Memory, mutable globals and the actor's key-value state, as one byte string."""
     memory = as_memory(exports["memory"])
     globals_ = {name: as_global(g, name).value(store) for name, g in exports.items() if name.startswith(EXPORT_PREFIX)}
@@ -104,7 +101,7 @@ def capture(store: wasmtime.Store, exports: InstanceExports, state: dict[str, by
     return _MAGIC + struct.pack("<I", len(header)) + header + memory.read(store, 0, memory.data_len(store))
 
 
-def restore(snapshot: bytes, store: wasmtime.Store, exports: InstanceExports) -> dict[str, bytes]:
+def restore(snapshot: bytes, store: wasmtime.Store, exports: Exports) -> dict[str, bytes]:
     """Writes a captured state into a fresh instance of the same module; returns the key-value state."""
     if not snapshot.startswith(_MAGIC):
         raise errors.InvalidInput("not a Loom actor snapshot")

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -44,10 +44,8 @@ from pipeline.sandbox._budget import MIB
 from pipeline.sandbox._engine import WASM_ERRORS
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
 from pipeline.sandbox._executor import WasmExecutor, decode_output, encode_document, limited_store
+from pipeline.sandbox._fastcall import Exports
 from pipeline.sandbox._wasi_files import Files, shim_module
-
-if TYPE_CHECKING:
-    from wasmtime._instance import InstanceExports
 
 ERRNO_BADF, ERRNO_FBIG, ERRNO_INVAL = 8, 22, 28  # WASI preview 1 errno values
 MAX_IOVECS = 1024  # IOV_MAX
@@ -267,7 +265,7 @@ class WasiExecutor:
                 host.leave()
 
     @staticmethod
-    def _start(defn: ActivityDefinition, store: wasmtime.Store, exports: InstanceExports, ctx: host.CallContext) -> int:
+    def _start(defn: ActivityDefinition, store: wasmtime.Store, exports: Exports, ctx: host.CallContext) -> int:
         start = as_func(exports["_start"], "_start")
         try:
             start(store)
@@ -277,9 +275,9 @@ class WasiExecutor:
             raise call_failure(defn, exc, lambda: near_memory_limit(defn, store, exports)) from None
         return 0
 
-    def _instantiate(self, defn: ActivityDefinition, store: wasmtime.Store) -> InstanceExports:
+    def _instantiate(self, defn: ActivityDefinition, store: wasmtime.Store) -> Exports:
         try:
-            return self._instance_pre(defn).instantiate(store).exports(store)
+            return Exports(store, self._instance_pre(defn).instantiate(store))
         except WASM_ERRORS as exc:
             raise instantiation_failure(defn, exc) from None
 

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS activities (
 )
 """
 
+
 def semver_key(version: str) -> tuple[int, int, int, bool, tuple[tuple[int, int] | tuple[int, str], ...]]:
     """Orders versions as semver does: numerically, and a pre-release before its release."""
     core, _, pre = version.split("+")[0].partition("-")

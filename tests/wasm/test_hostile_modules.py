@@ -210,3 +210,40 @@ def test_unknown_grants_are_refused() -> None:
         Capabilities(host_functions=("loom_network",))
     with pytest.raises(ValueError, match="secret name"):
         Capabilities(secrets=("../etc/passwd",))
+
+
+def _rust_abi(alloc: str, run: str, dealloc: str = "(param i32 i32)") -> bytes:
+    """The Rust ABI's three exports with the given types (bodies that only make up a value of the result type)."""
+
+    def body(sig: str) -> str:
+        results = sig.split("(result ")[1].split(")")[0].split() if "(result " in sig else []
+        return " ".join(f"{kind}.const 0" for kind in results)
+
+    wat = (
+        '(module (memory (export "memory") 1) '
+        f'(func (export "alloc") {alloc} {body(alloc)}) '
+        f'(func (export "dealloc") {dealloc} {body(dealloc)}) '
+        f'(func (export "run") {run} {body(run)}))'
+    )
+    return wasmtime.wat2wasm(wat)
+
+
+@pytest.mark.parametrize(
+    ("alloc", "run", "export"),
+    [
+        ("(param i32) (result i32)", "(param i32) (result i64)", "run"),  # one parameter short
+        ("(param i32) (result i32)", "(param i32 i32 i32) (result i64)", "run"),  # one too many
+        ("(param i32) (result i32)", "(param i64 i64) (result i64)", "run"),  # wider parameters
+        ("(param i32) (result i32)", "(param i32 i32) (result i64 i64)", "run"),  # two results
+        ("(param i32) (result i32)", "(param i32 i32)", "run"),  # no result
+        ("(param i32) (result i32)", "(param i32 i32) (result f64)", "run"),  # a float
+        ("(param f32) (result i32)", "(param i32 i32) (result i64)", "alloc"),
+        ("(param i32)", "(param i32 i32) (result i64)", "alloc"),
+    ],
+)
+def test_abi_exports_of_the_wrong_type_are_an_invalid_module(executor, define, alloc: str, run: str, export: str):
+    """Loom calls the ABI's exports with the types the ABI gives them; wasmtime refuses any other type before the
+    function runs, and the refusal names the export and both types."""
+    with pytest.raises(errors.InvalidModule, match=rf"export '{export}'") as caught:
+        executor.run(define(_rust_abi(alloc, run)), {"x": 1})
+    assert "\n" not in str(caught.value)
