@@ -39,6 +39,12 @@ class ClusterWithoutToken(UserWarning):
     reaches its ports runs code on its nodes."""
 
 
+class ServiceBusy(LoomError):
+    """``loom serve`` has no room for more of this work now (every run thread is busy): try again later."""
+
+    retryable = True
+
+
 class StoreFailed(LoomError):
     """The data dir cannot serve Loom: its journal or registry is damaged, not private, or on a full disk."""
 

@@ -10,7 +10,8 @@ its ``__init__``: another package's private ``_modules`` are not imported. Lowes
     activities               registering and running activities of every runtime
     flow                     specs, the runner, worker pools, provenance
     results                  bundles and their verification
-    bench, cli, __main__     the benchmark report, the command line
+    bench, serve             the benchmark report, the HTTP API
+    cli, __main__            the command line
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ LAYERS: list[set[str]] = [
     {"activities"},
     {"flow"},
     {"results"},
-    {"bench", "cli", "__main__"},
+    {"bench", "serve"},
+    {"cli", "__main__"},
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
 

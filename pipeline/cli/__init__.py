@@ -8,7 +8,7 @@ from importlib.metadata import version
 import typer
 
 from pipeline import __version__, _native
-from pipeline.cli import activity, bench, doctor, runs, tlsn, verify, zk
+from pipeline.cli import activity, bench, doctor, runs, serve, tlsn, verify, zk
 from pipeline.cli.output import JSON_OPT, emit, run_app
 from pipeline.core import data_dir, loom_home
 
@@ -28,6 +28,7 @@ app.command("run")(runs.run)
 app.command("verify")(verify.verify)
 app.add_typer(bench.app, name="bench")
 app.command("doctor")(doctor.doctor)
+app.add_typer(serve.app, name="serve")
 
 
 @app.command()

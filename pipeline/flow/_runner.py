@@ -308,10 +308,17 @@ class Runner:
         return self._registry
 
     def run(
-        self, spec: PipelineSpec, document: Any, *, no_cache: bool = False, events: Events | None = None
+        self,
+        spec: PipelineSpec,
+        document: Any,
+        *,
+        no_cache: bool = False,
+        events: Events | None = None,
+        started: Callable[[str], None] | None = None,
     ) -> RunResult:
         """Validates the pipeline against its input, then runs it to completion with the activity versions resolved
-        now (the journal keeps the spec with those versions pinned, for resume)."""
+        now (the journal keeps the spec with those versions pinned, for resume). ``started`` is told the run's ID
+        once it is journaled, before any step runs (a service answers with it and lets the run go on)."""
         definitions = self._validate(spec, document)
         pinned = spec.model_copy(
             update={
@@ -325,6 +332,8 @@ class Runner:
         lock = self.journal.lock(run_id)
         lock.acquire()
         try:
+            if started is not None:
+                started(run_id)
             return self._execute(run_id, pinned, document, no_cache, events)
         finally:
             lock.release()

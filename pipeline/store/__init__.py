@@ -5,6 +5,7 @@ from pipeline.store._blobs import BlobStore, FileBlobStore, MemoryBlobStore, def
 from pipeline.store._doctor import Checkup, Finding, Health, examine
 from pipeline.store._journal import (
     DONE,
+    RUN_ID,
     Attempt,
     AttemptEnd,
     HttpRequest,
@@ -20,6 +21,7 @@ from pipeline.store._registry import ActivityRegistry, default_registry, semver_
 
 __all__ = [
     "DONE",
+    "RUN_ID",
     "ActivityRegistry",
     "Attempt",
     "AttemptEnd",
