@@ -28,7 +28,7 @@ NATIVE_SRC := $(shell find native -name '*.rs' -o -name Cargo.toml -o -name Carg
 GUEST_SRC := $(shell find rust-guests -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock) $(wildcard activities/c/*.c) scripts/build-guests.sh
 ACTIVITY_SRC := $(wildcard activities/assembly/*.ts) activities/build.mjs activities/package-lock.json
 
-.PHONY: help setup system lint format docs test demo bench image-ids wheel clean
+.PHONY: help setup system browser lint format docs test demo bench image-ids wheel clean
 # `make help` groups the targets by the [group] each one's description starts with, in this order.
 HELP_GROUPS := setup test lint bench wheel
 help:  ## [setup] List the targets, grouped.
@@ -40,6 +40,9 @@ help:  ## [setup] List the targets, grouped.
 
 system:  ## [setup] Debian packages: rustc-web, cargo-web, rust-web-src, lld-16 (skipped when present).
 	@bash scripts/ensure-system.sh
+
+browser: system  ## [setup] Debian's chromium, which the run viewer's test drives headless (playwright, from PyPI).
+	@bash scripts/ensure-system.sh chromium
 
 setup: system $(NATIVE) $(STAMPS)/host-bench-$(CPU) $(STAMPS)/data  ## [setup] Everything the tests and demo need.
 
@@ -62,6 +65,7 @@ $(NATIVE): $(STAMPS)/venv $(NATIVE_SRC)
 
 # risc0's own Rust host API, beside Loom's: the proving benchmark's reference and the receipt interop tests, built
 # for the module's CPU (a like-for-like comparison); `make bench` also builds it for the other one, to compare CPUs.
+# The same crate builds bonsai-client, RISC Zero's bonsai-sdk as its users call it, for the loom serve tests.
 # Cargo would relink it in every clone at a new path; it depends only on what HOST_BENCH_SRC names (and rustc), so
 # a digest of those kept beside the binary lets a fresh clone skip cargo.
 HOST_BENCH_SRC := $(wildcard benches/risc0-host/src/*.rs) benches/risc0-host/Cargo.toml native/Cargo.toml \
@@ -70,7 +74,8 @@ $(STAMPS)/host-bench-%: $(NATIVE) $(HOST_BENCH_SRC)
 	@echo "==> benches/risc0-host for CPU $* (cargo build --release)"
 	@bin=$(call cpu_target,$*)/release/risc0-host-bench; \
 	  sources="$$(cat $(HOST_BENCH_SRC) | sha256sum) $$(rustc -V)"; \
-	  if [ -x "$$bin" ] && [ "$$(cat "$$bin.sources" 2>/dev/null)" = "$$sources" ]; then \
+	  if [ -x "$$bin" ] && [ -x "$$(dirname "$$bin")/bonsai-client" ] && \
+	     [ "$$(cat "$$bin.sources" 2>/dev/null)" = "$$sources" ]; then \
 	    echo "    sources unchanged: $$bin"; \
 	  else \
 	    $(call cpu_env,$*) CARGO_TARGET_DIR=$(call cpu_target,$*) cargo build --release --locked --quiet \
@@ -136,7 +141,7 @@ format: $(STAMPS)/venv  ## [lint] Format in place: ruff format (Python) and rust
 docs: $(NATIVE)  ## [lint] Regenerate what docs/ derives from the code: the bundle's JSON schema.
 	@$(PY) -c 'from pipeline.results import bundle_json_schema; print(bundle_json_schema(), end="")' > docs/bundle.schema.json
 
-test: setup $(STAMPS)/wheel lint  ## [test] Install everything and run the test suite (Rust unit tests, then pytest).
+test: setup browser $(STAMPS)/wheel lint  ## [test] Install everything and run the test suite (Rust unit tests, then pytest).
 	@echo "==> cargo test (host-testable guest crates)"
 	@CARGO_TARGET_DIR=$(CACHE)/target/host-tests cargo test --quiet --locked \
 	  --manifest-path rust-guests/zkvm/Cargo.toml -p claims

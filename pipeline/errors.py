@@ -39,6 +39,12 @@ class ClusterWithoutToken(UserWarning):
     reaches its ports runs code on its nodes."""
 
 
+class NotFound(LoomError, LookupError):
+    """``loom serve`` has nothing by that name or ID: a session, an upload, an image, a run or a pipeline."""
+
+    exit_code = 2
+
+
 class ServiceBusy(LoomError):
     """``loom serve`` has no room for more of this work now (every run thread is busy): try again later."""
 

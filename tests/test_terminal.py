@@ -19,16 +19,11 @@ from pipeline.cli import zk as zk_cli
 from pipeline.core import Capabilities
 from pipeline.store import AttemptEnd, NewAttempt, StepStatus, default_journal
 from tests.support import loom, notary
-from tests.support.wat import ECHO_BODY, rust_abi_module
+from tests.support.wat import ECHO_BODY, rust_abi_module, wat_bytes
 
 HOSTILE = "[/x]\x1b[2J"  # a closing tag with nothing open (rich raises MarkupError), then "clear the screen"
 SHOWN = "[/x]\\x1b[2J"  # how it must appear: literally, with the escape visible
 ESC = "\x1b"
-
-
-def wat_bytes(data: bytes) -> str:
-    """``data`` as a WAT string literal's contents (every byte escaped)."""
-    return "".join(f"\\{b:02x}" for b in data)
 
 
 def register(name: str, module: bytes, **kw) -> None:

@@ -149,3 +149,13 @@ def test_without_the_cluster_extra_a_cluster_fails_at_once_with_the_install_hint
     ]:
         refused = loom(*args, code=5, **env)
         assert hint in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+
+def test_without_the_serve_extra_keys_work_and_serving_says_what_to_install(loom, venv: Path) -> None:
+    assert not list(venv.glob("lib/python*/site-packages/fastapi"))  # the [bench] extra brings no server
+    key = loom("serve", "keys", "add", "wheel").stdout.strip()
+    assert key.startswith("loom_")
+    refused = loom("serve", "--port", "0", code=2)
+    assert refused.stderr.strip().splitlines() == [
+        "error: InvalidInput: loom serve needs the serve extra: pip install 'loom-verifiable[serve]'"
+    ]

@@ -35,6 +35,7 @@ SUITES = {
     "zk": "bench_zk.py",
     "zktls": "bench_zktls.py",
     "cluster": "bench_cluster.py",
+    "serve": "bench_serve.py",
 }
 QUICK_ENV = "LOOM_BENCH_QUICK"
 
@@ -267,6 +268,17 @@ PAIRS = [
     ),
     Pair("test_tlsn_verify_wasm", "test_tlsn_verify_native", "TLSNotary presentation.bin: wasm / native", _at_most(2)),
     Pair("test_zktls_verify_wasm", "test_zktls_verify_native", "zkTLS presentation.bin: wasm / native verification"),
+    Pair(
+        "test_serve_verify_200_concurrent",
+        "test_native_verify_200",
+        "200 verifications: sent at once to loom serve / native in-process, one by one",
+    ),
+    Pair(
+        "test_serve_verify_one",
+        "test_cli_verify_one",
+        "one verification: a request to loom serve / a `loom tlsn verify` process",
+        _at_most(0.1),  # what a service is for: no process start per check
+    ),
     Pair(
         "test_zktls_execute_portable",
         "test_zktls_execute_accelerated",

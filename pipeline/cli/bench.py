@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.callback()
 def run(
     ctx: typer.Context,
-    suite: str = typer.Option("all", "--suite", help="wasm, extism, runner, tlsn, zk, zktls, cluster, or all."),
+    suite: str = typer.Option("all", "--suite", help="wasm, extism, runner, tlsn, zk, zktls, cluster, serve, or all."),
     quick: bool = typer.Option(False, "--quick", help="Smaller cases: under 10 minutes on 2 cores."),
     out: Path = typer.Option(Path("build/bench"), "--out", help="Where report.json, report.md and plots go."),
     json_out: bool = JSON_OPT,

@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import errors
-from pipeline.core import INPUT_BYTES, read_bounded, validation_problem, write_atomic
+from pipeline.core import INPUT_BYTES, UNSAFE_BEYOND_C0, inert_text, read_bounded, validation_problem, write_atomic
 from pipeline.zk import ProvingPhase
 
 console = Console()
@@ -49,12 +49,9 @@ PROVING_PHASES = {
 TERMINAL_BOUND = 256 * 1024
 """Bytes of JSON output printed to a terminal; the rest is left out (pipes and files get everything)."""
 
-# What must not reach a terminal as itself: C0 controls, DEL and C1 controls (escape sequences that move the
-# cursor, clear the screen, retitle the window), bidi controls and line separators (text that displays as other
-# text), and lone surrogates (which cannot even be encoded).
-_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
-_UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # json.dumps escapes C0 in strings; its raw newlines are indents
+plain = inert_text
+"""Untrusted text made inert: each unsafe character shown as a Python-style escape (``\\x1b``, ``\\u202e``)."""
+_UNSAFE_IN_JSON = re.compile(f"[{UNSAFE_BEYOND_C0}]")  # json.dumps escapes C0 in strings; its raw newlines are indents
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts (on stdout; errors stay one line on stderr).")
 CLUSTER_OPT = typer.Option(
@@ -72,16 +69,6 @@ SECRETS_DIR_OPT = typer.Option(
     "secret named after it, readable by its owner only (chmod 600); read after "
     "LOOM_SECRET_<name> variables. Default: $LOOM_SECRETS_DIR (set for workers too).",
 )
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def plain(text: object) -> str:
-    """Untrusted text made inert: each unsafe character shown as a Python-style escape (``\\x1b``, ``\\u202e``)."""
-    return _UNSAFE.sub(_visible, str(text))
 
 
 def one_line(text: object) -> str:

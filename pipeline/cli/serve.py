@@ -10,10 +10,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import serve as service
-from pipeline.cli.output import JSON_OPT, console, emit, err_console, safe
+from pipeline.cli.output import CLUSTER_OPT, JSON_OPT, console, emit, err_console, safe
 
 app = typer.Typer(
-    help="Serve Loom over HTTP (verification, runs) on 127.0.0.1, behind API keys. Needs the serve extra.",
+    help="Serve Loom over HTTP on 127.0.0.1, behind API keys: verification and runs under /v1, RISC Zero's Bonsai "
+    "proving API under /bonsai. Needs the serve extra.",
     invoke_without_command=True,
 )
 keys_app = typer.Typer(help="API keys: each is shown once; only its SHA-256 is kept.", no_args_is_help=True)
@@ -32,6 +33,7 @@ def serve(
         None, "--pipelines", file_okay=False, exists=True, help="A folder of pipeline YAML files POST /v1/runs may run."
     ),
     run_threads: int = typer.Option(1, "--run-threads", min=1, max=16, help="Runs at once (more are refused: 503)."),
+    cluster: str = CLUSTER_OPT,
     tls_cert: Path = typer.Option(
         None, "--tls-cert", exists=True, dir_okay=False, help="Serve HTTPS: certificate (PEM)."
     ),
@@ -49,7 +51,11 @@ def serve(
             Text("warning: no live API key: every request will be refused (loom serve keys add NAME)", style="yellow")
         )
     settings = service.Settings(
-        keys=keys, max_body=int(max_body_mib * (1 << 20)), pipelines=pipelines, run_threads=run_threads
+        keys=keys,
+        max_body=int(max_body_mib * (1 << 20)),
+        pipelines=pipelines,
+        run_threads=run_threads,
+        cluster=cluster,
     )
     service.serve(settings, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
 

@@ -37,6 +37,7 @@ from pipeline.core._secrets import (
     default_secrets,
     use_secrets_dir,
 )
+from pipeline.core._text import UNSAFE_BEYOND_C0, inert_text
 from pipeline.core._validation import validation_problem
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "SAMPLE_NOTARY_KEY",
     "SAMPLE_PRESENTATION",
     "TEXT_BYTES",
+    "UNSAFE_BEYOND_C0",
     "ActivityDefinition",
     "Builtin",
     "Capabilities",
@@ -72,6 +74,7 @@ __all__ = [
     "compact_json",
     "data_dir",
     "default_secrets",
+    "inert_text",
     "is_digest",
     "loom_home",
     "parse_json",

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline import __version__, errors, results, tlsn, zk
 from pipeline.core import TEXT_BYTES
 from pipeline.flow import Runner
+from pipeline.serve import _bonsai as bonsai
+from pipeline.serve import _viewer as viewer
 from pipeline.serve._guard import BodyTooLarge, Guard
 from pipeline.serve._models import (
     HEX_ID,
@@ -37,9 +39,10 @@ from pipeline.serve._models import (
     TlsnVerifyIn,
     decode_base64,
 )
+from pipeline.serve._prover import SessionWorker
 from pipeline.serve._runs import RunQueue
 from pipeline.serve._settings import Settings
-from pipeline.store import RUN_ID, RunStatus
+from pipeline.store import RUN_ID, ProvingSessions, RunStatus, SessionsLock, default_blobstore
 
 log = logging.getLogger("loom.serve")
 
@@ -49,7 +52,7 @@ def status_of(exc: errors.LoomError) -> int:
     server's state (503)."""
     if isinstance(exc, errors.ServiceBusy | errors.StoreFailed):
         return 503
-    if isinstance(exc, errors.ActivityNotFound | errors.BlobNotFound):
+    if isinstance(exc, errors.NotFound | errors.ActivityNotFound | errors.BlobNotFound):
         return 404
     if isinstance(exc, errors.RunInProgress):
         return 409
@@ -84,10 +87,17 @@ runs = APIRouter(prefix="/v1")
 def create_app(settings: Settings) -> Guard:
     """The API as an ASGI app, behind its door (keys, body cap, access log)."""
     queue = RunQueue(settings.pipelines, threads=settings.run_threads)
+    sessions = ProvingSessions()
+    owner = SessionsLock(sessions)
+    owner.acquire()  # one server per data dir: two would prove the same sessions
+    blobs = default_blobstore()
+    worker = SessionWorker(sessions, blobs, settings.cluster)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker.start()
         yield
+        worker.close()
         queue.close()
 
     app = FastAPI(
@@ -100,10 +110,17 @@ def create_app(settings: Settings) -> Guard:
         responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     )
     app.state.runs = queue
+    app.state.sessions = sessions
+    app.state.blobs = blobs
+    app.state.worker = worker
+    app.state.owner = owner
+    app.state.keys = settings.keys
     app.state.reader = Runner()  # reads the journal (a connection per thread), works out finished runs' outcomes
     _errors(app)
     app.include_router(verification)
     app.include_router(runs)
+    app.include_router(bonsai.router)
+    app.include_router(viewer.router)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -179,7 +196,7 @@ def show_run(request: Request, run_id: str) -> dict[str, Any]:
     reader: Runner = request.app.state.reader
     run = reader.journal.run(run_id) if RUN_ID.fullmatch(run_id) else None
     if run is None:
-        raise HTTPException(404, f"no run {run_id[:80]!r}")
+        raise errors.NotFound(f"no run {run_id[:80]!r}")
     shown: dict[str, Any] = {
         "run": run.model_dump(exclude={"spec"}),
         "attempts": [a.model_dump() for a in reader.journal.attempts(run_id)],

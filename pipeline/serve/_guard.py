@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from fastapi import HTTPException
@@ -20,8 +21,11 @@ from pipeline.serve._keys import ApiKeys
 
 log = logging.getLogger("loom.serve")
 
-OPEN_PATHS = frozenset({"/health"})
-"""The one route that needs no key: a load balancer's or a supervisor's probe."""
+OPEN_PATHS = frozenset({"/health", "/login", "/static/viewer.css"})
+"""Routes that need no key: a load balancer's or a supervisor's probe, and the viewer's login page."""
+VIEWER_COOKIE = "loom_key"
+"""Where a browser keeps its key (``/login`` sets it): accepted for the viewer's GETs only, never by the API, so
+another site cannot make a logged-in browser call it."""
 
 UNAUTHORIZED = (
     "a live API key is needed: send it as the x-api-key header or as Authorization: Bearer KEY "
@@ -42,15 +46,33 @@ def error_body(kind: str, message: str, exit_code: int) -> bytes:
     ).encode()
 
 
+def is_api(path: str) -> bool:
+    """Whether a path is the API's (``/v1``, ``/bonsai``, the OpenAPI document) rather than the viewer's."""
+    return path.startswith(("/v1/", "/bonsai/")) or path in ("/v1", "/bonsai", "/openapi.json")
+
+
 def presented_key(scope: Scope) -> str | None:
-    """The key a request shows: ``x-api-key`` (as bonsai-sdk sends it) or ``Authorization: Bearer``."""
-    bearer = None
+    """The key a request shows: ``x-api-key`` (as bonsai-sdk sends it) or ``Authorization: Bearer``; for a page of
+    the viewer, also the login cookie."""
+    bearer = cookie = None
     for name, value in scope.get("headers", ()):
         if name == b"x-api-key":
             return str(value.decode("latin-1"))
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             bearer = str(value[7:].decode("latin-1")).strip()
-    return bearer
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(str(value.decode("latin-1")))
+            except CookieError:
+                continue
+            if VIEWER_COOKIE in jar:
+                cookie = jar[VIEWER_COOKIE].value
+    if bearer is not None:
+        return bearer
+    if scope["method"] in ("GET", "HEAD") and not is_api(scope["path"]):
+        return cookie
+    return None
 
 
 class Guard:
@@ -81,10 +103,12 @@ class Guard:
                 except errors.StoreFailed as exc:  # the keys file is damaged or readable by others: no one gets in
                     await _answer(tracked_send, 503, type(exc).__name__, str(exc), exc.exit_code)
                     return
+                if name is None and scope["method"] in ("GET", "HEAD") and not is_api(scope["path"]):
+                    await _redirect(tracked_send, "/login")  # a browser without its cookie: the login page
+                    return
                 if name is None:
-                    await _answer(
-                        tracked_send, 401, "Unauthorized", UNAUTHORIZED, 4, [(b"www-authenticate", b"Bearer")]
-                    )
+                    challenge = [(b"www-authenticate", b"Bearer")]
+                    await _answer(tracked_send, 401, "Unauthorized", UNAUTHORIZED, 4, challenge)
                     return
                 who = name
             refusal = self._declared_size_refusal(scope)
@@ -126,6 +150,12 @@ class Guard:
             return message
 
         return capped
+
+
+async def _redirect(send: Send, location: str) -> None:
+    headers = [(b"location", location.encode()), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _answer(

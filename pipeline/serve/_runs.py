@@ -55,7 +55,7 @@ class RunQueue:
             path = self.folder / f"{name}{suffix}"
             if path.is_file():
                 return path
-        raise errors.ActivityNotFound(f"no pipeline {name!r} is served (the files of {self.folder})")
+        raise errors.NotFound(f"no pipeline {name!r} is served (the files of {self.folder})")
 
     def start(self, name: str, document: Any, *, no_cache: bool = False, wait_s: float = 60.0) -> str:
         """Queues a run; its ID once the run is journaled, or the error that stopped it from starting (a bad spec,

@@ -13,9 +13,11 @@ DEFAULT_MAX_BODY = 16 << 20
 
 @dataclass(frozen=True)
 class Settings:
-    """Its keys, its body cap, the folder of pipelines it may run and how many runs at once."""
+    """Its keys, its body cap, the folder of pipelines it may run and how many runs at once, and the Ray cluster
+    its proving sessions are proven on (``None``: here)."""
 
     keys: ApiKeys
     max_body: int = DEFAULT_MAX_BODY
     pipelines: Path | None = None
     run_threads: int = 1
+    cluster: str | None = None

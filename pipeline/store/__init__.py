@@ -1,5 +1,5 @@
 """What Loom persists in its data dir: blobs by their SHA-256 (modules, receipts, step outputs), the activity
-registry and the run journal (both SQLite, opened the same way)."""
+registry, the run journal and ``loom serve``'s proving sessions (SQLite files, all opened the same way)."""
 
 from pipeline.store._blobs import BlobStore, FileBlobStore, MemoryBlobStore, default_blobstore
 from pipeline.store._doctor import Checkup, Finding, Health, examine
@@ -18,10 +18,13 @@ from pipeline.store._journal import (
     default_journal,
 )
 from pipeline.store._registry import ActivityRegistry, default_registry, semver_key
+from pipeline.store._sessions import UUID as SESSION_UUID
+from pipeline.store._sessions import ProvingSessions, Session, SessionsLock, SessionStatus, UploadKind
 
 __all__ = [
     "DONE",
     "RUN_ID",
+    "SESSION_UUID",
     "ActivityRegistry",
     "Attempt",
     "AttemptEnd",
@@ -34,10 +37,15 @@ __all__ = [
     "Journal",
     "MemoryBlobStore",
     "NewAttempt",
+    "ProvingSessions",
     "Run",
     "RunLock",
     "RunStatus",
+    "Session",
+    "SessionStatus",
+    "SessionsLock",
     "StepStatus",
+    "UploadKind",
     "default_blobstore",
     "default_journal",
     "default_registry",

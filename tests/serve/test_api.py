@@ -29,7 +29,10 @@ ROUTES = [
     ("POST", "/v1/bundles/verify"),
     ("POST", "/v1/runs"),
     ("GET", "/openapi.json"),
-    ("GET", "/no/such/route"),
+    ("GET", "/bonsai/version"),
+    ("POST", "/bonsai/sessions/create"),
+    ("POST", "/login/../v1/runs"),
+    ("POST", "/no/such/route"),
 ]
 
 
@@ -233,7 +236,7 @@ def test_a_tlsn_js_object_is_a_presentation_too(api: httpx.Client) -> None:
     ("policy", "option"),
     [
         ({"server_name": "example.com"}, ("--server", "example.com")),
-        ({"max_age": 60}, ("--max-age", "60")),
+        ({"max_age": 60, "now": 1700000000}, ("--max-age", "60", "--now", "1700000000")),
         ({"now": 1671637000}, ("--now", "1671637000")),
         (
             {"notary_keys": ["02" + "11" * 32]},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from pipeline.core import risc0_host_binary
 from tests.support import loom
 
 LISTENING = re.compile(r"loom serve: listening on (https?://\S+)")
@@ -44,13 +46,16 @@ def add_key(home: Path, name: str) -> str:
 
 
 @contextmanager
-def served(home: Path, *args: str, key_name: str = "tests", env: dict[str, str] | None = None) -> Iterator[Served]:
-    """``loom serve ARGS`` on a free loopback port, until the block ends; its stderr (the access log) in a file."""
+def served(
+    home: Path, *args: str, key_name: str = "tests", port: int = 0, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """``loom serve ARGS`` on loopback (``port``, or one the system picks), until the block ends; its stderr (the
+    access log) in a file."""
     key = add_key(home, key_name)
     log = home / f"serve-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "serve", "--port", "0", *args],
+            [sys.executable, "-m", "pipeline", "serve", "--port", str(port), *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, "LOOM_HOME": str(home), **(env or {})},
@@ -60,6 +65,19 @@ def served(home: Path, *args: str, key_name: str = "tests", env: dict[str, str] 
         yield Served(url, key, home, log, process)
     finally:
         stop(process)
+
+
+def bonsai_client() -> Path:
+    """RISC Zero's bonsai-sdk as its users call it (benches/risc0-host/src/bonsai_client.rs, built by `make setup`)."""
+    path = risc0_host_binary().with_name("bonsai-client")
+    assert path.is_file(), f"{path} is missing: run `make setup`"
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -40,3 +40,8 @@ LOG_BODY = (
     "(call $log (i32.const 2) (i32.const 16) (i32.const 5)) "
     + "(i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len)))"
 )
+
+
+def wat_bytes(data: bytes) -> str:
+    """``data`` as a WAT string literal's contents (every byte escaped)."""
+    return "".join(f"\\{b:02x}" for b in data)
