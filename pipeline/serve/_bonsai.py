@@ -253,21 +253,24 @@ def session_journal(request: Request, name: str) -> Response:
     return Response(_blobs(request).get(session.journal_blob), media_type="application/octet-stream")
 
 
-@router.get("/receipts/{name}")
-def receipt_url(request: Request, name: str) -> dict[str, str]:
+def _receipt_of(request: Request, name: str) -> str:
+    """The blob of a session's receipt; ``NotFound`` until it has one."""
     session = _session(request, name)
     if session.receipt_blob is None:
         raise errors.NotFound(f"session {session.uuid} has no receipt ({_STATUS[session.status]})")
-    return {"url": _url(request, f"receipts/{session.uuid}/download")}
+    return session.receipt_blob
+
+
+@router.get("/receipts/{name}")
+def receipt_url(request: Request, name: str) -> dict[str, str]:
+    _receipt_of(request, name)
+    return {"url": _url(request, f"receipts/{name}/download")}
 
 
 @router.get("/receipts/{name}/download")
 def receipt_download(request: Request, name: str) -> Response:
     """The session's succinct receipt: risc0's bincode of ``Receipt``."""
-    session = _session(request, name)
-    if session.receipt_blob is None:
-        raise errors.NotFound(f"session {session.uuid} has no receipt ({_STATUS[session.status]})")
-    return Response(_blobs(request).get(session.receipt_blob), media_type="application/octet-stream")
+    return Response(_blobs(request).get(_receipt_of(request, name)), media_type="application/octet-stream")
 
 
 @router.post("/snark/create")

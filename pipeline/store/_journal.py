@@ -11,21 +11,17 @@ import fcntl
 import os
 import re
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from pipeline import errors
 from pipeline.core import HttpExchange, loom_home
-from pipeline.store._sqlite import Database
+from pipeline.store._sqlite import Database, PerThread
 
 SCHEMA_VERSION = 1
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # as start_run makes them
@@ -180,42 +176,12 @@ class RunLock:
         return False
 
 
-class Journal:
-    """One SQLite file; each thread keeps its own connection (opening and closing one per record would cost a
-    WAL checkpoint each time)."""
+class Journal(PerThread):
+    """The run journal: runs, their steps' attempts, the HTTP requests they made, and the step cache."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.db = Database(self.path, "journal", _SCHEMA, SCHEMA_VERSION, "the registry and the blobs are kept")
-        self._local = threading.local()
-        self._conn()
-
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self.db.connect(timeout=60)
-            with self.db.failures():
-                db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        with self.db.failures():
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                with suppress(sqlite3.Error):  # a failed disk may have ended the transaction already
-                    db.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self.db.failures():
-            return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+        super().__init__(Database(self.path, "journal", _SCHEMA, SCHEMA_VERSION, "the registry and the blobs are kept"))
 
     def lock(self, run_id: str) -> RunLock:
         return RunLock(self.path.parent / f"{self.path.name}.locks", run_id)

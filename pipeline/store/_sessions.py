@@ -14,12 +14,8 @@ import fcntl
 import json
 import os
 import re
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -28,7 +24,7 @@ from pydantic import BaseModel
 
 from pipeline import errors
 from pipeline.core import loom_home
-from pipeline.store._sqlite import Database
+from pipeline.store._sqlite import Database, PerThread
 
 SCHEMA_VERSION = 1
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -92,40 +88,14 @@ class Session(BaseModel):
         return cls.model_validate({**row, "assumptions": json.loads(row["assumptions"])})
 
 
-class ProvingSessions:
-    """The sessions file; each thread keeps its own connection."""
+class ProvingSessions(PerThread):
+    """The sessions file: uploaded images, inputs and receipts, and the sessions over them."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or loom_home() / "sessions.sqlite"
-        self.db = Database(self.path, "sessions file", _SCHEMA, SCHEMA_VERSION, "the journal and the blobs are kept")
-        self._local = threading.local()
-        self._conn()
-
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self.db.connect(timeout=60, isolation_level=None)
-            with self.db.failures():
-                db.execute("PRAGMA synchronous=NORMAL")
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        with self.db.failures():
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self.db.failures():
-            return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+        super().__init__(
+            Database(self.path, "sessions file", _SCHEMA, SCHEMA_VERSION, "the journal and the blobs are kept")
+        )
 
     # images
     def image(self, image_id: str) -> str | None:
@@ -134,19 +104,16 @@ class ProvingSessions:
         return rows[0]["blob"] if rows else None
 
     def add_image(self, image_id: str, blob: str) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO images VALUES (?, ?, ?)", (image_id, blob, time.time()))
+        self._changed("INSERT OR IGNORE INTO images VALUES (?, ?, ?)", (image_id, blob, time.time()))
 
     def delete_image(self, image_id: str) -> bool:
-        with self._tx() as db:
-            return db.execute("DELETE FROM images WHERE image_id = ?", (image_id,)).rowcount > 0
+        return self._changed("DELETE FROM images WHERE image_id = ?", (image_id,))
 
     # uploads
     def new_upload(self, kind: UploadKind) -> str:
         """A UUID to upload an input or a receipt to, once."""
         name = str(uuid.uuid4())
-        with self._tx() as db:
-            db.execute("INSERT INTO uploads VALUES (?, ?, NULL, ?)", (name, kind, time.time()))
+        self._changed("INSERT INTO uploads VALUES (?, ?, NULL, ?)", (name, kind, time.time()))
         return name
 
     def upload_kind(self, name: str) -> tuple[UploadKind, str | None] | None:
@@ -156,12 +123,10 @@ class ProvingSessions:
 
     def fill_upload(self, name: str, blob: str) -> bool:
         """Records the upload's bytes; False when it was filled before (an upload URL is used once)."""
-        with self._tx() as db:
-            return db.execute("UPDATE uploads SET blob = ? WHERE uuid = ? AND blob IS NULL", (blob, name)).rowcount > 0
+        return self._changed("UPDATE uploads SET blob = ? WHERE uuid = ? AND blob IS NULL", (blob, name))
 
     def delete_upload(self, name: str, kind: UploadKind) -> bool:
-        with self._tx() as db:
-            return db.execute("DELETE FROM uploads WHERE uuid = ? AND kind = ?", (name, kind)).rowcount > 0
+        return self._changed("DELETE FROM uploads WHERE uuid = ? AND kind = ?", (name, kind))
 
     # sessions
     def create(
@@ -203,22 +168,17 @@ class ProvingSessions:
 
     def start(self, name: str) -> bool:
         """Marks a session running (another attempt); False when it is over (stopped while it waited)."""
-        with self._tx() as db:
-            return (
-                db.execute(
-                    "UPDATE sessions SET status = ?, state = 'Setup', started_at = ?, attempts = attempts + 1 "
-                    "WHERE uuid = ? AND status IN (?, ?)",
-                    (SessionStatus.RUNNING, time.time(), name, SessionStatus.QUEUED, SessionStatus.RUNNING),
-                ).rowcount
-                > 0
-            )
+        return self._changed(
+            "UPDATE sessions SET status = ?, state = 'Setup', started_at = ?, attempts = attempts + 1 "
+            "WHERE uuid = ? AND status IN (?, ?)",
+            (SessionStatus.RUNNING, time.time(), name, SessionStatus.QUEUED, SessionStatus.RUNNING),
+        )
 
     def progress(self, name: str, state: str, line: str | None = None) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE sessions SET state = ?, log = log || ? WHERE uuid = ? AND status = ?",
-                (state, f"{line}\n" if line else "", name, SessionStatus.RUNNING),
-            )
+        self._changed(
+            "UPDATE sessions SET state = ?, log = log || ? WHERE uuid = ? AND status = ?",
+            (state, f"{line}\n" if line else "", name, SessionStatus.RUNNING),
+        )
 
     def finish(self, name: str, status: SessionStatus, **facts: Any) -> bool:
         """Ends a running session once: a session stopped meanwhile stays aborted (its result is dropped)."""
@@ -226,27 +186,18 @@ class ProvingSessions:
         if not set(facts) <= allowed or status not in FINAL:
             raise ValueError(f"not a way to finish a session: {status} {sorted(facts)}")
         columns = "".join(f", {c} = ?" for c in facts)
-        with self._tx() as db:
-            return (
-                db.execute(
-                    f"UPDATE sessions SET status = ?, state = NULL, finished_at = ?{columns} WHERE uuid = ? "
-                    "AND status = ?",
-                    (status, time.time(), *facts.values(), name, SessionStatus.RUNNING),
-                ).rowcount
-                > 0
-            )
+        return self._changed(
+            f"UPDATE sessions SET status = ?, state = NULL, finished_at = ?{columns} WHERE uuid = ? AND status = ?",
+            (status, time.time(), *facts.values(), name, SessionStatus.RUNNING),
+        )
 
     def stop(self, name: str) -> bool:
         """Aborts a session that is not over; False when it was."""
-        with self._tx() as db:
-            return (
-                db.execute(
-                    "UPDATE sessions SET status = ?, state = NULL, error = 'stopped by the client', finished_at = ? "
-                    "WHERE uuid = ? AND status IN (?, ?)",
-                    (SessionStatus.ABORTED, time.time(), name, SessionStatus.QUEUED, SessionStatus.RUNNING),
-                ).rowcount
-                > 0
-            )
+        return self._changed(
+            "UPDATE sessions SET status = ?, state = NULL, error = 'stopped by the client', finished_at = ? "
+            "WHERE uuid = ? AND status IN (?, ?)",
+            (SessionStatus.ABORTED, time.time(), name, SessionStatus.QUEUED, SessionStatus.RUNNING),
+        )
 
 
 class SessionsLock:

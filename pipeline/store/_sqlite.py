@@ -12,10 +12,10 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline import errors
 
@@ -119,6 +119,48 @@ class Database:
                         "while opening it"
                     ) from None
                 time.sleep(0.01)
+
+
+class PerThread:
+    """A file of the data dir used from several threads: each thread keeps its own connection (opening and closing
+    one per record would cost a WAL checkpoint each time); writes are ``BEGIN IMMEDIATE`` transactions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._local = threading.local()
+        self._conn()
+
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self.db.connect(timeout=60)
+            with self.db.failures():
+                db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash of the process
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        with self.db.failures():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # a failed disk may have ended the transaction already
+                    db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self.db.failures():
+            return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+
+    def _changed(self, sql: str, args: tuple[Any, ...] = ()) -> bool:
+        """Runs one statement in a transaction; whether it changed a row."""
+        with self._tx() as db:
+            return db.execute(sql, args).rowcount > 0
 
 
 def _identity(path: Path) -> tuple[Path, int]:
