@@ -239,6 +239,7 @@ def show(run_id: str = typer.Argument(...), json_out: bool = JSON_OPT) -> None:
                 "provenance": [p.model_dump(mode="json") for p in outcome.provenance],
                 "receipts": {step: r.model_dump(mode="json") for step, r in outcome.receipts.items()},
                 "http_requests": [r.model_dump() for r in requests],
+                "logs": [line.model_dump() for line in journal.logs(run_id)],
             },
             True,
         )

@@ -166,7 +166,9 @@ class ClusterWorkers:
                 self.blobs.put(data)
             done.set_result(
                 [
-                    Succeeded(r.output_blob, r.output if r.output and len(r.output) <= INLINE_OUTPUT else None)
+                    Succeeded(
+                        r.output_blob, r.output if r.output and len(r.output) <= INLINE_OUTPUT else None, r.http, r.logs
+                    )
                     if isinstance(r, Succeeded)
                     else r
                     for r in results

@@ -66,6 +66,7 @@ from pipeline.store import (
     BlobStore,
     HttpRequest,
     Journal,
+    LogLine,
     NewAttempt,
     RunStatus,
     StepStatus,
@@ -638,6 +639,14 @@ class _Execution:
         )
         self.journal.record_http(
             self.run_id, [HttpRequest(step=record.step, **r) for record, result in done for r in result.http]
+        )
+        self.journal.record_logs(
+            self.run_id,
+            [
+                LogLine(step=record.step, attempt=record.attempt, level=level, text=text)
+                for record, result in done
+                for level, text in result.logs
+            ],
         )
         if after_failure:
             return

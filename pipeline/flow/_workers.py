@@ -27,6 +27,7 @@ from pipeline.store import default_blobstore
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 INLINE_OUTPUT = 64 * 1024  # outputs up to this size come back with the result, so the runner need not read the blob
+MAX_LOG_LINES = 200  # of one attempt, journaled; a line is at most 16 KiB (the sandbox cuts it)
 
 
 class Event(StrEnum):
@@ -71,6 +72,7 @@ class Succeeded:
     output_blob: str
     output: bytes | None = None
     http: tuple[dict[str, Any], ...] = ()  # the HTTP requests it made (loom_http), for the journal
+    logs: tuple[tuple[str, str], ...] = ()  # (level, text) of the lines it logged (loom.log), for the journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class Failed:
     message: str
     retryable: bool
     http: tuple[dict[str, Any], ...] = ()
+    logs: tuple[tuple[str, str], ...] = ()
 
 
 WorkerResult = Succeeded | Failed
@@ -135,17 +138,27 @@ def run_job(
     def audit(exchange: HttpExchange) -> None:  # back with the result, which the runner journals
         requests.append(exchange.model_dump())
 
+    lines: list[tuple[str, str]] = []
+
+    def log(level: str, text: str) -> None:  # back with the result too, the first MAX_LOG_LINES of them
+        if len(lines) < MAX_LOG_LINES:
+            lines.append((level, text))
+        elif len(lines) == MAX_LOG_LINES:
+            lines.append(("warn", f"(more lines were logged; the first {MAX_LOG_LINES} are kept)"))
+
     try:
         defn = definitions.get(job.defn_json)
         if defn is None:
             defn = definitions[job.defn_json] = ActivityDefinition.model_validate_json(job.defn_json)
         options = ProveOptions.model_validate_json(job.options_json) if job.options_json else None
-        data = canonical(executors.run(defn, job.document, progress=progress, options=options, audit=audit))
-        return Succeeded(executors.blobs.put(data), data if len(data) <= INLINE_OUTPUT else None, tuple(requests))
+        output = executors.run(defn, job.document, log=log, progress=progress, options=options, audit=audit)
+        data = canonical(output)
+        inline = data if len(data) <= INLINE_OUTPUT else None
+        return Succeeded(executors.blobs.put(data), inline, tuple(requests), tuple(lines))
     except errors.LoomError as exc:
-        return Failed(type(exc).__name__, str(exc), exc.retryable, tuple(requests))
+        return Failed(type(exc).__name__, str(exc), exc.retryable, tuple(requests), tuple(lines))
     except Exception as exc:
-        return Failed(type(exc).__name__, str(exc), True, tuple(requests))
+        return Failed(type(exc).__name__, str(exc), True, tuple(requests), tuple(lines))
 
 
 class Workers:

@@ -201,6 +201,7 @@ def show_run(request: Request, run_id: str) -> dict[str, Any]:
         "run": run.model_dump(exclude={"spec"}),
         "attempts": [a.model_dump() for a in reader.journal.attempts(run_id)],
         "http_requests": [r.model_dump() for r in reader.journal.http_requests(run_id)],
+        "logs": [line.model_dump() for line in reader.journal.logs(run_id)],
     }
     if run.status == RunStatus.SUCCEEDED:
         outcome = reader.outcome(run_id)

@@ -33,7 +33,7 @@ pre { background: #fff; border: 1px solid #e3e6eb; padding: 8px; overflow-x: aut
 .succeeded { background: #2e8b57; } .failed { background: #c0392b; } .running { background: #d68910; }
 .cached { background: #2874a6; } .skipped { background: #aab2bd; } .interrupted { background: #7d3c98; }
 .queued { background: #8a94a6; } .aborted { background: #7f8c8d; }
-.muted { color: #6b7385; } .error { color: #a93226; }
+.muted { color: #6b7385; } .error { color: #a93226; } pre.log { color: #44506a; background: #f8f9fb; }
 form.filter { display: flex; gap: 8px; margin: 8px 0; } input, select, button { font: inherit; padding: 3px 6px; }
 svg { background: #fff; border: 1px solid #e3e6eb; display: block; margin: 8px 0 20px; }
 svg text { font: 12px system-ui, sans-serif; }

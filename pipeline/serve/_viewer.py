@@ -22,7 +22,7 @@ from pipeline import errors, zk
 from pipeline.flow import PipelineSpec, Runner, StepReceipt, render
 from pipeline.serve import _pages as pages
 from pipeline.serve._keys import ApiKeys
-from pipeline.store import RUN_ID, Attempt, BlobStore, ProvingSessions, Run, RunStatus, StepStatus
+from pipeline.store import RUN_ID, Attempt, BlobStore, LogLine, ProvingSessions, Run, RunStatus, StepStatus
 
 COOKIE = "loom_key"
 CSP = (
@@ -128,7 +128,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         body.append("<p class=muted>The journaled spec of this run cannot be read: no graph, no inputs.</p>")
     bars = [pages.Bar(a.step, a.attempt, str(a.status), a.started_at, a.finished_at) for a in attempts]
     body += ["<h2>Timeline</h2>", pages.timeline(bars, run.created_at, run.finished_at or now)]
-    body += ["<h2>Steps</h2>", _steps(run, spec, attempts, blobs)]
+    body += ["<h2>Steps</h2>", _steps(run, spec, attempts, blobs, reader.journal.logs(run_id))]
     requests = reader.journal.http_requests(run_id)
     if requests:
         body += [
@@ -167,9 +167,12 @@ def _spec(run: Run) -> PipelineSpec | None:
         return None
 
 
-def _steps(run: Run, spec: PipelineSpec | None, attempts: list[Attempt], blobs: BlobStore) -> str:
+def _steps(run: Run, spec: PipelineSpec | None, attempts: list[Attempt], blobs: BlobStore, logs: list[LogLine]) -> str:
     """Each attempt: its status and time; the step's input (rendered as the runner did, from the run's input and
-    the outputs before it), its output and its error, each bounded and shown as text."""
+    the outputs before it), its output, its error and the lines it logged, each bounded and shown as text."""
+    logged: dict[tuple[str, int], list[str]] = {}
+    for line in logs:
+        logged.setdefault((line.step, line.attempt), []).append(f"{line.level} {line.text}")
     outputs: dict[str, Any] = {}
     for a in attempts:
         if a.output_blob and a.status in (StepStatus.SUCCEEDED, StepStatus.CACHED):
@@ -193,6 +196,8 @@ def _steps(run: Run, spec: PipelineSpec | None, attempts: list[Attempt], blobs: 
         error = (
             f"<pre class=error>{pages.text(a.error_type or '')}: {pages.lines(a.error or '')}</pre>" if a.error else ""
         )
+        if lines := logged.get((a.step, a.attempt)):
+            error += f"<pre class=log>{pages.bounded(chr(10).join(lines))}</pre>"
         took = f"{a.seconds:.3f}" if a.seconds is not None else "running"
         rows.append(
             [
@@ -205,7 +210,7 @@ def _steps(run: Run, spec: PipelineSpec | None, attempts: list[Attempt], blobs: 
                 output + error,
             ]
         )
-    headings = ["step", "attempt", "status", "activity", "seconds", "input", "output / error"]
+    headings = ["step", "attempt", "status", "activity", "seconds", "input", "output, error, log"]
     return pages.table(headings, rows, css="steps")
 
 

@@ -23,7 +23,7 @@ from pipeline import errors
 from pipeline.core import HttpExchange, loom_home
 from pipeline.store._sqlite import Database, PerThread
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the logs table (and http_requests, for journals made before it, which lacked it)
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # as start_run makes them
 
 _SCHEMA = """
@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS http_requests (
     ms INTEGER NOT NULL, status INTEGER, response_bytes INTEGER, response_sha256 TEXT, error TEXT
 );
 CREATE INDEX IF NOT EXISTS http_requests_of_run ON http_requests (run_id, started_at);
+CREATE TABLE IF NOT EXISTS logs (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, attempt INTEGER NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_of_run ON logs (run_id);
 """
 
 
@@ -119,6 +123,15 @@ class HttpRequest(HttpExchange):
     """One HTTP request a run's step made (``loom_http``), or one refused: never a header, a body or a secret."""
 
     step: str
+
+
+class LogLine(BaseModel):
+    """A line an attempt's activity logged (``loom.log``), as the guest wrote it: untrusted text."""
+
+    step: str
+    attempt: int
+    level: str
+    text: str
 
 
 class Run(BaseModel):
@@ -303,6 +316,19 @@ class Journal(PerThread):
                 f"INSERT INTO http_requests (run_id, {', '.join(names)}) VALUES (?{', ?' * len(names)})",
                 [(run_id, *r.model_dump().values()) for r in requests],
             )
+
+    def record_logs(self, run_id: str, lines: list[LogLine]) -> None:
+        """Keeps the lines steps logged (they come back with the steps' results, bounded by the worker)."""
+        if lines:
+            with self._tx() as db:
+                db.executemany(
+                    "INSERT INTO logs (run_id, step, attempt, level, text) VALUES (?, ?, ?, ?, ?)",
+                    [(run_id, line.step, line.attempt, line.level, line.text) for line in lines],
+                )
+
+    def logs(self, run_id: str) -> list[LogLine]:
+        rows = self._rows("SELECT step, attempt, level, text FROM logs WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [LogLine.model_validate(r) for r in rows]
 
     def http_requests(self, run_id: str) -> list[HttpRequest]:
         rows = self._rows("SELECT * FROM http_requests WHERE run_id = ? ORDER BY started_at, rowid", (run_id,))

@@ -85,3 +85,23 @@ def test_json_output_shows_statuses_as_plain_strings(activities) -> None:
         subprocess.run([*loom, "runs", "list", "--json"], capture_output=True, text=True, check=True).stdout
     )
     assert [r["status"] for r in listed] == ["succeeded"]
+
+
+def test_a_journal_of_schema_1_gains_the_tables_it_lacked(tmp_path) -> None:
+    """Version 1 journals were made before http_requests (and logs): opening one adds them, keeping every run."""
+    from pipeline.store import Journal
+
+    path = tmp_path / "journal.sqlite"
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, spec TEXT NOT NULL, input_blob TEXT "
+            "NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, output_blob TEXT, error TEXT)"
+        )
+        db.execute("INSERT INTO runs VALUES ('20240101-000000-0a0b0c', 'old', '{}', 'x', 'failed', 1, 2, NULL, 'e')")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    path.chmod(0o600)
+    journal = Journal(path)
+    assert [r.run_id for r in journal.runs()] == ["20240101-000000-0a0b0c"]
+    assert journal.http_requests("20240101-000000-0a0b0c") == [] and journal.logs("20240101-000000-0a0b0c") == []

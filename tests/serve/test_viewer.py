@@ -15,7 +15,7 @@ from pipeline.flow import load_pipeline
 from pipeline.store import AttemptEnd, Journal, NewAttempt, StepStatus
 from tests.support import REPO, loom
 from tests.support.serve import Served, served
-from tests.support.wat import rust_abi_module, wat_bytes
+from tests.support.wat import ECHO_BODY, LOG, rust_abi_module, wat_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -100,8 +100,23 @@ def test_a_steps_error_with_markup_and_controls_shows_as_text(browser: Browser, 
     args = ("activity", "register", str(module), "--name", "rejecter", "--version", "1.0.0", "--runtime", "wasm")
     registered = loom(*args, env=env)
     assert registered.returncode == 0, registered.stderr
+    said = f"said {HOSTILE}".encode()
+    logger = tmp_path / "logger.wasm"
+    logger.write_bytes(
+        rust_abi_module(
+            f"(call $log (i32.const 2) (i32.const 16) (i32.const {len(said)})) {ECHO_BODY}",
+            imports=LOG,
+            data=wat_bytes(said),
+        )
+    )
+    args = ("activity", "register", str(logger), "--name", "logger", "--version", "1.0.0", "--runtime", "wasm")
+    registered = loom(*args, "--grant", "loom_log", env=env)
+    assert registered.returncode == 0, registered.stderr
     spec = tmp_path / "hostile.yaml"
-    spec.write_text("name: hostile\nsteps:\n  judge:\n    activity: rejecter\n    input: {x: 1}\noutput: {}\n")
+    spec.write_text(
+        "name: hostile\nsteps:\n  say:\n    activity: logger\n    input: {x: 1}\n"
+        "  judge:\n    activity: rejecter\n    input: {x: '${steps.say.output.x}'}\noutput: {}\n"
+    )
     ran = loom("run", str(spec), env=env)
     assert ran.returncode == 1, ran.stderr
     with served(home, key_name="viewer") as server:
@@ -109,6 +124,7 @@ def test_a_steps_error_with_markup_and_controls_shows_as_text(browser: Browser, 
         page.click("table a")
         shown = page.inner_text("body")
         assert '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>[bold]\\x1b[31m\\u202eevil' in shown
+        assert 'warn said <img src=x onerror="window.pwned=1">' in shown  # the step's log, as text
         assert page.evaluate("typeof window.pwned") == "undefined"
         assert page.evaluate("document.querySelectorAll('script, img').length") == 0
         screenshot(page, "hostile-error")
