@@ -60,7 +60,10 @@ def login_page() -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     """A key from the form: a cookie when it is live, the form again (401) when not."""
-    form = parse_qs((await request.body()).decode("utf-8", errors="replace"), max_num_fields=4)
+    try:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"), max_num_fields=4)
+    except ValueError:  # more fields than a login form has
+        return _html(pages.login("that is not the login form"), 400)
     key = (form.get("key") or [""])[0].strip()
     keys: ApiKeys = request.app.state.keys
     if keys.check(key) is None:

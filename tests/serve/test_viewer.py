@@ -157,6 +157,8 @@ def test_the_cookie_opens_pages_never_the_api(tmp_path: Path) -> None:
     with served(tmp_path) as server:
         with httpx.Client(base_url=server.url, follow_redirects=False) as client:
             assert client.get("/").status_code == 303 and client.get("/").headers["location"] == "/login"
+            flood = client.post("/login", content="&".join(f"f{i}=1" for i in range(50)))
+            assert flood.status_code == 400 and "Traceback" not in flood.text
             refused = client.post("/login", data={"key": "loom_wrong"})
             assert refused.status_code == 401 and "not a live API key" in refused.text
             accepted = client.post("/login", data={"key": server.key})
