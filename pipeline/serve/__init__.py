@@ -1,5 +1,6 @@
 """``loom serve``: Loom over HTTP on loopback, behind API keys. Verification of presentations, receipts and bundles
-and runs of served pipelines, under ``/v1``; the same checks, errors and data dir as the CLI.
+and runs of served pipelines under ``/v1`` (the same checks, errors and data dir as the CLI); RISC Zero's Bonsai
+proving API under ``/bonsai``; the run viewer at ``/``.
 
 The app needs the ``serve`` extra (FastAPI on uvicorn): ``create_app`` and ``status_of`` load it on first use, so the
 keys and the settings work without it."""

@@ -1,4 +1,5 @@
-"""The HTTP API of ``loom serve``: verification (presentations, receipts, bundles) and runs, under ``/v1``.
+"""The app of ``loom serve``: Loom's own API under ``/v1`` (verification of presentations, receipts and bundles;
+runs), assembled with the Bonsai API (``/bonsai``) and the run viewer (``/``) behind one guard.
 
 Each route does what its CLI command does, through the same functions, and fails the same way: a ``LoomError``
 becomes ``{"error": {type, message, exit_code}}`` with the CLI's class, message and exit code, under an HTTP status
