@@ -1,6 +1,7 @@
-"""The door of ``loom serve``: every request but ``/health`` shows a live API key before anything of it is read,
-no body grows past the cap (declared or streamed), and each request leaves one access-log line that names the key
-but never a query string, a header value or a body.
+"""The door of ``loom serve``: every request but ``/health`` and the login page shows a live API key before anything
+of it is read (a browser without one is sent to the login page), no body grows past the cap (declared or
+streamed), and each request leaves one access-log line that names the key but never a query string, a header value
+or a body.
 
 It is plain ASGI, outside the app, so a refused request costs no routing, no parsing and no thread.
 """
