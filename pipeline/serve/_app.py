@@ -87,16 +87,18 @@ runs = APIRouter(prefix="/v1")
 
 def create_app(settings: Settings) -> Guard:
     """The API as an ASGI app, behind its door (keys, body cap, access log)."""
-    queue = RunQueue(settings.pipelines, threads=settings.run_threads)
     sessions = ProvingSessions()
     owner = SessionsLock(sessions)
-    owner.acquire()  # one server per data dir: two would prove the same sessions
+    owner.acquire()  # one server per data dir: two would prove the same sessions and resume the same runs
+    queue = RunQueue(settings.pipelines, sessions, threads=settings.run_threads)
     blobs = default_blobstore()
     worker = SessionWorker(sessions, blobs, settings.cluster)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker.start()
+        for run_id in queue.resume_cut_short():
+            log.info("run %s was cut short by the last server: resuming it", run_id)
         yield
         worker.close()
         queue.close()

@@ -1,7 +1,8 @@
 """Proving sessions, as ``loom serve``'s Bonsai-compatible API keeps them: uploaded images (by image ID), inputs and
 receipts (by the UUID the server gave), and sessions, each a durable job. The bytes are blobs; this SQLite file
 (``sessions.sqlite`` beside the journal) holds what points at them, so a server killed mid-proof finds every
-session it had accepted, and finishes each exactly once.
+session it had accepted, and finishes each exactly once. It also keeps the runs the server started over
+``/v1/runs`` until they end, so that the next server resumes those a stopped one cut short.
 
 A session is ``queued``, then ``running``, then ``succeeded``, ``failed`` or ``aborted``; a session found
 ``running`` when a server starts was cut short, and runs again (a proof is all or nothing). Only one server may
@@ -26,7 +27,7 @@ from pipeline import errors
 from pipeline.core import loom_home
 from pipeline.store._sqlite import Database, PerThread
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: served_runs
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 """The UUIDs this server hands out (version 4, lowercase): anything else names nothing here."""
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     started_at REAL, finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, created_at);
+CREATE TABLE IF NOT EXISTS served_runs (run_id TEXT PRIMARY KEY, created_at REAL NOT NULL);
 """
 
 
@@ -89,7 +91,8 @@ class Session(BaseModel):
 
 
 class ProvingSessions(PerThread):
-    """The sessions file: uploaded images, inputs and receipts, and the sessions over them."""
+    """The sessions file: uploaded images, inputs and receipts, the sessions over them, and the runs started over
+    HTTP that have not ended."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or loom_home() / "sessions.sqlite"
@@ -127,6 +130,17 @@ class ProvingSessions(PerThread):
 
     def delete_upload(self, name: str, kind: UploadKind) -> bool:
         return self._changed("DELETE FROM uploads WHERE uuid = ? AND kind = ?", (name, kind))
+
+    # runs started over /v1/runs, until they end
+    def run_started(self, run_id: str) -> None:
+        self._changed("INSERT OR IGNORE INTO served_runs VALUES (?, ?)", (run_id, time.time()))
+
+    def run_ended(self, run_id: str) -> None:
+        self._changed("DELETE FROM served_runs WHERE run_id = ?", (run_id,))
+
+    def unended_runs(self) -> list[str]:
+        """The runs a server started that have not ended, oldest first."""
+        return [r["run_id"] for r in self._rows("SELECT run_id FROM served_runs ORDER BY created_at")]
 
     # sessions
     def create(

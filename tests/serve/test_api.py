@@ -6,17 +6,20 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pipeline.store import DONE, ProvingSessions, RunStatus, default_journal
 from tests.support import FIXTURES, GOLDEN_NOTARY_KEY, loom, one_error_line
 from tests.support.mixed import MixedRun
-from tests.support.serve import Served, add_key, served
+from tests.support.runs import CHAIN, check_journal, expected, loom_run, register_slow
+from tests.support.serve import Served, add_key, free_port, served
 
 PRESENTATION = (FIXTURES / "tlsn" / "presentation.bin").read_bytes()
 POLICY = {"notary_keys": [GOLDEN_NOTARY_KEY]}
@@ -379,6 +382,64 @@ def test_a_served_pipeline_runs_and_is_followed(tmp_path: Path) -> None:
             assert refused.status_code == status, refused.text
         bad_input = client.post("/v1/runs", json={"pipeline": "echo-twice", "input": {}})
         assert bad_input.status_code == 400, bad_input.text
+
+
+def until(done: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (a runner's workers), from /proc."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def test_a_run_cut_short_by_a_killed_server_is_resumed_by_the_next(tmp_path: Path, loom_home: Path) -> None:
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    (pipelines / "chain.yaml").write_text(json.dumps(CHAIN))  # five steps of about a second each
+    register_slow()
+    port = free_port()
+    with served(loom_home, "--pipelines", str(pipelines), port=port) as first, first.client() as client:
+        started = client.post("/v1/runs", json={"pipeline": "chain", "input": {"x": 7}})
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        journal = default_journal()
+        deadline = time.monotonic() + 120
+        while not any(a.step == "s1" and a.status in DONE for a in journal.attempts(run_id)):
+            assert time.monotonic() < deadline, "s1 never ended"
+            time.sleep(0.05)
+        workers = children(first.process.pid)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+    assert workers and until(lambda: not any(Path(f"/proc/{w}").exists() for w in workers)), "workers outlived it"
+    cli_run = loom_run(pipelines / "chain.yaml", 8)  # a run the CLI starts and is killed: the server leaves it alone
+    assert until(lambda: len(journal.runs()) == 2, 60)
+    os.killpg(cli_run.pid, signal.SIGKILL)
+    cli_run.wait()
+    cli_id = next(r.run_id for r in journal.runs() if r.run_id != run_id)
+    assert journal.run(run_id).status == RunStatus.INTERRUPTED  # type: ignore[union-attr]
+
+    with served(loom_home, "--pipelines", str(pipelines), port=port, key_name="after") as second:
+        with second.client() as client:
+            deadline = time.monotonic() + 120
+            while (shown := client.get(f"/v1/runs/{run_id}").json())["run"]["status"] in {"running", "interrupted"}:
+                assert time.monotonic() < deadline, shown
+                time.sleep(0.2)
+        assert shown["run"]["status"] == "succeeded", shown
+        assert shown["output"] == expected(7)
+        assert f"run {run_id} was cut short by the last server: resuming it" in second.log_text()
+    check_journal(run_id)  # one finished attempt per step: s1 was not run again
+    assert [a.attempt for a in journal.attempts(run_id) if a.step == "s1"] == [1]
+    assert journal.run(cli_id).status == RunStatus.INTERRUPTED  # type: ignore[union-attr]
+    assert ProvingSessions(loom_home / "sessions.sqlite").unended_runs() == []
 
 
 def test_without_pipelines_no_run_is_started(api: httpx.Client) -> None:
