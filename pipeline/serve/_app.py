@@ -91,14 +91,14 @@ def create_app(settings: Settings) -> Guard:
     owner = SessionsLock(sessions)
     owner.acquire()  # one server per data dir: two would prove the same sessions and resume the same runs
     queue = RunQueue(settings.pipelines, sessions, threads=settings.run_threads)
+    for run_id in queue.resume_cut_short():  # a damaged journal is one line now, before anything listens
+        log.info("run %s was cut short by the last server: resuming it", run_id)
     blobs = default_blobstore()
     worker = SessionWorker(sessions, blobs, settings.cluster)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker.start()
-        for run_id in queue.resume_cut_short():
-            log.info("run %s was cut short by the last server: resuming it", run_id)
         yield
         worker.close()
         queue.close()

@@ -110,13 +110,20 @@ class RunQueue:
             self._jobs.put(_Resume(run_id))
 
     def _serve(self) -> None:
-        runner = Runner(workers=self.workers)
+        runner: Runner | None = None
         while (job := self._jobs.get()) is not None:
             try:
+                runner = runner or Runner(workers=self.workers)  # made by a job: a damaged journal is its error
                 if isinstance(job, _Start):
                     self._start(runner, job)
                 else:
                     self._resume(runner, job.run_id)
+            except Exception as exc:  # reported to the request that is waiting, or logged
+                if isinstance(job, _Start) and not job.started.done():
+                    job.started.set_exception(exc)
+                else:
+                    what = f"a run of {job.path.name}" if isinstance(job, _Start) else f"run {job.run_id}"
+                    log.error("%s stopped: %s: %s", what, type(exc).__name__, exc)
             finally:
                 self._free.release()
 
@@ -125,17 +132,9 @@ class RunQueue:
             self.served.run_started(run_id)
             job.started.set_result(run_id)
 
-        try:
-            spec = load_pipeline(job.path)
-            result = runner.run(spec, job.document, no_cache=job.no_cache, started=journaled)
-        except Exception as exc:  # reported to the request that is waiting, or logged (the run is resumed later)
-            if not job.started.done():
-                job.started.set_exception(exc)
-            else:
-                log.error("a run of %s stopped: %s: %s", job.path.name, type(exc).__name__, exc)
-            return
-        self.served.run_ended(result.run_id)
-        log.info("run %s of %s: %s", result.run_id, spec.name, result.status)
+        result = runner.run(load_pipeline(job.path), job.document, no_cache=job.no_cache, started=journaled)
+        self.served.run_ended(result.run_id)  # not reached when the run raised: the next server resumes it
+        log.info("run %s of %s: %s", result.run_id, job.path.stem, result.status)
 
     def _resume(self, runner: Runner, run_id: str) -> None:
         try:

@@ -442,6 +442,14 @@ def test_a_run_cut_short_by_a_killed_server_is_resumed_by_the_next(tmp_path: Pat
     assert ProvingSessions(loom_home / "sessions.sqlite").unended_runs() == []
 
 
+def test_a_damaged_journal_is_one_line_before_anything_listens(tmp_path: Path) -> None:
+    add_key(tmp_path, "k")
+    (tmp_path / "journal.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    refused = loom("serve", "--port", "0", env={"LOOM_HOME": str(tmp_path)}, timeout=60)
+    assert refused.returncode == 6, refused.stderr
+    assert "journal" in one_error_line(refused) and "damaged" in one_error_line(refused)
+
+
 def test_without_pipelines_no_run_is_started(api: httpx.Client) -> None:
     assert "--pipelines" in error_of(api.post("/v1/runs", json={"pipeline": "x"}), 400, "InvalidInput")
 
