@@ -9,7 +9,7 @@ import os
 import signal
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,7 @@ from pipeline.store import DONE, ProvingSessions, RunStatus, default_journal
 from tests.support import FIXTURES, GOLDEN_NOTARY_KEY, loom, one_error_line
 from tests.support.mixed import MixedRun
 from tests.support.runs import CHAIN, check_journal, expected, loom_run, register_slow
-from tests.support.serve import Served, add_key, free_port, served
+from tests.support.serve import Served, add_key, free_port, served, wait_for
 
 PRESENTATION = (FIXTURES / "tlsn" / "presentation.bin").read_bytes()
 POLICY = {"notary_keys": [GOLDEN_NOTARY_KEY]}
@@ -384,15 +384,6 @@ def test_a_served_pipeline_runs_and_is_followed(tmp_path: Path) -> None:
         assert bad_input.status_code == 400, bad_input.text
 
 
-def until(done: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def children(pid: int) -> set[int]:
     """The live processes whose parent is ``pid`` (a runner's workers), from /proc."""
     found = set()
@@ -412,16 +403,14 @@ def test_a_run_cut_short_by_a_killed_server_is_resumed_by_the_next(tmp_path: Pat
         assert started.status_code == 202, started.text
         run_id = started.json()["run_id"]
         journal = default_journal()
-        deadline = time.monotonic() + 120
-        while not any(a.step == "s1" and a.status in DONE for a in journal.attempts(run_id)):
-            assert time.monotonic() < deadline, "s1 never ended"
-            time.sleep(0.05)
+        wait_for(lambda: any(a.step == "s1" and a.status in DONE for a in journal.attempts(run_id)), 120, "s1")
         workers = children(first.process.pid)
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
-    assert workers and until(lambda: not any(Path(f"/proc/{w}").exists() for w in workers)), "workers outlived it"
+    assert workers
+    wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 5, "the killed server's workers to end")
     cli_run = loom_run(pipelines / "chain.yaml", 8)  # a run the CLI starts and is killed: the server leaves it alone
-    assert until(lambda: len(journal.runs()) == 2, 60)
+    wait_for(lambda: len(journal.runs()) == 2, 60, "the CLI's run")
     os.killpg(cli_run.pid, signal.SIGKILL)
     cli_run.wait()
     cli_id = next(r.run_id for r in journal.runs() if r.run_id != run_id)
@@ -429,10 +418,12 @@ def test_a_run_cut_short_by_a_killed_server_is_resumed_by_the_next(tmp_path: Pat
 
     with served(loom_home, "--pipelines", str(pipelines), port=port, key_name="after") as second:
         with second.client() as client:
-            deadline = time.monotonic() + 120
-            while (shown := client.get(f"/v1/runs/{run_id}").json())["run"]["status"] in {"running", "interrupted"}:
-                assert time.monotonic() < deadline, shown
-                time.sleep(0.2)
+
+            def ended() -> bool:
+                return client.get(f"/v1/runs/{run_id}").json()["run"]["status"] not in {"running", "interrupted"}
+
+            wait_for(ended, 120, "the resumed run")
+            shown = client.get(f"/v1/runs/{run_id}").json()
         assert shown["run"]["status"] == "succeeded", shown
         assert shown["output"] == expected(7)
         assert f"run {run_id} was cut short by the last server: resuming it" in second.log_text()

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from pipeline import _native, zk
 from pipeline.store import ProvingSessions, SessionStatus
-from tests.support.serve import Served, bonsai_client, free_port, served
+from tests.support.serve import Served, bonsai_client, free_port, served, wait_for
 
 HELLO_INPUT = b'{"words":[7,35]}'
 HELLO_JOURNAL = {"count": 2, "sum": 42}
@@ -26,13 +25,6 @@ QUEUED = 20
 
 def client_env(server: Served, key: str | None = None) -> dict[str, str]:
     return {**os.environ, "BONSAI_API_URL": f"{server.url}/bonsai", "BONSAI_API_KEY": key or server.key}
-
-
-def wait_for(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def upload_input(client: httpx.Client, data: bytes) -> str:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +65,14 @@ def served(
         yield Served(url, key, home, log, process)
     finally:
         stop(process)
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
+    """Polls ``check`` until it is true; fails the test naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def bonsai_client() -> Path:
