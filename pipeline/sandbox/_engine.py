@@ -1,5 +1,9 @@
 """One wasmtime Engine with fuel and epoch interruption, its wall-clock ticker, and the compiled-module cache.
 
+An engine for calls keeps a pool of instance slots (wasmtime's pooling allocator): a fresh instance takes a slot
+whose memory was reset in place when the last call returned (copy-on-write image, the first MiB kept resident), so
+a call does not map, fault in and unmap its memory each time, and still starts from the module's initial state.
+
 Compiled modules are cached in memory (LRU) and on disk as serialized artifacts keyed by (wasm sha256, wasmtime
 version, engine config), so a config change never loads a stale artifact. Serialized artifacts are native code:
 each carries an HMAC, with a key private to its cache directory, over the wasm digest, the engine fingerprint and
@@ -22,9 +26,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import wasmtime
+from wasmtime import _ffi as ffi
 
 from pipeline import errors
-from pipeline.core import private_key
+from pipeline.core import Capabilities, Limits, private_key
+from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
 
 WASMTIME_VERSION = version("wasmtime")
 WasmError = wasmtime.WasmtimeError | wasmtime.Trap
@@ -32,8 +38,18 @@ WasmError = wasmtime.WasmtimeError | wasmtime.Trap
 WASM_ERRORS = (wasmtime.WasmtimeError, wasmtime.Trap)
 EPOCH_TICK_MS = 5  # deadline granularity: a call is interrupted at most one tick after its deadline
 
+POOL_SLOTS = 32
+"""Calls one pooled engine runs at once. A slot reserves address space for a whole 32-bit memory (nothing is
+committed until used); a call past them runs in an instance of its own (``WasmExecutor``)."""
+POOL_MEMORY_MIB = 1024
+"""The largest memory cap (``limits.memory_mib``) whose calls take a pool slot: the slot's tables are sized for
+it (``Budget.table_elements``), so a table grows in the pool exactly as far as the cap lets it."""
+POOL_KEEP_RESIDENT = 1 << 20
+"""Bytes of each slot's memory zeroed in place after a call rather than given back to the kernel (and faulted in
+again by the next call)."""
 
-def loom_config(opt_level: str = "speed") -> wasmtime.Config:
+
+def loom_config(opt_level: str = "speed", *, pooled: bool = False) -> wasmtime.Config:
     """The wasmtime configuration every Loom engine uses; the fingerprint below must name each setting."""
     config = wasmtime.Config()
     config.consume_fuel = True
@@ -41,14 +57,43 @@ def loom_config(opt_level: str = "speed") -> wasmtime.Config:
     config.cranelift_opt_level = opt_level
     config.wasm_wide_arithmetic = True  # 64x64->128-bit products: the TLSNotary verifier's RSA needs them
     config.wasm_multi_memory = False  # memory limits are per linear memory: n memories would get n times one
+    if pooled:
+        _pool_instances(config)
     return config
 
 
-class Engine:
-    """A wasmtime Engine configured for untrusted code, and the fingerprint of that configuration."""
+def _pool_instances(config: wasmtime.Config) -> None:
+    largest = Budget.of(Limits(memory_mib=POOL_MEMORY_MIB), Capabilities())
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, POOL_SLOTS)
+    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, POOL_SLOTS)
+    ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, POOL_SLOTS * MAX_TABLES)
+    ffi.wasmtime_pooling_allocation_config_max_tables_per_module_set(pool, MAX_TABLES)
+    ffi.wasmtime_pooling_allocation_config_table_elements_set(pool, largest.table_elements)
+    ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, POOL_MEMORY_MIB * MIB)
+    ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, POOL_KEEP_RESIDENT)
+    ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)  # the config takes the pool's settings
+    ffi.wasmtime_pooling_allocation_config_delete(pool)
 
-    def __init__(self, *, opt_level: str = "speed") -> None:
-        self.engine = wasmtime.Engine(loom_config(opt_level))
+
+class PoolRefused(Exception):
+    """A pooled engine cannot hold this module's instances (its tables or instance state are larger than a slot)."""
+
+
+def pool_refused(exc: WasmError) -> bool:
+    """Whether a pooled engine refused an instance for want of a slot, or a module because it does not fit one: an
+    engine without a pool would take it."""
+    text = str(exc)
+    return "maximum concurrent" in text or "pooling allocator" in text
+
+
+class Engine:
+    """A wasmtime Engine configured for untrusted code, and the fingerprint of that configuration. ``pooled``: its
+    instances come from a pool of slots (for calls, not for long-lived actors)."""
+
+    def __init__(self, *, opt_level: str = "speed", pooled: bool = False) -> None:
+        self.engine = wasmtime.Engine(loom_config(opt_level, pooled=pooled))
+        self.opt_level, self.pooled = opt_level, pooled
         settings = {
             "wasmtime": WASMTIME_VERSION,
             "fuel": True,
@@ -56,6 +101,7 @@ class Engine:
             "opt_level": opt_level,
             "wide_arithmetic": True,
             "multi_memory": False,
+            "pooled": pooled,
         }
         self.fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         weakref.finalize(self, _start_ticker(self.engine).set)
@@ -160,6 +206,8 @@ class ModuleCache:
         try:
             module = wasmtime.Module(self.engine.engine, wasm)
         except WASM_ERRORS as exc:
+            if self.engine.pooled and pool_refused(exc):
+                raise PoolRefused(reason(exc)) from None
             raise errors.InvalidModule(f"not a valid WebAssembly module: {reason(exc)}") from None
         self.stats["compiled"] += 1
         if self.directory:

@@ -7,8 +7,10 @@ deadline enforced by epoch interruption, and a memory cap; each way of failing b
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,16 @@ from pipeline.sandbox import _host as host
 from pipeline.sandbox import _snapshot as snapshot
 from pipeline.sandbox._abi import ABIS
 from pipeline.sandbox._budget import MAX_TABLES, MIB, Budget
-from pipeline.sandbox._engine import EPOCH_TICK_MS, WASM_ERRORS, Engine, ModuleCache
+from pipeline.sandbox._engine import (
+    EPOCH_TICK_MS,
+    POOL_MEMORY_MIB,
+    WASM_ERRORS,
+    Engine,
+    ModuleCache,
+    PoolRefused,
+    pool_refused,
+    reason,
+)
 from pipeline.sandbox._errors import call_failure, instantiation_failure, link_failure, near_memory_limit
 from pipeline.sandbox._fastcall import Exports
 from pipeline.sandbox._http import Audit
@@ -108,39 +119,33 @@ class _Call:
         return near_memory_limit(self.defn, self.store, self.exports)
 
 
-class WasmExecutor:
-    """Activities of runtimes ``assemblyscript`` and ``wasm``, loaded from the blob store by digest."""
+class _Linked:
+    """Modules compiled in one engine and pre-linked to Loom's host functions, by blob (and actor copy)."""
 
-    def __init__(
-        self,
-        blobs: BlobStore,
-        cache_dir: Path | None = None,
-        secrets: SecretProvider | None = None,
-        *,
-        engine: Engine | None = None,
-    ) -> None:
-        self.blobs = blobs
-        self.engine = engine or Engine()
-        self.modules = ModuleCache(self.engine, cache_dir if cache_dir is not None else loom_home() / "modules")
-        self.secrets = secrets or default_secrets()
-        self._linker = wasmtime.Linker(self.engine.engine)
+    def __init__(self, engine: Engine, cache_dir: Path) -> None:
+        self.engine, self.modules = engine, ModuleCache(engine, cache_dir)
+        self._linker = wasmtime.Linker(engine.engine)
         host.define(self._linker)
         self._pre: dict[tuple[str, bool], wasmtime.InstancePre] = {}
+        self._unfit: set[tuple[str, bool]] = set()  # modules a pooled engine refused: never compiled again
         self._lock = threading.Lock()
 
-    def _instance_pre(self, defn: ActivityDefinition, *, actor: bool) -> wasmtime.InstancePre:
-        if defn.runtime not in ABIS:
-            raise errors.InvalidModule(
-                f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor does not run"
-            )
+    def instance_pre(self, defn: ActivityDefinition, wasm: Callable[[], bytes], *, actor: bool) -> wasmtime.InstancePre:
         key = (defn.blob, actor)
         with self._lock:
             pre = self._pre.get(key)
+            if key in self._unfit:
+                raise PoolRefused(f"{defn.ref} does not fit a pool slot")
         if pre is None:
-            wasm = self.blobs.get(defn.blob)
+            code = wasm()
             if actor:
-                wasm = snapshot.export_mutable_globals(wasm)
-            module = self.modules.get(sha256_hex(wasm), wasm)
+                code = snapshot.export_mutable_globals(code)
+            try:
+                module = self.modules.get(sha256_hex(code), code)
+            except PoolRefused:
+                with self._lock:
+                    self._unfit.add(key)
+                raise
             try:
                 pre = self._linker.instantiate_pre(module)
             except WASM_ERRORS as exc:
@@ -153,11 +158,64 @@ class WasmExecutor:
                 self._pre[key] = pre
         return pre
 
+
+class WasmExecutor:
+    """Activities of runtimes ``assemblyscript`` and ``wasm``, loaded from the blob store by digest.
+
+    A call's instance comes from the engine's pool of slots (``Engine(pooled=True)``, the default here); an actor's,
+    a call's when every slot is taken, and a call whose memory cap is larger than a slot's get an instance of their
+    own, from a second engine made when first needed."""
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        cache_dir: Path | None = None,
+        secrets: SecretProvider | None = None,
+        *,
+        engine: Engine | None = None,
+    ) -> None:
+        self.blobs = blobs
+        self.engine = engine or Engine(pooled=True)
+        self.secrets = secrets or default_secrets()
+        self._cache_dir = cache_dir if cache_dir is not None else loom_home() / "modules"
+        self._calls = _Linked(self.engine, self._cache_dir)
+        self.modules = self._calls.modules
+        self._own: _Linked | None = None if self.engine.pooled else self._calls
+        self._own_lock = threading.Lock()
+
+    def own_instances(self) -> _Linked:
+        """The engine (and its compiled modules) of instances that take no pool slot."""
+        with self._own_lock:
+            if self._own is None:
+                self._own = _Linked(Engine(opt_level=self.engine.opt_level), self._cache_dir)
+            return self._own
+
     def _instantiate(self, defn: ActivityDefinition, *, actor: bool) -> tuple[wasmtime.Store, Exports]:
-        store = limited_store(self.engine.engine, defn)
+        if defn.runtime not in ABIS:
+            raise errors.InvalidModule(
+                f"{defn.ref} has runtime '{defn.runtime.value}', which WasmExecutor does not run"
+            )
+        pooled = not actor and self.engine.pooled and defn.limits.memory_mib <= POOL_MEMORY_MIB
+        wasm = functools.partial(self.blobs.get, defn.blob)
+        if pooled:
+            try:
+                return self._instance(self._calls, defn, wasm, actor=actor)
+            except PoolRefused:
+                pass  # every slot taken, or a module larger than a slot
+        return self._instance(self.own_instances(), defn, wasm, actor=actor)
+
+    @staticmethod
+    def _instance(
+        linked: _Linked, defn: ActivityDefinition, wasm: Callable[[], bytes], *, actor: bool
+    ) -> tuple[wasmtime.Store, Exports]:
+        pre = linked.instance_pre(defn, wasm, actor=actor)
+        store = limited_store(linked.engine.engine, defn)
         try:
-            instance = self._instance_pre(defn, actor=actor).instantiate(store)
+            instance = pre.instantiate(store)
         except WASM_ERRORS as exc:
+            store.close()
+            if linked.engine.pooled and pool_refused(exc):
+                raise PoolRefused(reason(exc)) from None
             raise instantiation_failure(defn, exc) from None
         return store, Exports(store, instance)
 
@@ -179,7 +237,11 @@ class WasmExecutor:
         """Runs the activity once on ``document`` (JSON-able data, or JSON text as bytes); returns its JSON output."""
         data = encode_document(document, defn)
         store, exports = self._instantiate(defn, actor=False)
-        return decode_output(_Call(defn, store, exports, self._context(defn, log, audit))(data), defn)
+        try:
+            output = _Call(defn, store, exports, self._context(defn, log, audit))(data)
+        finally:
+            store.close()  # its pool slot is free now, whatever holds on to a traceback
+        return decode_output(output, defn)
 
     def actor(self, defn: ActivityDefinition, actor_id: str, *, log: host.Log | None = None) -> Actor:
         """A live instance for ``actor_id``: calls share its memory, globals and key-value state."""

@@ -23,7 +23,8 @@ the call, calling into Python, which aborts the process when it comes during int
 a guest could sleep past its deadline.
 
 Limits are every activity's: fuel, the epoch deadline, the memory cap across memory and tables (``Budget``), and
-the output cap. Modules compile in the engine and module cache of the ``WasmExecutor`` beside which this runs.
+the output cap. Modules compile in the unpooled engine and module cache of the ``WasmExecutor`` beside which this
+runs.
 """
 
 from __future__ import annotations
@@ -174,10 +175,12 @@ _shared_lock = threading.Lock()
 
 
 class WasiExecutor:
-    """Runs ``runtime: wasi`` activities in a ``WasmExecutor``'s engine and module cache; a fresh store per call."""
+    """Runs ``runtime: wasi`` activities beside a ``WasmExecutor``, in its engine of instances that take no pool slot
+    (a WASI call makes two instances, the guest and a shim, in one store); a fresh store per call."""
 
     def __init__(self, wasm: WasmExecutor) -> None:
-        self.blobs, self.engine, self.modules, self.secrets = wasm.blobs, wasm.engine, wasm.modules, wasm.secrets
+        own = wasm.own_instances()
+        self.blobs, self.engine, self.modules, self.secrets = wasm.blobs, own.engine, own.modules, wasm.secrets
         self._linker = wasmtime.Linker(self.engine.engine)
         self._linker.define_wasi()
         self._linker.allow_shadowing = True
@@ -204,7 +207,7 @@ class WasiExecutor:
 
     @classmethod
     def beside(cls, wasm: WasmExecutor) -> WasiExecutor:
-        """The one WasiExecutor sharing ``wasm``'s engine and module cache (it keeps its own linked modules)."""
+        """The one WasiExecutor sharing ``wasm``'s engines and module caches (it keeps its own linked modules)."""
         with _shared_lock:
             executor = _shared.get(wasm)
             if executor is None:
