@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import tempfile
 import threading
 import weakref
@@ -76,6 +77,12 @@ def _pool_instances(config: wasmtime.Config) -> None:
     ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
+def pool_fits() -> bool:
+    """Whether this process may reserve a pool's address space: not under an address-space limit (``ulimit -v``),
+    where wasmtime could not map the pool and would abort the process rather than fail."""
+    return resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY
+
+
 class PoolRefused(Exception):
     """A pooled engine cannot hold this module's instances (its tables or instance state are larger than a slot)."""
 
@@ -89,9 +96,11 @@ def pool_refused(exc: WasmError) -> bool:
 
 class Engine:
     """A wasmtime Engine configured for untrusted code, and the fingerprint of that configuration. ``pooled``: its
-    instances come from a pool of slots (for calls, not for long-lived actors)."""
+    instances come from a pool of slots (for calls, not for long-lived actors), where the process may reserve one
+    (``pool_fits``; else ``self.pooled`` is false)."""
 
     def __init__(self, *, opt_level: str = "speed", pooled: bool = False) -> None:
+        pooled = pooled and pool_fits()
         self.engine = wasmtime.Engine(loom_config(opt_level, pooled=pooled))
         self.opt_level, self.pooled = opt_level, pooled
         settings = {

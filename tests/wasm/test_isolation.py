@@ -5,6 +5,8 @@ would see it), including when its instance comes from a pool slot that served ot
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -147,3 +149,23 @@ def test_a_module_too_large_for_a_slot_runs_in_an_instance_of_its_own(executor, 
 def test_a_memory_cap_larger_than_a_slot_runs_in_an_instance_of_its_own(executor, define) -> None:
     large = define(SCRIBBLER, name="large", limits=Limits(memory_mib=_engine.POOL_MEMORY_MIB * 2))
     assert [executor.run(large, {}) for _ in range(3)] == [FRESH] * 3
+
+
+def test_under_an_address_space_limit_calls_run_without_a_pool(tmp_path) -> None:
+    """wasmtime aborts the process when it cannot map a pool; under `ulimit -v` Loom makes no pool (and the call
+    runs)."""
+    program = f"""
+import resource, wasmtime
+resource.setrlimit(resource.RLIMIT_AS, (16 << 30, 16 << 30))
+from pipeline.activities import register_module
+from pipeline.sandbox import WasmExecutor
+from pipeline.store import ActivityRegistry, MemoryBlobStore
+blobs = MemoryBlobStore()
+defn = register_module(bytes.fromhex("{SCRIBBLER.hex()}"), name="s", version="1.0.0", runtime="wasm", blobs=blobs,
+                       registry=ActivityRegistry("{tmp_path}/r.sqlite"))
+executor = WasmExecutor(blobs, cache_dir="{tmp_path}/modules")
+print(executor.engine.pooled, executor.run(defn, {{}}) == {FRESH!r})
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]
