@@ -30,14 +30,20 @@ __all__ = [
     "segment_receipts",
     "succinct_receipt",
     "tlsn_verify",
+    "verifier_parameters",
 ]
 
 __version__: str
 
 def build_info() -> dict[str, str]:
-    """Facts about the compiled module: its version, the risc0-zkvm version, build profile, target, and the CPU it
-    was compiled for: ``target_cpu`` (rustc) and ``kernels_march`` (risc0's C++ proving kernels); ``x86-64`` is
-    portable, ``native`` runs only on CPUs like the builder's."""
+    """Facts about the compiled module: its version, the risc0-zkvm version and the circuit it proves on
+    (``risc0_circuit``), build profile, target, and the CPU it was compiled for: ``target_cpu`` (rustc) and
+    ``kernels_march`` (risc0's C++ proving kernels); ``x86-64`` is portable, ``native`` runs only on CPUs like the
+    builder's."""
+
+def verifier_parameters() -> dict[str, str]:
+    """The digests (hex) of this risc0 release's verifier parameters for ``composite``, ``segment`` and ``succinct``
+    receipts: what its receipts carry. A receipt carrying another known release's is refused naming that release."""
 
 def tlsn_verify(request: bytes) -> str:
     """Verifies a TLSNotary presentation: ``{"presentation": "<base64>", "policy": {...}}`` in, the verified facts

@@ -8,15 +8,19 @@
 # their timestamps.) Nothing here is trusted blindly: after the native build, `make` checks every program's
 # control ID against the IDs risc0 lists (`pipeline._native.check_recursion_programs`), and a wrong program could
 # only fail verification, never forge it.
+# With arguments, the same for another release: `patch-risc0.sh VERSION LINK CRATE@VERSION...` patches
+# risc0-circuit-recursion VERSION with the programs of each CRATE@VERSION and links LINK (benches/risc0-v3: 4.0.5,
+# whose succinct receipts also need the rv32im lift programs of risc0-circuit-recursion-zkrs).
 set -euo pipefail
-version=5.0.0-rc.1
-programs=risc0-circuit-recursion-control-zkrs
-programs_version=4.0.6-rc.1
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+version=${1:-5.0.0-rc.1}
+link_at=${2:-$repo/native/patched}
+archives=("${@:3}")
+[ ${#archives[@]} -gt 0 ] || archives=(risc0-circuit-recursion-control-zkrs@4.0.6-rc.1)
 patch_level=2  # bump when what this script writes changes: an older patched copy is then rebuilt
 cache="${LOOM_CACHE:-$HOME/.cache/loom}"
 dest="$cache/patched/risc0-circuit-recursion-$version"
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-link() { ln -sfn "$cache/patched" "$repo/native/patched"; }
+link() { ln -sfn "$cache/patched" "$link_at"; }
 [ "$(cat "$dest/.loom-patched" 2>/dev/null)" = "$patch_level" ] && { link; exit 0; }
 
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
@@ -38,13 +42,14 @@ fetch() {  # the crate's sources through cargo (crates.io), without building any
   echo "$src"
 }
 src=$(fetch risc0-circuit-recursion "$version")
-programs_src=$(fetch "$programs" "$programs_version")
 
 rm -rf "$dest.tmp" && mkdir -p "$(dirname "$dest")"
 cp -r "$src" "$dest.tmp"
 # The recursion programs, as the zip risc0 would have downloaded: stored (uncompressed) .zkr files.
 unpacked=$(mktemp -d)
-tar -xJf "$programs_src/src/zkrs.tar.xz" -C "$unpacked"
+for archive in "${archives[@]}"; do
+  tar -xJf "$(fetch "${archive%@*}" "${archive#*@}")/src/zkrs.tar.xz" -C "$unpacked"
+done
 python3 - "$unpacked" "$dest.tmp/recursion_zkr.zip" <<'PY'
 import pathlib, sys, zipfile
 src, out = pathlib.Path(sys.argv[1]), sys.argv[2]
@@ -71,4 +76,4 @@ RS
 echo "$patch_level" > "$dest.tmp/.loom-patched"
 rm -rf "$dest" && mv "$dest.tmp" "$dest"
 link
-echo "    patched $dest (recursion programs from $programs $programs_version)"
+echo "    patched $dest (recursion programs from ${archives[*]})"

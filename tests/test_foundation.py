@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,24 @@ def test_native_module_is_the_compiled_extension() -> None:
     assert info["risc0_zkvm"].startswith("5.") and info["profile"] == "release"
     assert _native.__version__ == info["loom_native"]
     assert info["target_cpu"] in {"x86-64", "native"}  # the Makefile's CPU
+
+
+RISC0_PINS = {  # every place that names the risc0-zkvm release Loom proves with, and how it names it
+    "native/Cargo.toml": r'risc0-zkvm = \{ version = "=([^"]+)"',
+    "rust-guests/zkvm/Cargo.toml": r'risc0-zkvm = \{ version = "=([^"]+)"',
+    "benches/risc0-host/Cargo.toml": r'risc0-zkvm = \{ version = "=([^"]+)"',
+    "scripts/patch-risc0.sh": r"version=\$\{1:-([^}]+)\}",
+}
+
+
+def test_one_risc0_release_everywhere() -> None:
+    """The native module, the guests, the Rust reference host and the recursion patch name the same risc0-zkvm
+    release, and `loom info` shows it (from risc0-zkvm's own version constant, never a copy of the pin)."""
+    pins = {path: re.search(pattern, (REPO / path).read_text()) for path, pattern in RISC0_PINS.items()}
+    assert all(pins.values()), pins
+    assert {m.group(1) for m in pins.values() if m} == {_native.build_info()["risc0_zkvm"]}
+    lock = (REPO / "native" / "Cargo.lock").read_text()
+    assert f'name = "risc0-zkvm"\nversion = "{_native.build_info()["risc0_zkvm"]}"' in lock
 
 
 def test_rust_wasm_guest_runs_under_wasmtime(built: Path) -> None:

@@ -18,7 +18,8 @@ mod tlsn;
 fn build_info() -> std::collections::BTreeMap<&'static str, &'static str> {
     std::collections::BTreeMap::from([
         ("loom_native", env!("CARGO_PKG_VERSION")),
-        ("risc0_zkvm", "5.0.0-rc.1"),
+        ("risc0_zkvm", risc0_zkvm::VERSION),
+        ("risc0_circuit", receipt::CIRCUIT),
         (
             "profile",
             if cfg!(debug_assertions) {

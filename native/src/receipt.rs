@@ -77,6 +77,7 @@ impl Receipt {
         }
         let claimed = self.claimed_image_id().ok();
         py.detach(|| {
+            check_release(&self.inner.inner)?;
             check_seals(&self.inner.inner)?;
             let ctx = VerifierContext::default().with_dev_mode(allow_dev_mode);
             // risc0's verifier can still panic on a seal of the wrong length (it reads past its end, or asserts
@@ -184,6 +185,69 @@ fn check_descriptive_fields(
     Ok(())
 }
 
+/// The circuit receipts are proven on with this release of risc0 (`build_info`, and refusals that name another).
+pub const CIRCUIT: &str = "rv32im-m3";
+
+/// Other risc0 releases' verifier parameters (the digests a composite receipt or a succinct seal carries): a receipt
+/// made by one of them is refused saying which, not only that its parameters are not these. Computed with each
+/// release's own `CompositeReceiptVerifierParameters::default()` and `SuccinctReceiptVerifierParameters::default()`
+/// (3.0.6: `risc0-v3-host params`, benches/risc0-v3). Segment parameters do not tell 3.0.6 from 5.0.0-rc.1: their
+/// digests are equal.
+const OTHER_RELEASES: &[(&str, &str, &str)] = &[
+    // (digest, kind of parameters, made by)
+    (
+        "4bce006e0858edf3a3726987c0b1b6258224c000971e451bc9c05cfec086a84b",
+        "composite",
+        V3,
+    ),
+    (
+        "ece5e9b8ae2cd6ea6b1827b464ff0348f9a7f4decd269c0087fdfd75098da013",
+        "succinct",
+        V3,
+    ),
+];
+const V3: &str = "risc0-zkvm 3.0.6 (the rv32im v2 circuit)";
+
+/// Refuses, naming the release, a receipt whose segments or succinct seal carry another risc0 release's verifier
+/// parameters: its seal is for another circuit, which this verifier cannot check.
+fn check_release(inner: &InnerReceipt) -> Result<(), String> {
+    let ours = [
+        risc0_zkvm::CompositeReceiptVerifierParameters::default().digest(),
+        risc0_zkvm::SegmentReceiptVerifierParameters::default().digest(),
+        risc0_zkvm::SuccinctReceiptVerifierParameters::default().digest(),
+    ];
+    let carried: Vec<Digest> = match inner {
+        InnerReceipt::Composite(composite) => std::iter::once(composite.verifier_parameters)
+            .chain(composite.segments.iter().map(|s| s.verifier_parameters))
+            .chain(
+                composite
+                    .assumption_receipts
+                    .iter()
+                    .filter_map(|a| match a {
+                        InnerAssumptionReceipt::Succinct(s) => Some(s.verifier_parameters),
+                        _ => None,
+                    }),
+            )
+            .collect(),
+        InnerReceipt::Succinct(succinct) => vec![succinct.verifier_parameters],
+        _ => vec![],
+    };
+    for digest in carried {
+        if ours.contains(&digest) {
+            continue;
+        }
+        let hex = hex::encode(digest.as_bytes());
+        if let Some((_, kind, release)) = OTHER_RELEASES.iter().find(|(d, _, _)| *d == hex) {
+            return Err(format!(
+                "it was made by {release} (its {kind} verifier parameters are that release's); this Loom verifies \
+                 receipts of risc0-zkvm {} (the {CIRCUIT} circuit)",
+                risc0_zkvm::VERSION
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// BabyBear's modulus: every word of a Poseidon2 seal past its header is a field element (or a digest of them)
 /// below it.
 const FIELD_MODULUS: u32 = risc0_zkp::field::baby_bear::P;
@@ -261,7 +325,29 @@ fn parse_digest(image_id: &str) -> NativeResult<Digest> {
     Ok(Digest::try_from(bytes.as_slice()).expect("32 bytes"))
 }
 
+/// The digests of this release's verifier parameters, by receipt kind: what the receipts it makes carry, and what
+/// names the release a receipt was made for.
+#[pyfunction]
+fn verifier_parameters() -> std::collections::BTreeMap<&'static str, String> {
+    let hex = |d: Digest| hex::encode(d.as_bytes());
+    std::collections::BTreeMap::from([
+        (
+            "composite",
+            hex(risc0_zkvm::CompositeReceiptVerifierParameters::default().digest()),
+        ),
+        (
+            "segment",
+            hex(risc0_zkvm::SegmentReceiptVerifierParameters::default().digest()),
+        ),
+        (
+            "succinct",
+            hex(risc0_zkvm::SuccinctReceiptVerifierParameters::default().digest()),
+        ),
+    ])
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Receipt>()?;
+    m.add_function(wrap_pyfunction!(verifier_parameters, m)?)?;
     Ok(())
 }

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline import errors, zk
+from pipeline import _native, errors, zk
 from pipeline.zk import SegmentChoice, SegmentPlan
 from pipeline.zk._segments import RECURSION_STEP_ROWS, proving_rows
 from tests.support import HELLO_INPUT
@@ -49,6 +49,27 @@ def test_every_flipped_byte_is_rejected(hello: zk.Guest, hello_receipt: zk.Recei
 @pytest.mark.slow
 def test_overwritten_bytes_are_refused_before_risc0_can_panic(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
     assert mutations_not_refused_cleanly(hello_receipt.to_bytes(), hello.image_id) == []
+
+
+# risc0-zkvm 3.0.6's composite verifier parameters (its own CompositeReceiptVerifierParameters::default(), printed
+# by `risc0-v3-host params`, benches/risc0-v3): what a composite receipt of the stable line carries.
+RISC0_3_0_6_COMPOSITE = "4bce006e0858edf3a3726987c0b1b6258224c000971e451bc9c05cfec086a84b"
+
+
+@pytest.mark.slow
+def test_a_receipt_of_another_risc0_release_is_refused_naming_it(hello: zk.Guest, hello_receipt: zk.Receipt) -> None:
+    """The receipt's composite verifier-parameter digest is risc0-zkvm 3.0.6's (bincode keeps a digest's 32 bytes as
+    they are): the refusal says which release and circuit made it, and which this Loom verifies. (A real 3.0.6
+    succinct receipt is refused the same way: benches/risc0-v3.)"""
+    ours = bytes.fromhex(_native.verifier_parameters()["composite"])
+    data = hello_receipt.to_bytes()
+    assert data.count(ours) == 2  # the composite receipt's and the receipt metadata's
+    data = data.replace(ours, bytes.fromhex(RISC0_3_0_6_COMPOSITE))
+    with pytest.raises(errors.ReceiptInvalid) as refused:
+        zk.Receipt.from_bytes(data).verify(hello.image_id)
+    info = _native.build_info()
+    assert "risc0-zkvm 3.0.6 (the rv32im v2 circuit)" in str(refused.value)
+    assert f"risc0-zkvm {info['risc0_zkvm']} (the {info['risc0_circuit']} circuit)" in str(refused.value)
 
 
 def test_garbage_is_not_a_receipt() -> None:
