@@ -208,8 +208,8 @@ const OTHER_RELEASES: &[(&str, &str, &str)] = &[
 ];
 const V3: &str = "risc0-zkvm 3.0.6 (the rv32im v2 circuit)";
 
-/// Refuses, naming the release, a receipt whose segments or succinct seal carry another risc0 release's verifier
-/// parameters: its seal is for another circuit, which this verifier cannot check.
+/// Refuses, naming the release, a receipt (or a succinct receipt inside it) that carries another risc0 release's
+/// verifier parameters: its seal is for another circuit, which this verifier cannot check.
 fn check_release(inner: &InnerReceipt) -> Result<(), String> {
     let ours = [
         risc0_zkvm::CompositeReceiptVerifierParameters::default().digest(),
