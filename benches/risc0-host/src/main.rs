@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
-use risc0_zkvm::{
-    sha::Digest, ExecutorEnv, LocalProver, Prover, ProverOpts, Receipt, ReceiptKind,
-    VerifierContext,
-};
+use risc0_zkvm::{ExecutorEnv, LocalProver, Prover, ProverOpts, ReceiptKind};
+
+mod verify;
+use verify::verify;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,20 +66,6 @@ fn prove(elf: &str, input: &str, kind: &str, po2: &str, repeat: &str, out: Optio
                 bincode::serialize(&info.receipt).expect("encode receipt"),
             )
             .expect("write receipt");
-        }
-    }
-}
-
-fn verify(receipt: &str, image_id: &str) {
-    let receipt: Receipt = bincode::deserialize(&std::fs::read(receipt).expect("read receipt"))
-        .expect("decode receipt");
-    let image_id = Digest::try_from(hex::decode(image_id).expect("hex image ID").as_slice())
-        .expect("32 bytes");
-    match receipt.verify_with_context(&VerifierContext::default().with_dev_mode(false), image_id) {
-        Ok(()) => println!("{}", hex::encode(&receipt.journal.bytes)),
-        Err(e) => {
-            eprintln!("receipt does not verify: {e}");
-            std::process::exit(1);
         }
     }
 }

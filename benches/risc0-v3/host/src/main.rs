@@ -9,12 +9,16 @@ use std::time::Instant;
 
 use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
-use risc0_zkvm::sha::{Digest, Digestible};
+use risc0_zkvm::sha::Digestible;
 use risc0_zkvm::{
     default_executor, CompositeReceiptVerifierParameters, ExecutorEnv, LocalProver, Prover,
-    ProverOpts, Receipt, ReceiptKind, SegmentReceiptVerifierParameters,
-    SuccinctReceiptVerifierParameters, VerifierContext,
+    ProverOpts, ReceiptKind, SegmentReceiptVerifierParameters, SuccinctReceiptVerifierParameters,
+    VerifierContext,
 };
+
+#[path = "../../../risc0-host/src/verify.rs"]
+mod verify;
+use verify::verify;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -109,20 +113,6 @@ fn peak_rss_mib() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
-}
-
-fn verify(receipt: &str, image_id: &str) {
-    let receipt: Receipt = bincode::deserialize(&std::fs::read(receipt).expect("read receipt"))
-        .expect("decode receipt");
-    let image_id = Digest::try_from(hex::decode(image_id).expect("hex image ID").as_slice())
-        .expect("32 bytes");
-    match receipt.verify_with_context(&VerifierContext::default().with_dev_mode(false), image_id) {
-        Ok(()) => println!("{}", hex::encode(&receipt.journal.bytes)),
-        Err(e) => {
-            eprintln!("receipt does not verify: {e}");
-            std::process::exit(1);
-        }
-    }
 }
 
 fn params() {
