@@ -3,7 +3,7 @@
 //    "headers": [["Content-Type", "application/json"], ...], "body": "..."}
 // The body is framed as HTTP/1.1 says: chunked transfer coding is decoded, Content-Length is honoured (in bytes),
 // and a response without either runs to the end of the message.
-import { member, quote, unescape } from "./_json";
+import { memberAt, quote, quoteRange, spanStart, unescapeIn } from "./_json";
 
 function fail(msg: string): void {
   throw new Error("http_parse: " + msg);
@@ -72,9 +72,9 @@ function afterBytes(message: string, start: i32, bytes: i32): i32 {
 }
 
 export function run(input: string): string {
-  const lit = member(input, "message");
-  if (lit === null || lit.charCodeAt(0) != 0x22) fail("input must be {\"message\": \"<HTTP message>\"}");
-  const message = unescape(lit as string);
+  const lit = memberAt(input, 0, "message");
+  if (lit < 0 || input.charCodeAt(spanStart(lit)) != 0x22) fail("input must be {\"message\": \"<HTTP message>\"}");
+  const message = unescapeIn(input, lit);
   // The head is ASCII in any message that parses; a header section's end found in the text is where it is in the
   // bytes. The body stays text unless a byte count cuts it (chunks; a Content-Length ending inside a character).
   const headEnd16 = message.indexOf("\r\n\r\n");
@@ -119,11 +119,17 @@ export function run(input: string): string {
     if (i > 1) out += ",";
     out += "[" + quote(name) + "," + quote(value) + "]";
   }
+  // The body is the code units bodyFrom..bodyTo of `body`: a range of the message where the text holds it as it is.
   let body = "";
+  let bodyFrom = 0;
+  let bodyTo = 0;
   const end = bytes === null && !chunked && length >= 0 ? afterBytes(message, headEnd16 + 4, length) : -1;
   if (bytes === null && !chunked && (length < 0 || end >= 0)) {
-    if (length >= 0) body = message.substring(headEnd16 + 4, end);
-    else if (isResponse) body = message.substring(headEnd16 + 4);
+    if (length >= 0 || isResponse) {
+      body = message;
+      bodyFrom = headEnd16 + 4;
+      bodyTo = length >= 0 ? end : message.length;
+    }
   } else {
     const raw = bytes === null ? Uint8Array.wrap(String.UTF8.encode(message)) : bytes as Uint8Array;
     const bodyStart = headEnd + 4;
@@ -132,6 +138,7 @@ export function run(input: string): string {
       if (bodyStart + length > raw.length) fail("body shorter than its Content-Length of " + length.toString());
       body = text(raw, bodyStart, bodyStart + length);
     } else if (isResponse) body = text(raw, bodyStart, raw.length);
+    bodyTo = body.length;
   }
-  return out + "],\"body\":" + quote(body) + "}";
+  return quoteRange(body, bodyFrom, bodyTo, out + "],\"body\":", "}"); // the body copied once, into the output
 }

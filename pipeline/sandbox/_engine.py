@@ -1,7 +1,7 @@
 """One wasmtime Engine with fuel and epoch interruption, its wall-clock ticker, and the compiled-module cache.
 
 An engine for calls keeps a pool of instance slots (wasmtime's pooling allocator): a fresh instance takes a slot
-whose memory was reset in place when the last call returned (copy-on-write image, the first MiB kept resident), so
+whose memory was reset in place when the last call returned (copy-on-write image, the first 8 MiB kept resident), so
 a call does not map, fault in and unmap its memory each time, and still starts from the module's initial state.
 
 Compiled modules are cached in memory (LRU) and on disk as serialized artifacts keyed by (wasm sha256, wasmtime
@@ -45,9 +45,11 @@ committed until used); a call past them runs in an instance of its own (``WasmEx
 POOL_MEMORY_MIB = 1024
 """The largest memory cap (``limits.memory_mib``) whose calls take a pool slot: the slot's tables are sized for
 it (``Budget.table_elements``), so a table grows in the pool exactly as far as the cap lets it."""
-POOL_KEEP_RESIDENT = 1 << 20
+POOL_KEEP_RESIDENT = 8 << 20
 """Bytes of each slot's memory zeroed in place after a call rather than given back to the kernel (and faulted in
-again by the next call)."""
+again by the next call): a transform of a megabyte (2 MiB of UTF-16 in, as much out) takes 800-1,700 fewer page
+faults per call than with 1 MiB, and a small memory is zeroed only as far as it reaches. Each slot keeps at most this
+much resident between calls."""
 
 
 def loom_config(opt_level: str = "speed", *, pooled: bool = False) -> wasmtime.Config:

@@ -49,9 +49,11 @@ def test_an_actor_keeps_its_state_which_the_probe_sees(executor, define) -> None
 
 
 # Calls take their instances from a pool of slots that wasmtime resets in place (Engine(pooled=True)): run() reports
-# what it finds on entry (memory size in pages, a word in the first MiB, which the pool keeps resident, and one past
-# it, a table slot, a global), then grows its memory, writes both words, fills the table slot and sets the global.
-# A slot that kept anything would answer differently the next time.
+# what it finds on entry (memory size in pages, a word in the part the pool keeps resident, and one past it, a table
+# slot, a global), then grows its memory, writes both words, fills the table slot and sets the global. A slot that
+# kept anything would answer differently the next time.
+PAST = _engine.POOL_KEEP_RESIDENT + (11 << 17)  # 1.375 MiB past the resident part
+PAGES = (PAST >> 16) + 2
 SCRIBBLER = wasmtime.wat2wasm(
     """
 (module
@@ -67,20 +69,20 @@ SCRIBBLER = wasmtime.wat2wasm(
   (func (export "run") (param i32 i32) (result i64)
     (local $pages i32)
     (local.set $pages (memory.size))
-    (if (i32.lt_u (local.get $pages) (i32.const 40))
-      (then (drop (memory.grow (i32.sub (i32.const 40) (local.get $pages))))))
-    (call $digit (i32.const 105) (i32.lt_u (local.get $pages) (i32.const 40)))
+    (if (i32.lt_u (local.get $pages) (i32.const PAGES))
+      (then (drop (memory.grow (i32.sub (i32.const PAGES) (local.get $pages))))))
+    (call $digit (i32.const 105) (i32.lt_u (local.get $pages) (i32.const PAGES)))
     (call $digit (i32.const 111) (i32.eqz (i32.load (i32.const 524288))))
-    (call $digit (i32.const 117) (i32.eqz (i32.load (i32.const 2490368))))
+    (call $digit (i32.const 117) (i32.eqz (i32.load (i32.const PAST))))
     (call $digit (i32.const 123) (ref.is_null (table.get (i32.const 1))))
     (call $digit (i32.const 129) (i32.eqz (global.get $g)))
     (i32.store (i32.const 524288) (i32.const 0xdeadbeef))
-    (i32.store (i32.const 2490368) (i32.const 0xdeadbeef))
+    (i32.store (i32.const PAST) (i32.const 0xdeadbeef))
     (table.set (i32.const 1) (ref.func $f))
     (global.set $g (i32.const 7))
     (i64.or (i64.shl (i64.const 100) (i64.const 32)) (i64.const 31)))
   (data (i32.const 100) "{\\"p\\":0,\\"a\\":0,\\"b\\":0,\\"t\\":0,\\"g\\":0}"))
-"""
+""".replace("PAGES", str(PAGES)).replace("PAST", str(PAST))
 )
 FRESH = {"p": 1, "a": 1, "b": 1, "t": 1, "g": 1}
 
