@@ -320,7 +320,8 @@ fn neg_inverse(x: Limb) -> Limb {
 /// unrolled four times and no bounds check inside it (every slice is `k` limbs, `t` is `k + 1`: checked once up
 /// front). In wasm, where wasmtime meters fuel per basic block, the metering is then paid per four limbs instead of
 /// per limb (in the rolled loop it cost as much as the arithmetic). It lives at the end of the file, and the zkVM
-/// keeps the rolled loop, so that the zkVM guest's bytes (which hold line numbers) do not change.
+/// keeps the rolled loop, so that the zkVM guest's bytes (which hold line numbers) do not change; when the guests'
+/// image IDs are next re-pinned (a risc0 release, say), the zkVM takes this one too and the rolled loop goes.
 #[cfg(not(target_os = "zkvm"))]
 impl PublicKey {
     fn mont_mul(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
