@@ -44,12 +44,8 @@ const EXPECTED_OBJECT = 6;
 const EXPECTED_COMMA = 7;
 const EXPECTED_ARRAY = 8;
 
-// Where the text being scanned starts in its string: error offsets count from there (a document scanned in place
-// inside a larger input reports the offsets it would report as a string of its own).
-let origin: i32 = 0;
-
 function fail(what: string, i: i32): void {
-  throw new Error("invalid JSON: " + what + " at offset " + (i - origin).toString());
+  throw new Error("invalid JSON: " + what + " at offset " + i.toString());
 }
 
 function failWith(code: i32, i: i32): void {
@@ -153,11 +149,7 @@ function value(b: usize, n: i32, i: i32): i32 {
         }
       } else {
         const start = i;
-        while (i < n) {
-          const d = <i32>load<u16>(b + (<usize>i << 1));
-          if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x0a || d == 0x0d || d == 0x09) break;
-          i++;
-        }
+        i = scalarEnd(b, n, i);
         if (i == start) failWith(UNEXPECTED_CHARACTER, i);
         if (!isScalar(b, start, i)) failToken(b, start, i);
         state = 2;
@@ -181,6 +173,17 @@ function value(b: usize, n: i32, i: i32): i32 {
         state = open == 0x7b ? 1 : 0;
       }
     }
+  }
+  return i;
+}
+
+/** Index just past the scalar (a number, `true`, `false`, `null`, or what claims to be one) at `i`: the first comma,
+ * closing bracket or whitespace. */
+@inline function scalarEnd(b: usize, n: i32, i: i32): i32 {
+  while (i < n) {
+    const d = <i32>load<u16>(b + (<usize>i << 1));
+    if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x0a || d == 0x0d || d == 0x09) break;
+    i++;
   }
   return i;
 }
@@ -373,10 +376,8 @@ export function locateAll(doc: string, paths: string[]): i64[] {
  * in `s`. `doc` must be a span these functions found (`membersAt`, `memberAt`, `elementAt`, `locate`...): they read
  * a value to its end and check it, so the walk steps over what it does not look into without checking it again. */
 export function locateAllIn(s: string, doc: i64, paths: string[]): i64[] {
-  origin = spanStart(doc);
   checked = true;
-  const out = locateAllFrom(base(s), spanEnd(doc), origin, paths);
-  origin = 0;
+  const out = locateAllFrom(base(s), spanEnd(doc), spanStart(doc), paths);
   checked = false;
   return out;
 }
@@ -396,14 +397,7 @@ function skipChecked(b: usize, n: i32, i: i32): i32 {
   i = ws(b, n, i);
   const first = cu(b, n, i);
   if (first == 0x22) return str(b, n, i);
-  if (first != 0x7b && first != 0x5b) {
-    while (i < n) {
-      const d = <i32>load<u16>(b + (<usize>i << 1));
-      if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x0a || d == 0x0d || d == 0x09) break;
-      i++;
-    }
-    return i;
-  }
+  if (first != 0x7b && first != 0x5b) return scalarEnd(b, n, i);
   let depth = 0;
   let inString = false;
   for (; i < n; i++) {
@@ -583,7 +577,9 @@ export function quoteRange(s: string, start: i32, end: i32, before: string = "",
   const b = base(s) + (<usize>start << 1);
   const n = end - start;
   let units = before.length + n + 2 + after.length;
-  for (let i = escapable(b, n, 0); i < n; i = escapable(b, n, i + 1)) units += shortEscape(load<u16>(b + (<usize>i << 1))) != 0 ? 1 : 5;
+  for (let i = escapable(b, n, 0); i < n; i = escapable(b, n, i + 1)) {
+    units += shortEscape(load<u16>(b + (<usize>i << 1))) != 0 ? 1 : 5; // \" or \u00XX for one unit
+  }
   const out = __new(<usize>units << 1, idof<string>());
   let at = put(out, 0, base(before), before.length);
   store<u16>(out + at, 0x22);
